@@ -1,0 +1,74 @@
+"""Collection envelopes and the query parameters every list route shares.
+
+Ids in ``ids`` may be repeated (``ids=a&ids=b``) or comma-separated (``ids=a,b``): both are seen in the
+described system's clients.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Query
+
+from argonaut.api.errors import bad_request
+from argonaut.domain.ids import Collection, parse_id
+from argonaut.domain.paging import Page
+
+
+def envelope(item_type: str, items: list[dict[str, Any]], page: Page, path: str, extra_query: dict[str, Any] | None = None) -> dict[str, Any]:
+    query = {k: v for k, v in (extra_query or {}).items() if v is not None}
+
+    def link(skip: int) -> str:
+        return f"{path}?{urlencode({**query, 'skip': skip, 'take': page.take}, doseq=True)}"
+
+    links = {
+        "Self": link(page.skip),
+        "Template": path + "{?skip,take,ids,partialName}",
+        "Page.All": f"{path}/all",
+        "Page.Current": link(page.skip),
+        "Page.Last": link(page.last_skip),
+    }
+    if page.has_next:
+        links["Page.Next"] = link(page.next_skip)
+    return {
+        "ItemType": item_type,
+        "TotalResults": page.total,
+        "ItemsPerPage": page.take,
+        "NumberOfPages": page.number_of_pages,
+        "LastPageNumber": page.last_page_number,
+        "Items": items,
+        "Links": links,
+    }
+
+
+def split_list(values: Sequence[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    result = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    return result or None
+
+
+def parse_ids(collection: Collection, values: Sequence[str] | None, field: str = "ids") -> list[int] | None:
+    """Parse ``ids``; an id of the wrong shape is a 400, an unknown one simply matches nothing."""
+    texts = split_list(values)
+    if texts is None:
+        return None
+    numbers = []
+    for text in texts:
+        number = parse_id(collection, text)
+        if number is None:
+            raise bad_request(f"'{text}' in {field} is not a {collection.value} id like {collection.value}-1")
+        numbers.append(number)
+    return numbers
+
+
+SkipQuery = Query(0, ge=0, le=2147483647, description="Number of items to skip")
+IdsQuery = Query(None, description="Ids, repeated or comma-separated")
+PartialNameQuery = Query(None, max_length=200, description="Case-insensitive substring of the name")
+NameQuery = Query(None, max_length=200, description="Exact name, case-insensitive")
+
+
+def take_query(default: int) -> Any:
+    return Query(default, ge=0, le=2147483647, description=f"Items per page (default {default})")

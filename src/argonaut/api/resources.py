@@ -1,0 +1,173 @@
+"""Rows to resources: the described system's PascalCase shapes, with ``Links`` for navigation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.tasks import TaskState, describe_duration
+from argonaut.store.timeutil import as_utc, utcnow
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    moment = as_utc(value)
+    return moment.isoformat(timespec="milliseconds") if moment else None
+
+
+def _modified(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
+
+
+def space(row: Mapping[str, Any]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["id"])
+    return {
+        "Id": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "IsDefault": row["is_default"],
+        "IsPrivate": False,
+        "TaskQueueStopped": row["task_queue_stopped"],
+        "SpaceManagersTeams": [],
+        "SpaceManagersTeamMembers": [],
+        "Icon": None,
+        **_modified(row),
+        "Links": {"Self": f"/api/spaces/{sid}", "SpaceHome": f"/api/{sid}"},
+    }
+
+
+def worker_pool(row: Mapping[str, Any]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    pid = format_id(Collection.WORKER_POOLS, row["id"])
+    return {
+        "Id": pid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "IsDefault": row["is_default"],
+        "SortOrder": row["sort_order"],
+        "WorkerPoolType": row["pool_type"],
+        "WorkerType": row["worker_type"],
+        "CanAddWorkers": row["pool_type"] == "StaticWorkerPool",
+        **_modified(row),
+        "Links": {"Self": f"/api/{sid}/workerpools/{pid}", "Workers": f"/api/{sid}/workerpools/{pid}/workers{{?skip,take}}"},
+    }
+
+
+_LEGACY_STATUS = {"Healthy": "Online", "HasWarnings": "Online", "Unhealthy": "Online", "Unavailable": "Offline"}
+
+
+def worker(row: Mapping[str, Any], pool_ids: Sequence[int]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    wid = format_id(Collection.WORKERS, row["id"])
+    endpoint = dict(row["endpoint"])
+    endpoint.setdefault("Id", None)
+    details = row["details"] or {}
+    status = "Disabled" if row["is_disabled"] else _LEGACY_STATUS.get(row["health_status"], "Unknown")
+    return {
+        "Id": wid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Endpoint": endpoint,
+        "WorkerPoolIds": [format_id(Collection.WORKER_POOLS, p) for p in pool_ids],
+        "MachinePolicyId": format_id(Collection.MACHINE_POLICIES, row["machine_policy_id"]),
+        "IsDisabled": row["is_disabled"],
+        "HealthStatus": row["health_status"],
+        "Status": status,
+        "StatusSummary": row["status_summary"],
+        "HasLatestCalamari": row["has_latest_calamari"],
+        "IsInProcess": False,
+        "Thumbprint": row["thumbprint"],
+        "Uri": row["uri"],
+        "OperatingSystem": details.get("OperatingSystem", "Unknown"),
+        "Architecture": details.get("Architecture", "Unknown"),
+        "ShellName": details.get("ShellName", "Unknown"),
+        "ShellVersion": details.get("ShellVersion", "Unknown"),
+        **_modified(row),
+        "Links": {"Self": f"/api/{sid}/workers/{wid}", "Connection": f"/api/{sid}/workers/{wid}/connection"},
+    }
+
+
+def machine_policy(row: Mapping[str, Any]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    mid = format_id(Collection.MACHINE_POLICIES, row["id"])
+    return {
+        "Id": mid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Description": row["description"],
+        "IsDefault": row["is_default"],
+        **row["document"],
+        **_modified(row),
+        "Links": {"Self": f"/api/{sid}/machinepolicies/{mid}"},
+    }
+
+
+def task(row: Mapping[str, Any]) -> dict[str, Any]:
+    tid = format_id(Collection.SERVER_TASKS, row["id"])
+    sid = format_id(Collection.SPACES, row["space_id"]) if row["space_id"] is not None else None
+    state = TaskState(row["state"])
+    start, end = as_utc(row["start_time"]), as_utc(row["completed_time"])
+    duration = describe_duration(((end or utcnow()) - start).total_seconds()) if start else None
+    finished = state.is_completed
+    return {
+        "Id": tid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Description": row["description"],
+        "Arguments": row["arguments"],
+        "State": state.value,
+        "Completed": _completed_text(state, end),
+        "QueueTime": iso(row["queue_time"]),
+        "QueueTimeExpiry": None,
+        "StartTime": iso(start),
+        "LastUpdatedTime": iso(row["last_updated_time"]),
+        "CompletedTime": iso(end),
+        "ServerNode": row["server_node"],
+        "Duration": duration,
+        "ErrorMessage": row["error_message"],
+        "HasBeenPickedUpByProcessor": start is not None,
+        "IsCompleted": finished,
+        "FinishedSuccessfully": state is TaskState.SUCCESS,
+        "HasPendingInterruptions": False,
+        "PendingInterruptionTypes": [],
+        "HasPendingPreconditions": False,
+        "PendingPreconditionTypes": [],
+        "CanRerun": False,
+        "HasWarningsOrErrors": row["has_warnings_or_errors"],
+        "ProjectId": None,
+        "Links": {
+            "Self": f"/api/tasks/{tid}",
+            "Details": f"/api/tasks/{tid}/details{{?verbose,tail}}",
+            "Raw": f"/api/tasks/{tid}/raw",
+            "Cancel": f"/api/tasks/{tid}/cancel",
+            "Stream": f"/api/tasks/{tid}/stream{{?since}}",
+            "Artifacts": f"/api/{sid}/artifacts?regarding={tid}",
+        },
+    }
+
+
+def _completed_text(state: TaskState, end: dt.datetime | None) -> str | None:
+    if not state.is_completed or end is None:
+        return None
+    return end.strftime("%A, %d %B %Y %H:%M")
+
+
+def artifact(row: Mapping[str, Any]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    aid = format_id(Collection.ARTIFACTS, row["id"])
+    return {
+        "Id": aid,
+        "SpaceId": sid,
+        "Filename": row["filename"],
+        "Source": None,
+        "ServerTaskId": format_id(Collection.SERVER_TASKS, row["task_id"]),
+        "Created": iso(row["created"]),
+        "LogCorrelationId": None,
+        "Length": row["length"],
+        "Links": {"Self": f"/api/{sid}/artifacts/{aid}", "Content": f"/api/{sid}/artifacts/{aid}/content"},
+    }

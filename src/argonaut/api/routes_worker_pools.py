@@ -1,0 +1,145 @@
+"""``/api/{spaceId}/workerpools``: pools group workers; each space has exactly one default pool."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import Field, StringConstraints
+
+from argonaut.api import resources
+from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.collections import IdsQuery, NameQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.errors import bad_request, not_found
+from argonaut.api.inputs import ApiInput
+from argonaut.api.routes_workers import worker_page
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.paging import MAX_TAKE, Page
+from argonaut.domain.permissions import Permission
+from argonaut.store import pools_repo, workers_repo
+
+PoolName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class PoolCreate(ApiInput):
+    Name: PoolName
+    Description: str | None = Field(None, max_length=4000)
+    IsDefault: bool = False
+    SortOrder: int | None = Field(None, ge=0, le=1_000_000)
+    WorkerPoolType: str = "StaticWorkerPool"
+
+
+class PoolUpdate(ApiInput):
+    Name: PoolName | None = None
+    Description: str | None = Field(None, max_length=4000)
+    IsDefault: bool | None = None
+    SortOrder: int | None = Field(None, ge=0, le=1_000_000)
+
+
+def _check_type(pool_type: str) -> None:
+    if pool_type != "StaticWorkerPool":
+        raise bad_request(
+            f"WorkerPoolType '{pool_type}' is not supported: this server has static worker pools only"
+        )
+
+
+def build(scope: Scope) -> APIRouter:
+    router = APIRouter(tags=["WorkerPools"])
+    view = authorize(Permission.WORKER_VIEW, scope)
+    edit = authorize(Permission.WORKER_EDIT, scope)
+
+    async def load(caller: Caller, pool_id: str) -> dict[str, Any]:
+        assert caller.space_id is not None
+        number = parse_id(Collection.WORKER_POOLS, pool_id)
+        async with caller.services.store.transaction() as conn:
+            row = await pools_repo.get(conn, caller.space_id, number) if number is not None else None
+        if row is None:
+            raise not_found(pool_id)
+        return resources.worker_pool(row)
+
+    @router.get("/workerpools", summary="List worker pools (paged, 10 per page by default)")
+    async def list_pools(
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(10),
+        ids: list[str] | None = IdsQuery,
+        partialName: str | None = PartialNameQuery,  # noqa: N803
+        name: str | None = NameQuery,
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        numbers = parse_ids(Collection.WORKER_POOLS, ids)
+        async with caller.services.store.transaction() as conn:
+            total, rows = await pools_repo.list_pools(conn, caller.space_id, skip, take, numbers, partialName, name)
+        path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/workerpools"
+        items = [resources.worker_pool(r) for r in rows]
+        return envelope("WorkerPool", items, Page(skip, take, total), path, {"partialName": partialName, "name": name})
+
+    @router.get("/workerpools/all", summary="All worker pools as a plain array, by sort order")
+    async def all_pools(caller: Caller = Depends(view), ids: list[str] | None = IdsQuery) -> list[dict[str, Any]]:
+        assert caller.space_id is not None
+        numbers = parse_ids(Collection.WORKER_POOLS, ids)
+        async with caller.services.store.transaction() as conn:
+            _, rows = await pools_repo.list_pools(conn, caller.space_id, 0, MAX_TAKE, numbers)
+        return [resources.worker_pool(r) for r in rows]
+
+    @router.post("/workerpools", status_code=201, summary="Create a worker pool")
+    async def create_pool(body: PoolCreate, caller: Caller = Depends(edit)) -> dict[str, Any]:
+        assert caller.space_id is not None
+        _check_type(body.WorkerPoolType)
+        async with caller.services.store.transaction() as conn:
+            number = await pools_repo.create_pool(
+                conn, caller.space_id, body.Name, body.Description, body.IsDefault, caller.username, body.SortOrder
+            )
+            row = await pools_repo.get(conn, caller.space_id, number)
+        assert row is not None
+        return resources.worker_pool(row)
+
+    @router.get("/workerpools/{id}", summary="Get a worker pool")
+    async def get_pool(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        return await load(caller, id)
+
+    @router.put("/workerpools/{id}", summary="Modify a worker pool; IsDefault true moves the default flag here")
+    async def update_pool(id: str, body: PoolUpdate, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        current = await load(caller, id)
+        number = parse_id(Collection.WORKER_POOLS, current["Id"])
+        assert number is not None
+        values: dict[str, Any] = {}
+        if body.Name is not None:
+            values["name"] = body.Name
+        if "Description" in body.model_fields_set:
+            values["description"] = body.Description
+        if body.IsDefault is not None:
+            values["is_default"] = body.IsDefault
+        if body.SortOrder is not None:
+            values["sort_order"] = body.SortOrder
+        async with caller.services.store.transaction() as conn:
+            await pools_repo.update_pool(conn, caller.space_id, number, values, caller.username)
+        return await load(caller, id)
+
+    @router.delete("/workerpools/{id}", summary="Delete an empty, non-default worker pool")
+    async def delete_pool(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        current = await load(caller, id)
+        number = parse_id(Collection.WORKER_POOLS, current["Id"])
+        assert number is not None
+        async with caller.services.store.transaction() as conn:
+            await pools_repo.delete_pool(conn, caller.space_id, number)
+        return current
+
+    @router.get("/workerpools/{id}/workers", summary="The workers of a pool (paged)")
+    async def pool_workers(
+        id: str,  # noqa: A002
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        current = await load(caller, id)
+        number = parse_id(Collection.WORKER_POOLS, current["Id"])
+        assert number is not None
+        return await worker_page(
+            caller, workers_repo.WorkerFilter(pool_ids=[number]), skip, take, f"/api/{current['SpaceId']}/workerpools/{current['Id']}/workers"
+        )
+
+    return router

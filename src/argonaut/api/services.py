@@ -1,0 +1,35 @@
+"""What routes need from the running node, built once by the server's composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Request
+
+from argonaut.config import ServerSettings
+from argonaut.orchestrator.events import TaskEvents
+from argonaut.orchestrator.queue import TaskQueue
+from argonaut.store import Store
+
+
+@dataclass
+class Services:
+    settings: ServerSettings
+    store: Store
+    queue: TaskQueue
+    events: TaskEvents
+    server_thumbprint: str
+    server_certificate_pem: str
+    decrypt_available: bool = True
+    # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
+    key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.settings.artifacts_dir
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc

@@ -1,0 +1,93 @@
+"""Validation of ``POST /tasks`` bodies, per task type, into the canonical arguments the queue stores."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.api.errors import bad_request
+from argonaut.api.inputs import ApiInput
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.tasks import TaskType
+from argonaut.store import pools_repo, workers_repo
+
+MAX_SCRIPT_BYTES = 1_000_000
+_SYNTAXES = {"bash": "Bash", "python": "Python"}
+_TARGET_TYPES = {"workerpools": "WorkerPools", "workers": "Workers", "octopusserver": "OctopusServer"}
+
+
+class TaskCreate(ApiInput):
+    Name: str = Field(min_length=1, max_length=50)
+    Description: str | None = Field(None, max_length=1000)
+    Arguments: dict[str, Any] = Field(default_factory=dict)
+    SpaceId: str | None = None
+
+
+class AdHocArguments(ApiInput):
+    ScriptBody: str = Field(min_length=1, max_length=MAX_SCRIPT_BYTES)
+    Syntax: str = "Bash"
+    TargetType: str = "WorkerPools"
+    WorkerPoolIds: list[str] = Field(default_factory=list, max_length=1000)
+    MachineIds: list[str] = Field(default_factory=list, max_length=1000)
+    MaxParallelism: int | None = Field(None, ge=1, le=1000)
+
+
+def _ids(collection: Collection, texts: list[str], field: str) -> list[int]:
+    numbers = []
+    for text in texts:
+        number = parse_id(collection, str(text))
+        if number is None:
+            raise bad_request(f"{field}: '{text}' is not an id like {collection.value}-1")
+        numbers.append(number)
+    return numbers
+
+
+async def adhoc_arguments(conn: AsyncConnection, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    try:
+        args = AdHocArguments.model_validate(raw)
+    except ValidationError as exc:
+        errors = [f"Arguments.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise bad_request("The script task's arguments are not valid", errors) from None
+    syntax = _SYNTAXES.get(args.Syntax.lower())
+    if syntax is None:
+        raise bad_request(
+            f"Arguments.Syntax '{args.Syntax}' is not supported: use Bash or Python "
+            "(PowerShell needs pwsh on a worker, which this server does not offer yet)"
+        )
+    target_type = _TARGET_TYPES.get(args.TargetType.lower())
+    if target_type is None:
+        raise bad_request(
+            f"Arguments.TargetType '{args.TargetType}' is not supported: use WorkerPools, Workers or OctopusServer"
+        )
+    canonical: dict[str, Any] = {"ScriptBody": args.ScriptBody, "Syntax": syntax, "TargetType": target_type}
+    if args.MaxParallelism is not None:
+        canonical["MaxParallelism"] = args.MaxParallelism
+    if target_type == "WorkerPools":
+        numbers = _ids(Collection.WORKER_POOLS, args.WorkerPoolIds, "Arguments.WorkerPoolIds")
+        found = {row["id"] for row in await pools_repo.get_many(conn, space_id, numbers)}
+        missing = [format_id(Collection.WORKER_POOLS, n) for n in numbers if n not in found]
+        if missing:
+            raise bad_request(f"Arguments.WorkerPoolIds: {', '.join(missing)} do not exist in this space")
+        canonical["WorkerPoolIds"] = [format_id(Collection.WORKER_POOLS, n) for n in numbers]
+    elif target_type == "Workers":
+        numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds")
+        if not numbers:
+            raise bad_request("Arguments.MachineIds must name at least one worker when TargetType is Workers")
+        for number in numbers:
+            if await workers_repo.get(conn, space_id, number) is None:
+                raise bad_request(f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist in this space")
+        canonical["MachineIds"] = [format_id(Collection.WORKERS, n) for n in numbers]
+    return canonical
+
+
+def check_task_name(name: str) -> str:
+    for known in TaskType:
+        if known.value.lower() == name.lower():
+            if known is TaskType.AD_HOC_SCRIPT:
+                return known.value
+            raise bad_request(f"Tasks of type '{known.value}' cannot be queued on this server yet")
+    raise bad_request(f"'{name}' is not a task type this server knows; supported: {TaskType.AD_HOC_SCRIPT.value}")

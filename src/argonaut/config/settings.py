@@ -1,0 +1,52 @@
+"""Server settings. Command-line flags and ``ARGONAUT_*`` environment variables feed the same tree.
+
+Environment names come from the field path (``ARGONAUT_TASK_CAP``), so docs and code cannot drift.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServerSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ARGONAUT_", extra="ignore")
+
+    home: Path = Field(Path("argonaut-data"), description="Folder holding the database, keys, logs, artifacts")
+    listen_host: str = Field("127.0.0.1", description="Address the HTTP API and portal bind to")
+    listen_port: int = Field(8080, ge=0, le=65535, description="Port of the HTTP API and portal")
+    comms_port: int = Field(10943, ge=0, le=65535, description="Port polling agents connect to (TLS)")
+    task_cap: int = Field(5, ge=1, le=1000, description="Most tasks this node executes at once")
+    database: str | None = Field(
+        None, description="SQLAlchemy URL; default is SQLite in WAL mode under the home folder"
+    )
+    built_in_worker: bool = Field(True, description="Run scripts for an empty default pool on this node")
+    built_in_worker_user: str | None = Field(None, description="OS user the built-in worker runs scripts as")
+    admin_api_key: SecretStr | None = Field(None, description="Admin API key to use at first start")
+    shutdown_grace_s: float = Field(
+        5.0, ge=0, description="On SIGTERM, how long running tasks may finish before they are canceled"
+    )
+    node_name: str | None = Field(None, description="Name of this server node; default is the host name")
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @property
+    def database_url(self) -> str:
+        return self.database or f"sqlite+aiosqlite:///{self.home / 'argonaut.db'}"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "tasklogs"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.home / "artifacts"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.home / "work"

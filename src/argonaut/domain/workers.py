@@ -1,0 +1,102 @@
+"""Which worker runs a step: the described system's rules, as pure functions.
+
+A step resolves to a pool. The built-in worker stands in only when that pool is the space's default pool
+and holds no worker at all; an unhealthy pool never falls back to it (a silent fallback would run user
+code on the server that the operator meant to keep clean). Among candidates, the healthy, enabled worker
+with the fewest active leases wins, ties broken by id so choices are repeatable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+
+class HealthStatus(str, Enum):
+    HEALTHY = "Healthy"
+    HAS_WARNINGS = "HasWarnings"
+    UNHEALTHY = "Unhealthy"
+    UNAVAILABLE = "Unavailable"
+    UNKNOWN = "Unknown"
+
+    @property
+    def can_run_scripts(self) -> bool:
+        return self in (HealthStatus.HEALTHY, HealthStatus.HAS_WARNINGS)
+
+
+class CommunicationStyle(str, Enum):
+    NONE = "None"
+    TENTACLE_PASSIVE = "TentaclePassive"
+    TENTACLE_ACTIVE = "TentacleActive"
+    SSH = "Ssh"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerCandidate:
+    id: str
+    name: str
+    health: HealthStatus
+    is_disabled: bool
+    active_leases: int = 0
+    max_leases: int = 10
+    exclusively_leased: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BuiltInWorker:
+    """The decision to run on the node's own built-in worker."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoWorker:
+    reason: str
+
+
+Choice = WorkerCandidate | BuiltInWorker | NoWorker
+
+
+def uses_built_in_worker(pool_is_default: bool, pool_worker_count: int) -> bool:
+    return pool_is_default and pool_worker_count == 0
+
+
+def choose_worker(
+    pool_name: str,
+    pool_is_default: bool,
+    workers: Iterable[WorkerCandidate],
+    built_in_enabled: bool,
+    exclusive: bool = False,
+) -> Choice:
+    """Pick where a step runs in ``pool_name``; the reason in :class:`NoWorker` names the pool."""
+    members = list(workers)
+    if uses_built_in_worker(pool_is_default, len(members)):
+        if built_in_enabled:
+            return BuiltInWorker()
+        return NoWorker(f"no healthy worker available in pool '{pool_name}' (the built-in worker is disabled)")
+    usable = [
+        w
+        for w in members
+        if w.health.can_run_scripts
+        and not w.is_disabled
+        and not w.exclusively_leased
+        and w.active_leases < w.max_leases
+        and not (exclusive and w.active_leases > 0)
+    ]
+    if not usable:
+        healthy = [w for w in members if w.health.can_run_scripts and not w.is_disabled]
+        if healthy:
+            return NoWorker(f"every healthy worker in pool '{pool_name}' is busy")
+        return NoWorker(f"no healthy worker available in pool '{pool_name}'")
+    return min(usable, key=lambda w: (w.active_leases, _id_order(w.id)))
+
+
+def _id_order(worker_id: str) -> tuple[int, str]:
+    _, _, number = worker_id.rpartition("-")
+    return (int(number) if number.isdigit() else 0, worker_id)
+
+
+def lease_counts(lease_worker_ids: Iterable[str]) -> Mapping[str, int]:
+    counts: dict[str, int] = {}
+    for worker_id in lease_worker_ids:
+        counts[worker_id] = counts.get(worker_id, 0) + 1
+    return counts

@@ -1,0 +1,1 @@
+"""Task queue, step planning and worker leases. Reaches workers only through :class:`Dispatcher`."""

@@ -1,0 +1,200 @@
+"""The ``AdHocScript`` task: the described system's script console.
+
+The script runs once on each selected worker, each run its own activity in the log. Targets are chosen
+when the task starts (not when it is queued), so a worker that turned unhealthy meanwhile is not used.
+Runs go in parallel up to ``Octopus.Action.MaxParallelism`` (default 10).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.tasks import TaskState
+from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
+from argonaut.orchestrator.dispatcher import (
+    BuiltInTarget,
+    Dispatcher,
+    LogEntry,
+    ScriptJob,
+    Target,
+    WorkerTarget,
+    WorkerUnreachable,
+)
+from argonaut.orchestrator.queue import TaskRun, Verdict
+from argonaut.store import Store, leases_repo, pools_repo, spaces_repo, workers_repo
+
+DEFAULT_MAX_PARALLELISM = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Planned:
+    label: str
+    target: Target | None
+    problem: str | None = None
+    lease_worker: int | None = None
+
+
+class AdHocScripts:
+    def __init__(
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        built_in_enabled: bool,
+        artifacts_dir: Path,
+        encrypt: Callable[[str], str],
+    ) -> None:
+        self._store = store
+        self._dispatcher = dispatcher
+        self._built_in_enabled = built_in_enabled
+        self._artifacts_dir = artifacts_dir
+        self._encrypt = encrypt
+
+    async def __call__(self, run: TaskRun) -> Verdict:
+        args: dict[str, Any] = dict(run.row["arguments"])
+        plan = await self._plan(run, args)
+        problems = [p for p in plan if p.problem]
+        if problems:
+            for p in problems:
+                run.log.write(run.root_activity, "Fatal", p.problem or "")
+            return Verdict(TaskState.FAILED, "; ".join(p.problem or "" for p in problems))
+        limit = asyncio.Semaphore(_max_parallelism(args))
+        results = await asyncio.gather(*(self._run_one(run, args, p, limit) for p in plan))
+        failures = [message for message in results if message is not None]
+        if failures:
+            return Verdict(TaskState.FAILED, failures[0] if len(failures) == 1 else f"{len(failures)} of {len(plan)} runs failed")
+        return Verdict(TaskState.SUCCESS)
+
+    async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[Planned]:
+        target_type = args.get("TargetType", "WorkerPools")
+        space_id = int(run.row["space_id"])
+        async with self._store.transaction() as conn:
+            if target_type == "OctopusServer":
+                if not self._built_in_enabled:
+                    return [Planned("Octopus Server", None, "the built-in worker is disabled on this server node")]
+                return [Planned("the built-in worker", BuiltInTarget())]
+            if target_type == "Workers":
+                plan = []
+                for worker_text in args.get("MachineIds") or []:
+                    worker_id = parse_id(Collection.WORKERS, str(worker_text)) or 0
+                    row = await workers_repo.get(conn, space_id, worker_id)
+                    if row is None:
+                        plan.append(Planned(str(worker_text), None, f"worker {worker_text} no longer exists"))
+                        continue
+                    health = HealthStatus(row["health_status"])
+                    if row["is_disabled"] or not health.can_run_scripts:
+                        why = "disabled" if row["is_disabled"] else f"health status {health.value}"
+                        plan.append(Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})"))
+                        continue
+                    plan.append(Planned(row["name"], WorkerTarget(row["id"], row["name"], row["endpoint"]), lease_worker=row["id"]))
+                return plan
+            pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in args.get("WorkerPoolIds") or []]
+            if not pool_ids:
+                default = await pools_repo.default_pool(conn, space_id)
+                pool_ids = [int(default["id"])] if default else []
+            plan = []
+            for pool in await pools_repo.get_many(conn, space_id, pool_ids):
+                members = await workers_repo.workers_in_pool(conn, pool["id"])
+                counts = await leases_repo.active_counts(conn, [m["id"] for m in members])
+                candidates = [
+                    WorkerCandidate(
+                        id=format_id(Collection.WORKERS, m["id"]),
+                        name=m["name"],
+                        health=HealthStatus(m["health_status"]),
+                        is_disabled=m["is_disabled"],
+                        active_leases=counts.get(m["id"], (0, False))[0],
+                        exclusively_leased=counts.get(m["id"], (0, False))[1],
+                    )
+                    for m in members
+                ]
+                choice = choose_worker(pool["name"], pool["is_default"], candidates, self._built_in_enabled)
+                if isinstance(choice, BuiltInWorker):
+                    plan.append(Planned(f"the built-in worker (pool '{pool['name']}')", BuiltInTarget()))
+                elif isinstance(choice, NoWorker):
+                    plan.append(Planned(pool["name"], None, choice.reason))
+                else:
+                    member = next(m for m in members if format_id(Collection.WORKERS, m["id"]) == choice.id)
+                    plan.append(Planned(member["name"], WorkerTarget(member["id"], member["name"], member["endpoint"]), lease_worker=member["id"]))
+            if not plan:
+                space = await spaces_repo.get(conn, space_id)
+                plan.append(Planned("", None, f"no worker pool was selected in space '{space['name'] if space else space_id}'"))
+            return plan
+
+    async def _run_one(self, run: TaskRun, args: dict[str, Any], planned: Planned, limit: asyncio.Semaphore) -> str | None:
+        async with limit:
+            activity = run.log.open_activity(f"Run script on {planned.label}", parent=run.root_activity)
+            lease_id = None
+            if planned.lease_worker is not None:
+                async with self._store.transaction() as conn:
+                    lease_id = await leases_repo.take(conn, planned.lease_worker, run.task_id)
+            staging = self._artifacts_dir / "staging" / uuid.uuid4().hex
+            job = ScriptJob(
+                task_id=run.task_id,
+                script_body=str(args.get("ScriptBody", "")),
+                syntax="Python" if str(args.get("Syntax", "Bash")).lower() == "python" else "Bash",
+                variables=_task_variables(run),
+                artifact_dir=staging,
+            )
+
+            def on_log(entry: LogEntry) -> None:
+                run.log.write(activity, entry.category, entry.text, entry.occurred)
+
+            assert planned.target is not None
+            try:
+                outcome = await self._dispatcher.run_script(planned.target, job, on_log)
+            except WorkerUnreachable as exc:
+                run.log.write(activity, "Fatal", str(exc))
+                run.log.close_activity(activity, "Failed")
+                return str(exc)
+            finally:
+                if lease_id is not None:
+                    async with self._store.transaction() as conn:
+                        await leases_repo.release(conn, lease_id)
+            for variable in outcome.output_variables:
+                shown = "********" if variable.sensitive else variable.value
+                run.output_variables.append(
+                    {
+                        "Name": variable.name,
+                        "Value": self._encrypt(variable.value) if variable.sensitive else variable.value,
+                        "IsSensitive": variable.sensitive,
+                        "Machine": planned.label,
+                    }
+                )
+                run.log.write(activity, "Verbose", f"Output variable '{variable.name}' = '{shown}'")
+            for artifact in outcome.artifacts:
+                stored_name = uuid.uuid4().hex
+                self._artifacts_dir.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
+                run.artifacts.append((artifact.name, artifact.length, stored_name))
+                run.log.write(activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
+            shutil.rmtree(staging, ignore_errors=True)
+            if outcome.exit_code != 0 or outcome.failure_message:
+                message = outcome.failure_message or f"The script exited with code {outcome.exit_code}"
+                run.log.write(activity, "Error", message)
+                run.log.close_activity(activity, "Failed")
+                return f"{message} (on {planned.label})"
+            run.log.close_activity(activity, "Success")
+            return None
+
+
+def _task_variables(run: TaskRun) -> dict[str, str]:
+    task_id = format_id(Collection.SERVER_TASKS, run.task_id)
+    return {
+        "Octopus.Task.Id": task_id,
+        "Octopus.Task.Name": str(run.row["description"]),
+        "Octopus.Space.Id": format_id(Collection.SPACES, int(run.row["space_id"])),
+    }
+
+
+def _max_parallelism(args: dict[str, Any]) -> int:
+    value = args.get("MaxParallelism") or (args.get("Variables") or {}).get("Octopus.Action.MaxParallelism")
+    try:
+        return max(1, int(value)) if value is not None else DEFAULT_MAX_PARALLELISM
+    except (TypeError, ValueError):
+        return DEFAULT_MAX_PARALLELISM

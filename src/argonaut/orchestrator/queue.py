@@ -1,0 +1,297 @@
+"""The task queue of one node: claims queued tasks up to the task cap and runs them.
+
+The loop wakes on events (a task queued, a task finished, a cancel), never on a timer, so the path from
+``POST /tasks`` to a running script has no polling delay. A slow safety tick (``idle_poll_s``) only picks
+up work queued by another process sharing the database.
+
+Every way a task can end (success, failure, cancel, crash of the executor, node shutdown) goes through
+:meth:`TaskQueue._finish`, which writes the last log lines, the final state and releases leases in one
+transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.tasks import TaskState
+from argonaut.orchestrator.events import Completed, TaskEvents
+from argonaut.orchestrator.task_log import TaskLog
+from argonaut.store import Store, artifacts_repo, leases_repo, tasks_repo
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TaskRun:
+    """What an executor gets: the task row, its log and places to put results."""
+
+    row: RowMapping
+    log: TaskLog
+    root_activity: str
+    output_variables: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[tuple[str, int, str]] = field(default_factory=list)  # (filename, length, stored_name)
+
+    @property
+    def task_id(self) -> int:
+        return int(self.row["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    state: TaskState
+    error_message: str | None = None
+
+
+Executor = Callable[[TaskRun], Awaitable[Verdict]]
+
+
+@dataclass
+class _Running:
+    run: TaskRun
+    job: asyncio.Task[None]
+    cancel_reason: str | None = None
+
+
+class TaskQueue:
+    def __init__(
+        self,
+        store: Store,
+        events: TaskEvents,
+        executors: Mapping[str, Executor],
+        node: str,
+        task_cap: int,
+        flush_interval_s: float = 0.2,
+        idle_poll_s: float = 5.0,
+    ) -> None:
+        self._store = store
+        self._events = events
+        self._executors = executors
+        self.node = node
+        self.task_cap = task_cap
+        self._flush_interval_s = flush_interval_s
+        self._idle_poll_s = idle_poll_s
+        self._wake = asyncio.Event()
+        self._running: dict[int, _Running] = {}
+        self._accepting = True
+        self._loops: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -----------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._fail_orphans()
+        self._loops = [
+            asyncio.create_task(self._claim_loop(), name="task-queue"),
+            asyncio.create_task(self._flush_loop(), name="task-log-flusher"),
+        ]
+
+    async def stop(self, grace_s: float) -> None:
+        """Stop taking work, let running tasks finish for ``grace_s``, then end the rest as Failed."""
+        self._accepting = False
+        self._wake.set()
+        if self._running:
+            jobs = [r.job for r in self._running.values()]
+            _, still = await asyncio.wait(jobs, timeout=grace_s) if grace_s > 0 else (set(), set(jobs))
+            for running in list(self._running.values()):
+                if running.job in still:
+                    running.cancel_reason = f"The server node '{self.node}' shut down while this task was running"
+                    running.job.cancel()
+            if still:
+                await asyncio.wait(still, timeout=10)
+        for loop in self._loops:
+            loop.cancel()
+        for loop in self._loops:
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
+    def live_log(self, task_id: int) -> TaskLog | None:
+        running = self._running.get(task_id)
+        return running.run.log if running else None
+
+    # -- cancel --------------------------------------------------------------------------------------
+
+    async def cancel(self, task_id: int) -> TaskState | None:
+        """Cancel a task; answers its state afterwards, or None when it does not exist."""
+        running = self._running.get(task_id)
+        if running is not None:
+            if running.cancel_reason is None:
+                running.cancel_reason = "Canceled by user"
+                running.run.log.write(running.run.root_activity, "Warning", "Cancellation requested by a user")
+                async with self._store.transaction() as conn:
+                    await tasks_repo.set_state(
+                        conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING]
+                    )
+                running.job.cancel()
+            return TaskState.CANCELLING
+        async with self._store.transaction() as conn:
+            row = await tasks_repo.get(conn, task_id)
+            if row is None:
+                return None
+            state = TaskState(row["state"])
+            if state is TaskState.QUEUED:
+                changed = await tasks_repo.set_state(
+                    conn, task_id, TaskState.CANCELED, expected=[TaskState.QUEUED],
+                    error_message="The task was canceled before it started", completed=True,
+                )
+                if changed:
+                    self._events.publish(task_id, Completed(TaskState.CANCELED.value))
+                    return TaskState.CANCELED
+            if state is TaskState.EXECUTING:
+                await tasks_repo.set_state(conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING])
+                return TaskState.CANCELLING
+            return state
+
+    # -- loops ---------------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> None:
+        while self._accepting:
+            self._wake.clear()
+            free = self.task_cap - len(self._running)
+            if free > 0:
+                try:
+                    async with self._store.transaction() as conn:
+                        rows = await tasks_repo.claim_next(conn, self.node, free)
+                except Exception:  # the store may be briefly unavailable; retry on the next tick
+                    log.exception("claiming tasks failed")
+                    rows = []
+                for row in rows:
+                    self._launch(row)
+                if len(rows) == free:
+                    continue  # there may be more queued work and free slots will appear on completion
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll_s)
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._flush_interval_s)
+            batches = [(r.run.log, r.run.log.take_pending()) for r in list(self._running.values())]
+            batches = [(tl, rows) for tl, rows in batches if rows]
+            if not batches:
+                continue
+            try:
+                async with self._store.transaction() as conn:
+                    for task_log, rows in batches:
+                        await tasks_repo.append_logs(conn, task_log.task_id, rows)
+            except Exception:
+                log.exception("writing task logs failed; they will be written when the task completes")
+                for task_log, rows in batches:
+                    task_log.pending[:0] = rows
+                    task_log.stored(rows)
+                continue
+            for task_log, rows in batches:
+                task_log.stored(rows)
+
+    # -- running one task ----------------------------------------------------------------------------
+
+    def _launch(self, row: RowMapping) -> None:
+        task_log = TaskLog(int(row["id"]), self._events, first_seq=int(row["log_count"]))
+        root = task_log.open_activity(str(row["description"]))
+        run = TaskRun(row=row, log=task_log, root_activity=root)
+        job = asyncio.create_task(self._execute(run), name=f"task-{row['id']}")
+        self._running[run.task_id] = _Running(run=run, job=job)
+
+    async def _execute(self, run: TaskRun) -> None:
+        verdict: Verdict
+        started = time.monotonic()
+        executor = self._executors.get(str(run.row["name"]))
+        try:
+            if executor is None:
+                verdict = Verdict(TaskState.FAILED, f"This node cannot run tasks of type '{run.row['name']}'")
+            else:
+                verdict = await executor(run)
+        except asyncio.CancelledError:
+            reason = self._running[run.task_id].cancel_reason or "Canceled"
+            state = TaskState.CANCELED if reason == "Canceled by user" else TaskState.FAILED
+            verdict = Verdict(state, reason)
+        except Exception as exc:  # an executor bug must still end the task, never leave it Executing
+            log.exception("task %s crashed", run.task_id)
+            verdict = Verdict(TaskState.FAILED, f"Internal error while running the task: {exc}")
+        run.log.write(
+            run.root_activity,
+            "Info" if verdict.state is TaskState.SUCCESS else "Error",
+            _summary(verdict, time.monotonic() - started),
+        )
+        try:
+            await self._finish(run, verdict)
+        finally:
+            self._running.pop(run.task_id, None)
+            self._wake.set()
+        self._events.publish(run.task_id, Completed(verdict.state.value))
+
+    async def _finish(self, run: TaskRun, verdict: Verdict) -> None:
+        status = {
+            TaskState.SUCCESS: "Success",
+            TaskState.CANCELED: "Canceled",
+            TaskState.TIMED_OUT: "Failed",
+        }.get(verdict.state, "Failed")
+        run.log.close_open_activities(status)
+        for attempt in range(5):
+            rows = run.log.take_pending()
+            try:
+                async with self._store.transaction() as conn:
+                    await tasks_repo.append_logs(conn, run.task_id, rows)
+                    space_id = run.row["space_id"]
+                    for filename, length, stored in run.artifacts:
+                        await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
+                    await leases_repo.release_task(conn, run.task_id)
+                    await tasks_repo.set_state(
+                        conn,
+                        run.task_id,
+                        verdict.state,
+                        error_message=verdict.error_message,
+                        completed=True,
+                        extra={
+                            "activities": run.log.activities,
+                            "output_variables": run.output_variables,
+                            "has_warnings_or_errors": run.log.has_warnings_or_errors
+                            or verdict.state is not TaskState.SUCCESS,
+                        },
+                    )
+                run.log.stored(rows)
+                return
+            except Exception:
+                log.exception("completing task %s failed (attempt %d)", run.task_id, attempt + 1)
+                run.log.pending[:0] = rows
+                run.log.stored(rows)
+                await asyncio.sleep(0.2 * (attempt + 1))
+
+    async def _fail_orphans(self) -> None:
+        """Tasks this node left running when it died: mark them Failed with a line saying why."""
+        async with self._store.transaction() as conn:
+            for row in await tasks_repo.orphaned(conn, None if self._store.is_sqlite else self.node):
+                task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), row["activities"])
+                task_log.close_open_activities("Failed")
+                message = (
+                    f"The server node '{row['server_node']}' stopped while this task was running; "
+                    "the task was marked as failed when the node started again"
+                )
+                activity = task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{row['id']}_0"
+                task_log.write(activity, "Fatal", message)
+                await tasks_repo.append_logs(conn, int(row["id"]), task_log.take_pending())
+                await tasks_repo.set_state(
+                    conn, int(row["id"]), TaskState.FAILED, error_message=message, completed=True,
+                    extra={"activities": task_log.activities, "has_warnings_or_errors": True},
+                )
+                log.warning("%s: %s", format_id(Collection.SERVER_TASKS, int(row["id"])), message)
+            await leases_repo.sweep_stale(conn)
+
+
+def _summary(verdict: Verdict, seconds: float) -> str:
+    if verdict.state is TaskState.SUCCESS:
+        return f"The task completed successfully in {seconds:.2f}s"
+    return f"The task ended {verdict.state.value}: {verdict.error_message or 'no reason given'}"

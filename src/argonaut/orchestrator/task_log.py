@@ -1,0 +1,74 @@
+"""The log of one executing task: numbered lines grouped under activities, buffered between flushes.
+
+Lines get their sequence number here, in one place, so the store, live watchers and the raw log agree on
+order. Lines wait in ``pending`` until the queue's flusher writes them in one batch; a task's final lines
+are written in the same transaction that completes it, so a finished task never misses its last lines.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from argonaut.orchestrator.events import TaskEvents
+from argonaut.store.tasks_repo import LogRow
+
+
+def _iso(ts: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ts, UTC).isoformat()
+
+
+class TaskLog:
+    def __init__(self, task_id: int, events: TaskEvents, first_seq: int = 0, activities: list[dict[str, Any]] | None = None) -> None:
+        self.task_id = task_id
+        self._events = events
+        self._next_seq = first_seq
+        self.pending: list[LogRow] = []
+        self._in_flight: list[LogRow] = []
+        self.activities: list[dict[str, Any]] = list(activities or [])
+        self.has_warnings_or_errors = False
+        self._counter = len(self.activities)
+
+    def open_activity(self, name: str, parent: str | None = None) -> str:
+        self._counter += 1
+        activity_id = f"ServerTasks-{self.task_id}_{self._counter}"
+        self.activities.append(
+            {"Id": activity_id, "Name": name, "ParentId": parent, "Started": _iso(time.time()), "Ended": None,
+             "Status": "Running"}
+        )
+        return activity_id
+
+    def close_activity(self, activity_id: str, status: str) -> None:
+        for activity in self.activities:
+            if activity["Id"] == activity_id and activity["Ended"] is None:
+                activity["Ended"] = _iso(time.time())
+                activity["Status"] = status
+
+    def close_open_activities(self, status: str) -> None:
+        for activity in self.activities:
+            if activity["Ended"] is None:
+                self.close_activity(activity["Id"], status)
+
+    def write(self, activity: str, category: str, text: str, occurred: float | None = None) -> None:
+        row = LogRow(self._next_seq, activity, occurred if occurred is not None else time.time(), category, text)
+        self._next_seq += 1
+        if category in ("Error", "Warning", "Fatal"):
+            self.has_warnings_or_errors = True
+        self.pending.append(row)
+        self._events.publish(self.task_id, row)
+
+    def take_pending(self) -> list[LogRow]:
+        """Hand the pending lines to a writer; they stay visible in :meth:`unstored` until it is done."""
+        rows, self.pending = self.pending, []
+        self._in_flight.extend(rows)
+        return rows
+
+    def stored(self, rows: list[LogRow]) -> None:
+        done = {row.seq for row in rows}
+        self._in_flight = [row for row in self._in_flight if row.seq not in done]
+
+    def unstored(self) -> list[LogRow]:
+        """Lines not yet committed to the store: what a new watcher must be shown besides the store."""
+        return [*self._in_flight, *self.pending]

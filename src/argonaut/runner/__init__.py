@@ -1,0 +1,20 @@
+"""The script runner: runs one Bash or Python script the way Octopus' Calamari does.
+
+Per run: a fresh private working folder, ``#{Name}`` substitution, the Calamari helper functions,
+service messages, masking of sensitive values, artifacts, and a process group that cancellation kills.
+See ``api_contract.md`` (fixed; other code is written against it).
+"""
+
+from argonaut.runner.execution import run_script
+from argonaut.runner.interpreters import RUNNER_VERSION
+from argonaut.runner.model import Artifact, LogLine, OutputVariable, ScriptRequest, ScriptResult
+
+__all__ = [
+    "ScriptRequest",
+    "LogLine",
+    "OutputVariable",
+    "Artifact",
+    "ScriptResult",
+    "run_script",
+    "RUNNER_VERSION",
+]

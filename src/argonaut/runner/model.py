@@ -1,0 +1,57 @@
+"""The runner's request and result types, exactly as ``api_contract.md`` fixes them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+Syntax = Literal["Bash", "Python"]
+Category = Literal["Info", "Error", "Warning", "Verbose", "Highlight", "Wait"]
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRequest:
+    script_body: str
+    syntax: Syntax
+    work_root: Path
+    # default_factory rather than a literal {}: dataclasses refuse mutable defaults, the meaning is the same.
+    variables: Mapping[str, str] = field(default_factory=dict)
+    sensitive_variables: frozenset[str] = frozenset()
+    run_as_user: str | None = None
+    artifact_dir: Path | None = None
+    keep_work_dir: bool = False
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    occurred: datetime
+    category: Category
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutputVariable:
+    name: str
+    value: str
+    sensitive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Artifact:
+    name: str
+    source_path: str
+    stored_path: Path
+    length: int
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptResult:
+    exit_code: int
+    output_variables: tuple[OutputVariable, ...]
+    artifacts: tuple[Artifact, ...]
+    failure_message: str | None
+    work_dir: Path

@@ -1,0 +1,1 @@
+"""Composition root: builds the app, opens the store, runs the node's services under one lifespan."""

@@ -1,0 +1,40 @@
+"""Helpers shared by the repository modules: name keys, slugs, paged selects."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+def name_key(name: str) -> str:
+    """Names are unique case-insensitively, as the described system's registration looks them up."""
+    return name.strip().casefold()
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-") or "item"
+
+
+async def paged(
+    conn: AsyncConnection, query: Select[Any], skip: int, take: int
+) -> tuple[int, Sequence[RowMapping]]:
+    total = (await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+    rows = (await conn.execute(query.offset(skip).limit(take))).mappings().all()
+    return int(total), rows
+
+
+class Conflict(Exception):
+    """A uniqueness rule was broken (a name already taken); the API answers 409... or 400 with the message."""
+
+
+class NotFound(Exception):
+    pass
+
+
+class Refused(Exception):
+    """A change the rules forbid (deleting a default pool, a pool with workers)."""

@@ -1,0 +1,137 @@
+"""Worker pools. Exactly one default pool per space: making another default moves the flag."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.tables import worker_pool_members, worker_pools
+from argonaut.store.timeutil import utcnow
+
+
+async def create_pool(
+    conn: AsyncConnection,
+    space_id: int,
+    name: str,
+    description: str | None,
+    is_default: bool,
+    by: str,
+    sort_order: int | None = None,
+) -> int:
+    if await find_by_name(conn, space_id, name) is not None:
+        raise Conflict(f"A worker pool named '{name}' already exists in this space")
+    if is_default:
+        await _clear_default(conn, space_id)
+    if sort_order is None:
+        current = await conn.execute(
+            select(func.max(worker_pools.c.sort_order)).where(worker_pools.c.space_id == space_id)
+        )
+        sort_order = (current.scalar() or 0) + 1
+    result = await conn.execute(
+        insert(worker_pools).values(
+            space_id=space_id,
+            name=name.strip(),
+            name_key=name_key(name),
+            slug=slugify(name),
+            description=description,
+            is_default=is_default,
+            sort_order=sort_order,
+            pool_type="StaticWorkerPool",
+            last_modified_on=utcnow(),
+            last_modified_by=by,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def _clear_default(conn: AsyncConnection, space_id: int) -> None:
+    await conn.execute(
+        update(worker_pools).where(worker_pools.c.space_id == space_id).values(is_default=False)
+    )
+
+
+async def find_by_name(conn: AsyncConnection, space_id: int, name: str) -> RowMapping | None:
+    query = select(worker_pools).where(
+        worker_pools.c.space_id == space_id, worker_pools.c.name_key == name_key(name)
+    )
+    return (await conn.execute(query)).mappings().first()
+
+
+async def get(conn: AsyncConnection, space_id: int, pool_id: int) -> RowMapping | None:
+    query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id == pool_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def get_many(conn: AsyncConnection, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
+    query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id.in_(pool_ids))
+    return (await conn.execute(query)).mappings().all()
+
+
+async def default_pool(conn: AsyncConnection, space_id: int) -> RowMapping | None:
+    query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.is_default.is_(True))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def list_pools(
+    conn: AsyncConnection,
+    space_id: int,
+    skip: int,
+    take: int,
+    ids: Sequence[int] | None = None,
+    partial_name: str | None = None,
+    name: str | None = None,
+) -> tuple[int, Sequence[RowMapping]]:
+    query = (
+        select(worker_pools)
+        .where(worker_pools.c.space_id == space_id)
+        .order_by(worker_pools.c.sort_order, worker_pools.c.name_key)
+    )
+    if ids is not None:
+        query = query.where(worker_pools.c.id.in_(ids))
+    if partial_name:
+        query = query.where(worker_pools.c.name_key.contains(partial_name.casefold(), autoescape=True))
+    if name:
+        query = query.where(worker_pools.c.name_key == name_key(name))
+    return await paged(conn, query, skip, take)
+
+
+async def update_pool(conn: AsyncConnection, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
+    if "name" in values:
+        other = await find_by_name(conn, space_id, values["name"])
+        if other is not None and other["id"] != pool_id:
+            raise Conflict(f"A worker pool named '{values['name']}' already exists in this space")
+        values["name_key"] = name_key(values["name"])
+        values["name"] = values["name"].strip()
+    if values.get("is_default") is True:
+        await _clear_default(conn, space_id)
+    elif values.get("is_default") is False:
+        current = await get(conn, space_id, pool_id)
+        if current is not None and current["is_default"]:
+            raise Refused("A space always has a default worker pool: make another pool the default instead")
+    values.update(last_modified_on=utcnow(), last_modified_by=by)
+    await conn.execute(update(worker_pools).where(worker_pools.c.id == pool_id).values(**values))
+
+
+async def worker_count(conn: AsyncConnection, pool_id: int) -> int:
+    query = select(func.count()).select_from(worker_pool_members).where(worker_pool_members.c.pool_id == pool_id)
+    return int((await conn.execute(query)).scalar_one())
+
+
+async def delete_pool(conn: AsyncConnection, space_id: int, pool_id: int) -> None:
+    row = await get(conn, space_id, pool_id)
+    if row is None:
+        return
+    if row["is_default"]:
+        raise Refused(f"The default worker pool '{row['name']}' cannot be deleted")
+    count = await worker_count(conn, pool_id)
+    if count:
+        raise Refused(
+            f"The worker pool '{row['name']}' still has {count} worker{'s' if count != 1 else ''}: "
+            "move or delete them first"
+        )
+    await conn.execute(delete(worker_pools).where(worker_pools.c.id == pool_id))

@@ -1,0 +1,89 @@
+"""Spaces, the hard-walled tenants. A new space gets its own default pool and default policy."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.store import policies_repo, pools_repo
+from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.tables import spaces
+from argonaut.store.timeutil import utcnow
+
+
+async def create_space(
+    conn: AsyncConnection, name: str, description: str | None, is_default: bool, by: str
+) -> int:
+    if await find_by_name(conn, name) is not None:
+        raise Conflict(f"A space named '{name}' already exists")
+    result = await conn.execute(
+        insert(spaces).values(
+            name=name.strip(),
+            name_key=name_key(name),
+            slug=slugify(name),
+            description=description,
+            is_default=is_default,
+            task_queue_stopped=False,
+            last_modified_on=utcnow(),
+            last_modified_by=by,
+        )
+    )
+    space_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    await pools_repo.create_pool(conn, space_id, "Default Worker Pool", None, True, by)
+    await policies_repo.create_policy(conn, space_id, "Default Machine Policy", None, True, None, by)
+    return space_id
+
+
+async def find_by_name(conn: AsyncConnection, name: str) -> RowMapping | None:
+    query = select(spaces).where(spaces.c.name_key == name_key(name))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def get(conn: AsyncConnection, space_id: int) -> RowMapping | None:
+    return (await conn.execute(select(spaces).where(spaces.c.id == space_id))).mappings().first()
+
+
+async def default_space(conn: AsyncConnection) -> RowMapping | None:
+    return (await conn.execute(select(spaces).where(spaces.c.is_default.is_(True)))).mappings().first()
+
+
+async def list_spaces(
+    conn: AsyncConnection, skip: int, take: int, ids: Sequence[int] | None, partial_name: str | None,
+    name: str | None = None,
+) -> tuple[int, Sequence[RowMapping]]:
+    query = select(spaces).order_by(spaces.c.name_key)
+    if ids is not None:
+        query = query.where(spaces.c.id.in_(ids))
+    if partial_name:
+        query = query.where(spaces.c.name_key.contains(partial_name.casefold(), autoescape=True))
+    if name:
+        query = query.where(spaces.c.name_key == name_key(name))
+    return await paged(conn, query, skip, take)
+
+
+async def update_space(conn: AsyncConnection, space_id: int, values: dict[str, Any], by: str) -> None:
+    if "name" in values:
+        other = await find_by_name(conn, values["name"])
+        if other is not None and other["id"] != space_id:
+            raise Conflict(f"A space named '{values['name']}' already exists")
+        values["name_key"] = name_key(values["name"])
+        values["name"] = values["name"].strip()
+    if values.get("is_default"):
+        await conn.execute(update(spaces).where(spaces.c.id != space_id).values(is_default=False))
+    elif values.get("is_default") is False:
+        current = await get(conn, space_id)
+        if current is not None and current["is_default"]:
+            raise Refused("There must always be a default space: make another space the default instead")
+    values.update(last_modified_on=utcnow(), last_modified_by=by)
+    await conn.execute(update(spaces).where(spaces.c.id == space_id).values(**values))
+
+
+async def delete_space(conn: AsyncConnection, space_id: int) -> None:
+    row = await get(conn, space_id)
+    if row is not None and row["is_default"]:
+        raise Refused("The default space cannot be deleted")
+    await conn.execute(delete(spaces).where(spaces.c.id == space_id))

@@ -1,0 +1,202 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in ``migrations/`` create and evolve it.
+
+Ids are integers here and ``<Collection>-<n>`` at the API edge. ``sqlite_autoincrement`` stops SQLite
+from reusing the id of a deleted row: a reused ``Workers-3`` would make old task logs point at the
+wrong machine. Flexible sub-documents (endpoints, policy sub-objects, activity trees) are JSON columns:
+they are read and written whole and never queried inside.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_AUTO = {"sqlite_autoincrement": True}
+
+
+def _modified() -> list[Column[object]]:
+    return [
+        Column("last_modified_on", DateTime(timezone=True), nullable=True),
+        Column("last_modified_by", String(200), nullable=True),
+    ]
+
+
+spaces = Table(
+    "spaces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(50), nullable=False),
+    Column("name_key", String(50), nullable=False, unique=True),
+    Column("slug", String(100), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("task_queue_stopped", Boolean, nullable=False, default=False),
+    *_modified(),
+    **_AUTO,
+)
+
+machine_policies = Table(
+    "machine_policies",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("document", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("space_id", "name_key"),
+    **_AUTO,
+)
+
+worker_pools = Table(
+    "worker_pools",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("slug", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    Column("sort_order", Integer, nullable=False, default=0),
+    Column("pool_type", String(40), nullable=False, default="StaticWorkerPool"),
+    Column("worker_type", String(100), nullable=True),
+    *_modified(),
+    UniqueConstraint("space_id", "name_key"),
+    **_AUTO,
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("slug", String(200), nullable=False),
+    Column("communication_style", String(40), nullable=False),
+    Column("endpoint", JSON, nullable=False),
+    Column("thumbprint", String(40), nullable=True, index=True),
+    Column("uri", String(500), nullable=True),
+    Column("machine_policy_id", Integer, ForeignKey("machine_policies.id"), nullable=False),
+    Column("is_disabled", Boolean, nullable=False, default=False),
+    Column("health_status", String(20), nullable=False, default="Unknown"),
+    Column("status_summary", Text, nullable=True),
+    Column("has_latest_calamari", Boolean, nullable=False, default=False),
+    Column("details", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("space_id", "name_key"),
+    **_AUTO,
+)
+
+worker_pool_members = Table(
+    "worker_pool_members",
+    metadata,
+    Column("worker_id", Integer, ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True),
+    Column("pool_id", Integer, ForeignKey("worker_pools.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_worker_pool_members_pool", "pool_id"),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(200), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    **_AUTO,
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("purpose", String(200), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    **_AUTO,
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=True),
+    Column("name", String(50), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("arguments", JSON, nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("queue_time", DateTime(timezone=True), nullable=False),
+    Column("start_time", DateTime(timezone=True), nullable=True),
+    Column("completed_time", DateTime(timezone=True), nullable=True),
+    Column("last_updated_time", DateTime(timezone=True), nullable=False),
+    Column("error_message", Text, nullable=True),
+    Column("server_node", String(200), nullable=True),
+    Column("has_warnings_or_errors", Boolean, nullable=False, default=False),
+    Column("activities", JSON, nullable=False),
+    Column("output_variables", JSON, nullable=False),
+    Column("log_count", Integer, nullable=False, default=0),
+    Index("ix_tasks_state_queue", "state", "id"),
+    Index("ix_tasks_space_id", "space_id", "id"),
+    **_AUTO,
+)
+
+task_log = Table(
+    "task_log",
+    metadata,
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("activity", String(40), nullable=False),
+    Column("occurred", Float, nullable=False),
+    Column("category", String(12), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+artifacts = Table(
+    "artifacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("filename", String(500), nullable=False),
+    Column("length", Integer, nullable=False),
+    Column("stored_name", String(200), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    **_AUTO,
+)
+
+worker_leases = Table(
+    "worker_leases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("worker_id", Integer, ForeignKey("workers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("exclusive", Boolean, nullable=False, default=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    **_AUTO,
+)

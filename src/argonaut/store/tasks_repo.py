@@ -1,0 +1,177 @@
+"""Server tasks: the durable queue, task state and the task log.
+
+Claiming is a compare-and-set (``UPDATE … WHERE state='Queued'``) so two nodes can never both start a
+task; on PostgreSQL the candidate rows are picked with ``FOR UPDATE SKIP LOCKED`` so nodes do not queue
+behind each other's locks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.domain.tasks import TaskState
+from argonaut.store.common import paged
+from argonaut.store.database import supports_skip_locked
+from argonaut.store.tables import task_log, tasks
+from argonaut.store.timeutil import utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class LogRow:
+    seq: int
+    activity: str
+    occurred: float
+    category: str
+    text: str
+
+
+async def create_task(
+    conn: AsyncConnection, space_id: int | None, name: str, description: str, arguments: dict[str, Any]
+) -> int:
+    now = utcnow()
+    result = await conn.execute(
+        insert(tasks).values(
+            space_id=space_id,
+            name=name,
+            description=description,
+            arguments=arguments,
+            state=TaskState.QUEUED.value,
+            queue_time=now,
+            last_updated_time=now,
+            has_warnings_or_errors=False,
+            activities=[],
+            output_variables=[],
+            log_count=0,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def get(conn: AsyncConnection, task_id: int) -> RowMapping | None:
+    return (await conn.execute(select(tasks).where(tasks.c.id == task_id))).mappings().first()
+
+
+async def list_tasks(
+    conn: AsyncConnection,
+    space_id: int | None,
+    skip: int,
+    take: int,
+    states: Sequence[str] | None = None,
+    ids: Sequence[int] | None = None,
+    name: str | None = None,
+) -> tuple[int, Sequence[RowMapping]]:
+    query = select(tasks).order_by(tasks.c.id.desc())
+    if space_id is not None:
+        query = query.where(tasks.c.space_id == space_id)
+    if states is not None:
+        query = query.where(tasks.c.state.in_(states))
+    if ids is not None:
+        query = query.where(tasks.c.id.in_(ids))
+    if name:
+        query = query.where(tasks.c.name == name)
+    return await paged(conn, query, skip, take)
+
+
+async def claim_next(conn: AsyncConnection, node: str, limit: int) -> list[RowMapping]:
+    """Move up to ``limit`` of the oldest queued tasks to Executing on ``node`` and return them."""
+    if limit <= 0:
+        return []
+    candidates = select(tasks.c.id).where(tasks.c.state == TaskState.QUEUED.value).order_by(tasks.c.id).limit(limit)
+    if supports_skip_locked(conn):
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = [row[0] for row in await conn.execute(candidates)]
+    if not ids:
+        return []
+    now = utcnow()
+    await conn.execute(
+        update(tasks)
+        .where(and_(tasks.c.id.in_(ids), tasks.c.state == TaskState.QUEUED.value))
+        .values(state=TaskState.EXECUTING.value, start_time=now, last_updated_time=now, server_node=node)
+    )
+    query = select(tasks).where(
+        tasks.c.id.in_(ids), tasks.c.state == TaskState.EXECUTING.value, tasks.c.server_node == node
+    )
+    return list((await conn.execute(query.order_by(tasks.c.id))).mappings().all())
+
+
+async def set_state(
+    conn: AsyncConnection,
+    task_id: int,
+    state: TaskState,
+    *,
+    expected: Iterable[TaskState] | None = None,
+    error_message: str | None = None,
+    completed: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> bool:
+    """Set a task's state if it is currently one of ``expected``; answers whether it changed."""
+    now = utcnow()
+    values: dict[str, Any] = {"state": state.value, "last_updated_time": now, **(extra or {})}
+    if error_message is not None:
+        values["error_message"] = error_message
+    if completed:
+        values["completed_time"] = now
+    query = update(tasks).where(tasks.c.id == task_id)
+    if expected is not None:
+        query = query.where(tasks.c.state.in_([s.value for s in expected]))
+    result = await conn.execute(query.values(**values))
+    return bool(result.rowcount)
+
+
+async def append_logs(conn: AsyncConnection, task_id: int, rows: Sequence[LogRow]) -> None:
+    if not rows:
+        return
+    await conn.execute(
+        insert(task_log),
+        [
+            {
+                "task_id": task_id,
+                "seq": r.seq,
+                "activity": r.activity,
+                "occurred": r.occurred,
+                "category": r.category,
+                "text": r.text,
+            }
+            for r in rows
+        ],
+    )
+    await conn.execute(
+        update(tasks).where(tasks.c.id == task_id).values(log_count=rows[-1].seq + 1)
+    )
+
+
+async def read_logs(conn: AsyncConnection, task_id: int, since: int = 0, limit: int | None = None) -> list[LogRow]:
+    query = (
+        select(task_log.c.seq, task_log.c.activity, task_log.c.occurred, task_log.c.category, task_log.c.text)
+        .where(task_log.c.task_id == task_id, task_log.c.seq >= since)
+        .order_by(task_log.c.seq)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [LogRow(*row) for row in await conn.execute(query)]
+
+
+async def orphaned(conn: AsyncConnection, node: str | None) -> Sequence[RowMapping]:
+    """Tasks left Executing or Cancelling by a node that stopped without finishing them."""
+    query = select(tasks).where(tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]))
+    if node is not None:
+        query = query.where(tasks.c.server_node == node)
+    return (await conn.execute(query)).mappings().all()
+
+
+async def count_by_state(conn: AsyncConnection, state: TaskState) -> int:
+    query = select(func.count()).select_from(tasks).where(tasks.c.state == state.value)
+    return int((await conn.execute(query)).scalar_one())
+
+
+def elapsed_seconds(start: dt.datetime | None, end: dt.datetime | None) -> float:
+    if start is None:
+        return 0.0
+    return ((end or utcnow()) - start).total_seconds()

@@ -1,0 +1,149 @@
+"""Workers and their pool memberships."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.store.common import Conflict, name_key, paged, slugify
+from argonaut.store.tables import worker_pool_members, workers
+from argonaut.store.timeutil import utcnow
+
+NEW_MACHINE_SUMMARY = "This machine was recently added. Please perform a health check."
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFilter:
+    ids: Sequence[int] | None = None
+    partial_name: str | None = None
+    name: str | None = None
+    pool_ids: Sequence[int] | None = None
+    health_statuses: Sequence[str] | None = None
+    comm_styles: Sequence[str] | None = None
+    is_disabled: bool | None = None
+    thumbprint: str | None = None
+
+
+def _filtered(space_id: int, f: WorkerFilter) -> Select[Any]:
+    query = select(workers).where(workers.c.space_id == space_id).order_by(workers.c.name_key)
+    if f.ids is not None:
+        query = query.where(workers.c.id.in_(f.ids))
+    if f.partial_name:
+        query = query.where(workers.c.name_key.contains(f.partial_name.casefold(), autoescape=True))
+    if f.name:
+        query = query.where(workers.c.name_key == name_key(f.name))
+    if f.pool_ids is not None:
+        members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id.in_(f.pool_ids))
+        query = query.where(workers.c.id.in_(members))
+    if f.health_statuses is not None:
+        query = query.where(workers.c.health_status.in_(f.health_statuses))
+    if f.comm_styles is not None:
+        query = query.where(workers.c.communication_style.in_(f.comm_styles))
+    if f.is_disabled is not None:
+        query = query.where(workers.c.is_disabled.is_(f.is_disabled))
+    if f.thumbprint:
+        query = query.where(workers.c.thumbprint == f.thumbprint.upper())
+    return query
+
+
+async def list_workers(
+    conn: AsyncConnection, space_id: int, f: WorkerFilter, skip: int, take: int
+) -> tuple[int, Sequence[RowMapping]]:
+    return await paged(conn, _filtered(space_id, f), skip, take)
+
+
+async def pool_ids_of(conn: AsyncConnection, worker_ids: Sequence[int]) -> dict[int, list[int]]:
+    result: dict[int, list[int]] = {wid: [] for wid in worker_ids}
+    if not worker_ids:
+        return result
+    query = (
+        select(worker_pool_members)
+        .where(worker_pool_members.c.worker_id.in_(worker_ids))
+        .order_by(worker_pool_members.c.pool_id)
+    )
+    for row in (await conn.execute(query)).mappings():
+        result[row["worker_id"]].append(row["pool_id"])
+    return result
+
+
+async def find_by_name(conn: AsyncConnection, space_id: int, name: str) -> RowMapping | None:
+    query = select(workers).where(workers.c.space_id == space_id, workers.c.name_key == name_key(name))
+    return (await conn.execute(query)).mappings().first()
+
+
+async def get(conn: AsyncConnection, space_id: int, worker_id: int) -> RowMapping | None:
+    query = select(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+async def create_worker(conn: AsyncConnection, space_id: int, values: dict[str, Any], pool_ids: Sequence[int], by: str) -> int:
+    if await find_by_name(conn, space_id, values["name"]) is not None:
+        raise Conflict(f"A worker named '{values['name']}' already exists in this space")
+    endpoint = values["endpoint"]
+    result = await conn.execute(
+        insert(workers).values(
+            space_id=space_id,
+            name=values["name"].strip(),
+            name_key=name_key(values["name"]),
+            slug=slugify(values["name"]),
+            communication_style=endpoint["CommunicationStyle"],
+            endpoint=endpoint,
+            thumbprint=endpoint.get("Thumbprint"),
+            uri=endpoint.get("Uri"),
+            machine_policy_id=values["machine_policy_id"],
+            is_disabled=values.get("is_disabled", False),
+            health_status="Unknown",
+            status_summary=NEW_MACHINE_SUMMARY,
+            has_latest_calamari=False,
+            details={},
+            last_modified_on=utcnow(),
+            last_modified_by=by,
+        )
+    )
+    worker_id = int(result.inserted_primary_key[0])  # type: ignore[index]
+    await set_pools(conn, worker_id, pool_ids)
+    return worker_id
+
+
+async def set_pools(conn: AsyncConnection, worker_id: int, pool_ids: Sequence[int]) -> None:
+    await conn.execute(delete(worker_pool_members).where(worker_pool_members.c.worker_id == worker_id))
+    unique = sorted(set(pool_ids))
+    if unique:
+        await conn.execute(insert(worker_pool_members), [{"worker_id": worker_id, "pool_id": p} for p in unique])
+
+
+async def update_worker(
+    conn: AsyncConnection, space_id: int, worker_id: int, values: dict[str, Any], pool_ids: Sequence[int] | None, by: str
+) -> None:
+    if "name" in values:
+        other = await find_by_name(conn, space_id, values["name"])
+        if other is not None and other["id"] != worker_id:
+            raise Conflict(f"A worker named '{values['name']}' already exists in this space")
+        values["name_key"] = name_key(values["name"])
+        values["name"] = values["name"].strip()
+    if "endpoint" in values:
+        endpoint = values["endpoint"]
+        values.update(
+            communication_style=endpoint["CommunicationStyle"],
+            thumbprint=endpoint.get("Thumbprint"),
+            uri=endpoint.get("Uri"),
+        )
+    values.update(last_modified_on=utcnow(), last_modified_by=by)
+    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
+    if pool_ids is not None:
+        await set_pools(conn, worker_id, pool_ids)
+
+
+async def delete_worker(conn: AsyncConnection, space_id: int, worker_id: int) -> None:
+    await conn.execute(delete(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id))
+
+
+async def workers_in_pool(conn: AsyncConnection, pool_id: int) -> Sequence[RowMapping]:
+    members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id == pool_id)
+    query = select(workers).where(workers.c.id.in_(members)).order_by(workers.c.id)
+    return (await conn.execute(query)).mappings().all()

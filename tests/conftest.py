@@ -1,0 +1,121 @@
+"""Fixtures that start the real server process on a free loopback port and talk to it over HTTP."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import string
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+ARGONAUT = Path(sys.executable).with_name("argonaut")
+
+
+def make_api_key() -> str:
+    return "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
+
+
+@dataclass
+class ServerProcess:
+    home: Path
+    api_key: str
+    args: list[str]
+    env: dict[str, str]
+    proc: subprocess.Popen[str] | None = None
+    url: str = ""
+    output: list[str] = field(default_factory=list)
+    _client: httpx.Client | None = None
+
+    def start(self, timeout_s: float = 30.0) -> ServerProcess:
+        self.proc = subprocess.Popen(
+            [str(ARGONAUT), "server", "--home", str(self.home), "--listen", "127.0.0.1:0", *self.args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+        )
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.output.append(line.rstrip("\n"))
+                if line.startswith("Listening on "):
+                    self.url = line.split()[-1]
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(timeout_s) or not self.url:
+            self.kill()
+            raise RuntimeError("argonaut server did not start:\n" + "\n".join(self.output))
+        self._client = None
+        return self
+
+    @property
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(base_url=self.url, headers={"X-Octopus-ApiKey": self.api_key}, timeout=30)
+        return self._client
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        code = self.proc.wait(timeout_s)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+
+@pytest.fixture
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Start servers with their own home and options; all are stopped at the end of the test."""
+    started: list[ServerProcess] = []
+
+    def factory(*args: str, home: Path | None = None, api_key: str | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+        key = api_key or make_api_key()
+        full_env = {**os.environ, "ARGONAUT_ADMIN_API_KEY": key, **(env or {})}
+        srv = ServerProcess(home or tmp_path_factory.mktemp("home"), key, list(args), full_env)
+        started.append(srv)
+        return srv.start()
+
+    yield factory
+    for srv in started:
+        srv.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One shared server per test process; tests using it create uniquely named resources."""
+    key = make_api_key()
+    srv = ServerProcess(
+        tmp_path_factory.mktemp("shared-home"), key, ["--task-cap", "10"], {**os.environ, "ARGONAUT_ADMIN_API_KEY": key}
+    )
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(4)}"
