@@ -63,7 +63,9 @@ class ServerProcess:
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(base_url=self.url, headers={"X-Octopus-ApiKey": self.api_key}, timeout=30)
+            self._client = httpx.Client(
+                base_url=self.url, headers={"X-Octopus-ApiKey": self.api_key}, timeout=30
+            )
         return self._client
 
     def stop(self, timeout_s: float = 30.0) -> int:
@@ -93,7 +95,9 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
     """Start servers with their own home and options; all are stopped at the end of the test."""
     started: list[ServerProcess] = []
 
-    def factory(*args: str, home: Path | None = None, api_key: str | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+    def factory(
+        *args: str, home: Path | None = None, api_key: str | None = None, env: dict[str, str] | None = None
+    ) -> ServerProcess:
         key = api_key or make_api_key()
         full_env = {**os.environ, "ARGONAUT_ADMIN_API_KEY": key, **(env or {})}
         srv = ServerProcess(home or tmp_path_factory.mktemp("home"), key, list(args), full_env)
@@ -110,7 +114,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     """One shared server per test process; tests using it create uniquely named resources."""
     key = make_api_key()
     srv = ServerProcess(
-        tmp_path_factory.mktemp("shared-home"), key, ["--task-cap", "10"], {**os.environ, "ARGONAUT_ADMIN_API_KEY": key}
+        tmp_path_factory.mktemp("shared-home"),
+        key,
+        ["--task-cap", "10"],
+        {**os.environ, "ARGONAUT_ADMIN_API_KEY": key},
     )
     srv.start()
     yield srv
@@ -118,4 +125,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def unique(prefix: str) -> str:
+    """A resource name no other test uses, for tests sharing one server."""
     return f"{prefix}-{secrets.token_hex(4)}"
+
+
+def follow(client: httpx.Client, task_id: str, timeout_s: float = 60.0) -> dict[str, object]:
+    """Wait for a task to finish through its live stream; answers the final task resource."""
+    with client.stream("GET", f"/api/tasks/{task_id}/stream", timeout=timeout_s) as response:
+        assert response.status_code == 200, response.read()
+        for line in response.iter_lines():
+            if line.startswith('{"Type":"Task"'):
+                import json
+
+                task: dict[str, object] = json.loads(line)["Task"]
+                return task
+    raise AssertionError(f"the stream of {task_id} ended without the finished task")
+
+
+def script_task(body: str, syntax: str = "Bash", **arguments: object) -> dict[str, object]:
+    return {"Name": "AdHocScript", "Arguments": {"ScriptBody": body, "Syntax": syntax, **arguments}}
+
+
+def run_script(client: httpx.Client, body: str, space: str = "Spaces-1", **arguments: object) -> dict[str, object]:
+    response = client.post(f"/api/{space}/tasks", json=script_task(body, **arguments))
+    assert response.status_code == 201, response.text
+    return follow(client, str(response.json()["Id"]))

@@ -84,7 +84,13 @@ def test_describe_duration(seconds: float, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("00:02:00", 120.0), ("1.00:00:00", 86400.0), ("01:00:00", 3600.0), ("00:00:01.5", 1.5), ("2.03:04:05", 183845.0)],
+    [
+        ("00:02:00", 120.0),
+        ("1.00:00:00", 86400.0),
+        ("01:00:00", 3600.0),
+        ("00:00:01.5", 1.5),
+        ("2.03:04:05", 183845.0),
+    ],
 )
 def test_timespan_round_trip(text: str, seconds: float) -> None:
     assert parse_timespan(text) == seconds
@@ -97,7 +103,9 @@ def test_timespan_rejects(text: str) -> None:
         parse_timespan(text)
 
 
-def w(wid: int, health: HealthStatus = HealthStatus.HEALTHY, leases: int = 0, disabled: bool = False) -> WorkerCandidate:
+def w(
+    wid: int, health: HealthStatus = HealthStatus.HEALTHY, leases: int = 0, disabled: bool = False
+) -> WorkerCandidate:
     return WorkerCandidate(f"Workers-{wid}", f"w{wid}", health, disabled, active_leases=leases)
 
 
@@ -115,7 +123,9 @@ def w(wid: int, health: HealthStatus = HealthStatus.HEALTHY, leases: int = 0, di
         (False, [w(10), w(9)], True, "Workers-9"),
     ],
 )
-def test_choose_worker(is_default: bool, workers: list[WorkerCandidate], built_in: bool, expected: str) -> None:
+def test_choose_worker(
+    is_default: bool, workers: list[WorkerCandidate], built_in: bool, expected: str
+) -> None:
     choice = choose_worker("Pool A", is_default, workers, built_in)
     if expected == "builtin":
         assert isinstance(choice, BuiltInWorker)
@@ -136,13 +146,37 @@ def test_exclusive_lease_needs_an_idle_worker() -> None:
 @pytest.mark.parametrize(
     ("raw", "ok", "uri"),
     [
-        ({"CommunicationStyle": "TentaclePassive", "Uri": "https://Web01:10933", "Thumbprint": THUMB}, True, "https://web01:10933/"),
-        ({"CommunicationStyle": "TentaclePassive", "Uri": "https://web01", "Thumbprint": THUMB}, True, "https://web01:10933/"),
-        ({"CommunicationStyle": "TentaclePassive", "Uri": "http://web01:10933/", "Thumbprint": THUMB}, False, None),
-        ({"CommunicationStyle": "TentacleActive", "Uri": "poll://abcdefghijklmnopqrst/", "Thumbprint": THUMB}, True, "poll://abcdefghijklmnopqrst/"),
+        (
+            {"CommunicationStyle": "TentaclePassive", "Uri": "https://Web01:10933", "Thumbprint": THUMB},
+            True,
+            "https://web01:10933/",
+        ),
+        (
+            {"CommunicationStyle": "TentaclePassive", "Uri": "https://web01", "Thumbprint": THUMB},
+            True,
+            "https://web01:10933/",
+        ),
+        (
+            {"CommunicationStyle": "TentaclePassive", "Uri": "http://web01:10933/", "Thumbprint": THUMB},
+            False,
+            None,
+        ),
+        (
+            {
+                "CommunicationStyle": "TentacleActive",
+                "Uri": "poll://abcdefghijklmnopqrst/",
+                "Thumbprint": THUMB,
+            },
+            True,
+            "poll://abcdefghijklmnopqrst/",
+        ),
         ({"CommunicationStyle": "TentacleActive", "Uri": "https://x/", "Thumbprint": THUMB}, False, None),
         ({"CommunicationStyle": "TentacleActive", "Uri": "poll://abc/", "Thumbprint": "nothex"}, False, None),
-        ({"CommunicationStyle": "Ssh", "Host": "Box", "Port": 22, "AccountId": "Accounts-1"}, True, "ssh://box:22/"),
+        (
+            {"CommunicationStyle": "Ssh", "Host": "Box", "Port": 22, "AccountId": "Accounts-1"},
+            True,
+            "ssh://box:22/",
+        ),
         ({"CommunicationStyle": "Ssh", "Host": "box", "Port": 70000, "AccountId": "Accounts-1"}, False, None),
         ({"CommunicationStyle": "Kubernetes"}, False, None),
         ({}, False, None),
@@ -170,8 +204,13 @@ def test_policy_defaults_are_valid_and_merge_keeps_the_rest() -> None:
 
 
 def test_policy_rejects_bad_values() -> None:
-    doc = merge_document(default_document(), {"PollingRequestQueueTimeout": "two minutes",
-                                              "MachineCleanupPolicy": {"DeleteMachinesBehavior": "Sometimes"}})
+    doc = merge_document(
+        default_document(),
+        {
+            "PollingRequestQueueTimeout": "two minutes",
+            "MachineCleanupPolicy": {"DeleteMachinesBehavior": "Sometimes"},
+        },
+    )
     errors = validate_document(doc)
     assert any("PollingRequestQueueTimeout" in e for e in errors)
     assert any("DeleteMachinesBehavior" in e for e in errors)

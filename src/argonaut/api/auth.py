@@ -36,7 +36,10 @@ class Caller:
 async def _user(request: Request, svc: Services) -> tuple[int, str, bool]:
     key = request.headers.get(API_KEY_HEADER) or request.query_params.get("apikey")
     if not key:
-        raise ApiError(401, "You must be logged in to perform this action. Send an API key in the X-Octopus-ApiKey header.")
+        raise ApiError(
+            401,
+            "You must be logged in to perform this action. Send an API key in the X-Octopus-ApiKey header.",
+        )
     digest = hash_api_key(key.strip())
     cached = svc.key_cache.get(digest)
     if cached is not None:
@@ -44,7 +47,9 @@ async def _user(request: Request, svc: Services) -> tuple[int, str, bool]:
     async with svc.store.transaction() as conn:
         user = await users_repo.user_by_key_hash(conn, digest)
     if user is None:
-        raise ApiError(401, "The API key you provided was not valid. Please double-check your API key and try again.")
+        raise ApiError(
+            401, "The API key you provided was not valid. Please double-check your API key and try again."
+        )
     found = (int(user["id"]), str(user["username"]), bool(user["is_admin"]))
     svc.key_cache[digest] = found
     return found
@@ -56,17 +61,25 @@ Scope = Literal["path", "default", "system"]
 async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | None, str | None]:
     if scope == "system":
         return None, None
+    key = text.lower() if text is not None else None
+    cached = svc.space_cache.get(key)
+    if cached is not None:
+        return cached
     async with svc.store.transaction() as conn:
-        if scope == "default":
+        if key is None:
             row = await spaces_repo.default_space(conn)
             if row is None:
-                raise ApiError(404, "There is no default space; use a space-scoped route like /api/Spaces-2/...")
+                raise ApiError(
+                    404, "There is no default space; use a space-scoped route like /api/Spaces-2/..."
+                )
         else:
-            number = parse_id(Collection.SPACES, text or "")
+            number = parse_id(Collection.SPACES, key)
             row = await spaces_repo.get(conn, number) if number is not None else None
             if row is None:
                 raise not_found(text or "")
-    return int(row["id"]), str(row["name"])
+    found = (int(row["id"]), str(row["name"]))
+    svc.space_cache[key] = found
+    return found
 
 
 async def _admit(request: Request, permission: Permission, scope: Scope, space_text: str | None) -> Caller:
@@ -74,7 +87,9 @@ async def _admit(request: Request, permission: Permission, scope: Scope, space_t
     user_id, username, is_admin = await _user(request, svc)
     space_id, space_name = await _space(svc, scope, space_text)
     if not is_granted(is_admin, (), permission, space_id):
-        raise ApiError(403, f"You do not have permission to perform this action ({permission.value} is missing).")
+        raise ApiError(
+            403, f"You do not have permission to perform this action ({permission.value} is missing)."
+        )
     return Caller(user_id, username, is_admin, space_id, space_name, svc)
 
 

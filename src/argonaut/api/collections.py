@@ -17,7 +17,13 @@ from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.paging import Page
 
 
-def envelope(item_type: str, items: list[dict[str, Any]], page: Page, path: str, extra_query: dict[str, Any] | None = None) -> dict[str, Any]:
+def envelope(
+    item_type: str,
+    items: list[dict[str, Any]],
+    page: Page,
+    path: str,
+    extra_query: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     query = {k: v for k, v in (extra_query or {}).items() if v is not None}
 
     def link(skip: int) -> str:

@@ -84,4 +84,6 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _respond(500, "The server hit an internal error; it has been logged.", ["Internal server error"])
+        return _respond(
+            500, "The server hit an internal error; it has been logged.", ["Internal server error"]
+        )

@@ -13,8 +13,22 @@ from urllib.parse import parse_qsl, urlencode
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _NAMES = [
-    "skip", "take", "ids", "partialName", "name", "workerPoolIds", "healthStatuses", "isDisabled", "thumbprint",
-    "commStyles", "states", "regarding", "verbose", "tail", "since", "apikey",
+    "skip",
+    "take",
+    "ids",
+    "partialName",
+    "name",
+    "workerPoolIds",
+    "healthStatuses",
+    "isDisabled",
+    "thumbprint",
+    "commStyles",
+    "states",
+    "regarding",
+    "verbose",
+    "tail",
+    "since",
+    "apikey",
 ]
 _CANONICAL = {n.lower(): n for n in _NAMES}
 

@@ -53,11 +53,19 @@ def worker_pool(row: Mapping[str, Any]) -> dict[str, Any]:
         "WorkerType": row["worker_type"],
         "CanAddWorkers": row["pool_type"] == "StaticWorkerPool",
         **_modified(row),
-        "Links": {"Self": f"/api/{sid}/workerpools/{pid}", "Workers": f"/api/{sid}/workerpools/{pid}/workers{{?skip,take}}"},
+        "Links": {
+            "Self": f"/api/{sid}/workerpools/{pid}",
+            "Workers": f"/api/{sid}/workerpools/{pid}/workers{{?skip,take}}",
+        },
     }
 
 
-_LEGACY_STATUS = {"Healthy": "Online", "HasWarnings": "Online", "Unhealthy": "Online", "Unavailable": "Offline"}
+_LEGACY_STATUS = {
+    "Healthy": "Online",
+    "HasWarnings": "Online",
+    "Unhealthy": "Online",
+    "Unavailable": "Offline",
+}
 
 
 def worker(row: Mapping[str, Any], pool_ids: Sequence[int]) -> dict[str, Any]:

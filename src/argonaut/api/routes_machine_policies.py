@@ -9,7 +9,15 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, NameQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.collections import (
+    IdsQuery,
+    NameQuery,
+    PartialNameQuery,
+    SkipQuery,
+    envelope,
+    parse_ids,
+    take_query,
+)
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs import ApiInput, canonical_keys
 from argonaut.domain.ids import Collection, format_id, parse_id
@@ -19,7 +27,12 @@ from argonaut.domain.policies import default_document, merge_document, validate_
 from argonaut.store import policies_repo
 
 PolicyName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-_SUB_POLICIES = ("MachineHealthCheckPolicy", "MachineConnectivityPolicy", "MachineCleanupPolicy", "MachineUpdatePolicy")
+_SUB_POLICIES = (
+    "MachineHealthCheckPolicy",
+    "MachineConnectivityPolicy",
+    "MachineCleanupPolicy",
+    "MachineUpdatePolicy",
+)
 
 
 class PolicyInput(ApiInput):
@@ -62,7 +75,7 @@ def _checked(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def build(scope: Scope) -> APIRouter:
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["MachinePolicies"])
     view = authorize(Permission.MACHINE_POLICY_VIEW, scope)
     edit = authorize(Permission.MACHINE_POLICY_EDIT, scope)
@@ -88,13 +101,19 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         numbers = parse_ids(Collection.MACHINE_POLICIES, ids)
         async with caller.services.store.transaction() as conn:
-            total, rows = await policies_repo.list_policies(conn, caller.space_id, skip, take, numbers, partialName, name)
+            total, rows = await policies_repo.list_policies(
+                conn, caller.space_id, skip, take, numbers, partialName, name
+            )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/machinepolicies"
         items = [resources.machine_policy(r) for r in rows]
-        return envelope("MachinePolicy", items, Page(skip, take, total), path, {"partialName": partialName, "name": name})
+        return envelope(
+            "MachinePolicy", items, Page(skip, take, total), path, {"partialName": partialName, "name": name}
+        )
 
     @router.get("/machinepolicies/all", summary="All machine policies as a plain array")
-    async def all_policies(caller: Caller = Depends(view), ids: list[str] | None = IdsQuery) -> list[dict[str, Any]]:
+    async def all_policies(
+        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
+    ) -> list[dict[str, Any]]:
         assert caller.space_id is not None
         numbers = parse_ids(Collection.MACHINE_POLICIES, ids)
         async with caller.services.store.transaction() as conn:
@@ -113,7 +132,13 @@ def build(scope: Scope) -> APIRouter:
         document = _checked(merge_document(default_document(), _document_changes(body)))
         async with caller.services.store.transaction() as conn:
             number = await policies_repo.create_policy(
-                conn, caller.space_id, body.Name, body.Description, bool(body.IsDefault), document, caller.username
+                conn,
+                caller.space_id,
+                body.Name,
+                body.Description,
+                bool(body.IsDefault),
+                document,
+                caller.username,
             )
             row = await policies_repo.get(conn, caller.space_id, number)
         assert row is not None
@@ -131,7 +156,9 @@ def build(scope: Scope) -> APIRouter:
             row = await policies_repo.get(conn, caller.space_id, number) if number is not None else None
             if row is None or number is None:
                 raise not_found(id)
-            values: dict[str, Any] = {"document": _checked(merge_document(row["document"], _document_changes(body)))}
+            values: dict[str, Any] = {
+                "document": _checked(merge_document(row["document"], _document_changes(body)))
+            }
             if body.Name is not None:
                 values["name"] = body.Name
             if "Description" in body.model_fields_set:

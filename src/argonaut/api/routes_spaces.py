@@ -9,7 +9,15 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, authorize
-from argonaut.api.collections import IdsQuery, NameQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.collections import (
+    IdsQuery,
+    NameQuery,
+    PartialNameQuery,
+    SkipQuery,
+    envelope,
+    parse_ids,
+    take_query,
+)
 from argonaut.api.errors import not_found
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, parse_id
@@ -63,11 +71,15 @@ async def list_spaces(
     async with caller.services.store.transaction() as conn:
         total, rows = await spaces_repo.list_spaces(conn, skip, take, numbers, partialName, name)
     items = [resources.space(r) for r in rows]
-    return envelope("Space", items, Page(skip, take, total), "/api/spaces", {"partialName": partialName, "name": name})
+    return envelope(
+        "Space", items, Page(skip, take, total), "/api/spaces", {"partialName": partialName, "name": name}
+    )
 
 
 @router.get("/api/spaces/all", summary="All spaces as a plain array")
-async def all_spaces(caller: Caller = Depends(_view), ids: list[str] | None = IdsQuery) -> list[dict[str, Any]]:
+async def all_spaces(
+    caller: Caller = Depends(_view), ids: list[str] | None = IdsQuery
+) -> list[dict[str, Any]]:
     numbers = parse_ids(Collection.SPACES, ids)
     async with caller.services.store.transaction() as conn:
         _, rows = await spaces_repo.list_spaces(conn, 0, MAX_TAKE, numbers, None)
@@ -81,6 +93,7 @@ async def create_space(body: SpaceCreate, caller: Caller = Depends(_create)) -> 
         if body.IsDefault:
             await spaces_repo.update_space(conn, number, {"is_default": True}, caller.username)
         row = await spaces_repo.get(conn, number)
+    caller.services.space_cache.clear()
     assert row is not None
     return resources.space(row)
 
@@ -106,6 +119,7 @@ async def update_space(spaceId: str, body: SpaceUpdate, caller: Caller = Depends
         values["task_queue_stopped"] = body.TaskQueueStopped
     async with caller.services.store.transaction() as conn:
         await spaces_repo.update_space(conn, number, values, caller.username)
+    caller.services.space_cache.clear()
     return await _load(caller, spaceId)
 
 
@@ -116,4 +130,5 @@ async def delete_space(spaceId: str, caller: Caller = Depends(_delete)) -> dict[
     assert number is not None
     async with caller.services.store.transaction() as conn:
         await spaces_repo.delete_space(conn, number)
+    caller.services.space_cache.clear()
     return current

@@ -31,7 +31,8 @@ async def root(request: Request) -> dict[str, Any]:
             "SwaggerUI": "/api/docs",
             "Spaces": "/api/spaces{/id}{?skip,take,ids,partialName,name}",
             "WorkerPools": "/api/{spaceId}/workerpools{/id}{?skip,take,ids,partialName,name}",
-            "Workers": "/api/{spaceId}/workers{/id}{?skip,take,ids,partialName,name,isDisabled,healthStatuses,commStyles,workerPoolIds,thumbprint}",
+            "Workers": "/api/{spaceId}/workers{/id}{?skip,take,ids,partialName,name,isDisabled,"
+            "healthStatuses,commStyles,workerPoolIds,thumbprint}",
             "MachinePolicies": "/api/{spaceId}/machinepolicies{/id}{?skip,take,ids,partialName,name}",
             "Tasks": "/api/{spaceId}/tasks{/id}{?skip,take,ids,states,name}",
             "Artifacts": "/api/{spaceId}/artifacts{/id}{?skip,take,regarding}",
@@ -45,10 +46,17 @@ async def root(request: Request) -> dict[str, Any]:
 @router.get("/api/health", summary="Liveness probe; no API key needed")
 async def health(request: Request) -> dict[str, Any]:
     svc = request.app.state.services
-    return {"Status": "Healthy", "Node": svc.queue.node, "RunningTasks": svc.queue.running_count, "TaskCap": svc.queue.task_cap}
+    return {
+        "Status": "Healthy",
+        "Node": svc.queue.node,
+        "RunningTasks": svc.queue.running_count,
+        "TaskCap": svc.queue.task_cap,
+    }
 
 
-@router.get("/api/configuration/certificates/certificate-global", summary="The server's certificate thumbprint")
+@router.get(
+    "/api/configuration/certificates/certificate-global", summary="The server's certificate thumbprint"
+)
 async def certificate(caller: Caller = Depends(_any_user)) -> dict[str, Any]:
     svc = caller.services
     return {
@@ -63,5 +71,11 @@ async def certificate(caller: Caller = Depends(_any_user)) -> dict[str, Any]:
 @router.get("/api/users/me", summary="The user the API key belongs to")
 async def me(caller: Caller = Depends(_any_user)) -> dict[str, Any]:
     uid = format_id(Collection.USERS, caller.user_id)
-    return {"Id": uid, "Username": caller.username, "DisplayName": caller.username, "IsService": False,
-            "IsActive": True, "Links": {"Self": f"/api/users/{uid}"}}
+    return {
+        "Id": uid,
+        "Username": caller.username,
+        "DisplayName": caller.username,
+        "IsService": False,
+        "IsActive": True,
+        "Links": {"Self": f"/api/users/{uid}"},
+    }

@@ -51,21 +51,29 @@ def _log_element(row: LogRow) -> dict[str, Any]:
     }
 
 
-async def _logs_now(svc: Services, task_id: int, since: int = 0) -> tuple[list[dict[str, Any]] | None, list[LogRow]]:
-    """Stored lines plus the executing task's unstored ones, and its live activities if it is running."""
+async def _logs_now(
+    svc: Services, task_id: int, since: int = 0
+) -> tuple[RowMapping | None, list[dict[str, Any]] | None, list[LogRow]]:
+    """The task row, its stored lines plus the executing task's unstored ones, and live activities."""
     live = svc.queue.live_log(task_id)
     extra = list(live.unstored()) if live else []
     activities = [dict(a) for a in live.activities] if live else None
     async with svc.store.transaction() as conn:
+        task = await tasks_repo.get(conn, task_id)
         rows = await tasks_repo.read_logs(conn, task_id, since)
     seen = {r.seq for r in rows}
     rows.extend(r for r in extra if r.seq >= since and r.seq not in seen)
     rows.sort(key=lambda r: r.seq)
-    return activities, rows
+    return task, activities, rows
 
 
-def _activity_tree(activities: list[dict[str, Any]], rows: list[LogRow], tail: int | None) -> list[dict[str, Any]]:
-    nodes = {a["Id"]: {**a, "Children": [], "LogElements": [], "ShowAtSummaryLevel": a.get("ParentId") is None} for a in activities}
+def _activity_tree(
+    activities: list[dict[str, Any]], rows: list[LogRow], tail: int | None
+) -> list[dict[str, Any]]:
+    nodes = {
+        a["Id"]: {**a, "Children": [], "LogElements": [], "ShowAtSummaryLevel": a.get("ParentId") is None}
+        for a in activities
+    }
     for row in rows:
         node = nodes.get(row.activity)
         if node is not None:
@@ -102,7 +110,7 @@ def _raw_text(task: RowMapping, rows: list[LogRow], activities: list[dict[str, A
     return "\n".join(lines) + "\n"
 
 
-def build(scope: Scope) -> APIRouter:
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["Tasks"])
     view = authorize(Permission.TASK_VIEW, scope)
     create = authorize(Permission.TASK_CREATE, scope)
@@ -112,7 +120,7 @@ def build(scope: Scope) -> APIRouter:
         number = parse_id(Collection.SERVER_TASKS, task_id)
         async with caller.services.store.transaction() as conn:
             row = await tasks_repo.get(conn, number) if number is not None else None
-        # Unscoped ``/api/tasks/{id}`` reaches a task in any space (ids are global), as in the described system.
+        # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described system.
         if row is None or (scope == "path" and row["space_id"] != caller.space_id):
             raise not_found(task_id)
         return row
@@ -128,9 +136,17 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:
         numbers = parse_ids(Collection.SERVER_TASKS, ids)
         async with caller.services.store.transaction() as conn:
-            total, rows = await tasks_repo.list_tasks(conn, caller.space_id, skip, take, _states(states), numbers, name)
+            total, rows = await tasks_repo.list_tasks(
+                conn, caller.space_id, skip, take, _states(states), numbers, name
+            )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}/tasks"
-        return envelope("Task", [resources.task(r) for r in rows], Page(skip, take, total), path, {"states": states, "name": name})
+        return envelope(
+            "Task",
+            [resources.task(r) for r in rows],
+            Page(skip, take, total),
+            path,
+            {"states": states, "name": name},
+        )
 
     @router.post("/tasks", status_code=201, summary="Queue a task (AdHocScript runs a script on workers)")
     async def create_task(body: TaskCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
@@ -141,10 +157,10 @@ def build(scope: Scope) -> APIRouter:
         svc = caller.services
         async with svc.store.transaction() as conn:
             arguments = await adhoc_arguments(conn, caller.space_id, body.Arguments)
-            number = await tasks_repo.create_task(conn, caller.space_id, name, body.Description or "Run script", arguments)
-            row = await tasks_repo.get(conn, number)
+            row = await tasks_repo.create_task(
+                conn, caller.space_id, name, body.Description or "Run script", arguments
+            )
         svc.queue.wake()
-        assert row is not None
         return resources.task(row)
 
     @router.get("/tasks/{id}", summary="Get a task")
@@ -156,15 +172,19 @@ def build(scope: Scope) -> APIRouter:
         id: str,  # noqa: A002
         caller: Caller = Depends(view),
         verbose: bool = Query(False),
-        tail: int | None = Query(None, ge=0, le=1_000_000, description="Only the last N log elements per activity"),
+        tail: int | None = Query(
+            None, ge=0, le=1_000_000, description="Only the last N log elements per activity"
+        ),
     ) -> dict[str, Any]:
         row = await load(caller, id)
-        live_activities, rows = await _logs_now(caller.services, int(row["id"]))
+        fresh, live_activities, rows = await _logs_now(caller.services, int(row["id"]))
+        row = fresh or row
         activities = live_activities if live_activities is not None else list(row["activities"])
         if not verbose:
             rows = [r for r in rows if r.category != "Verbose"]
         outputs = [
-            {**v, "Value": "********" if v.get("IsSensitive") else v.get("Value")} for v in row["output_variables"]
+            {**v, "Value": "********" if v.get("IsSensitive") else v.get("Value")}
+            for v in row["output_variables"]
         ]
         finished = TaskState(row["state"]).is_completed
         return {
@@ -178,7 +198,8 @@ def build(scope: Scope) -> APIRouter:
     @router.get("/tasks/{id}/raw", summary="The task log as plain text", response_class=PlainTextResponse)
     async def raw(id: str, caller: Caller = Depends(view)) -> PlainTextResponse:  # noqa: A002
         row = await load(caller, id)
-        live_activities, rows = await _logs_now(caller.services, int(row["id"]))
+        fresh, live_activities, rows = await _logs_now(caller.services, int(row["id"]))
+        row = fresh or row
         activities = live_activities if live_activities is not None else list(row["activities"])
         return PlainTextResponse(_raw_text(row, rows, activities))
 
@@ -195,7 +216,9 @@ def build(scope: Scope) -> APIRouter:
         since: int = Query(0, ge=0, le=2147483647, description="First log line number to send"),
     ) -> StreamingResponse:
         row = await load(caller, id)
-        return StreamingResponse(_follow(caller.services, int(row["id"]), since), media_type="application/x-ndjson")
+        return StreamingResponse(
+            _follow(caller.services, int(row["id"]), since), media_type="application/x-ndjson"
+        )
 
     return router
 
@@ -203,41 +226,35 @@ def build(scope: Scope) -> APIRouter:
 async def _follow(svc: Services, task_id: int, since: int) -> AsyncIterator[bytes]:
     queue = svc.events.watch(task_id)  # watch first, so nothing between the snapshot and the queue is lost
     try:
-        _, rows = await _logs_now(svc, task_id, since)
+        current, _, rows = await _logs_now(svc, task_id, since)
         next_seq = since
         out = []
         for row in rows:
-            out.append(_line("Log", **_log_element(row), ActivityId=row.activity))
+            out.append(_log_line(row))
             next_seq = row.seq + 1
-        if out:
-            yield b"".join(out)
-        async with svc.store.transaction() as conn:
-            current = await tasks_repo.get(conn, task_id)
-        finished = current is None or TaskState(current["state"]).is_completed
-        while not finished:
-            event = await queue.get()
-            batch = [event]
-            while not queue.empty():
-                batch.append(queue.get_nowait())
-            out = []
-            for item in batch:
-                if isinstance(item, Completed):
-                    finished = True
-                elif item.seq >= next_seq:
-                    out.append(_line("Log", **_log_element(item), ActivityId=item.activity))
-                    next_seq = item.seq + 1
+        final: Any = current if current is None or TaskState(current["state"]).is_completed else None
+        while final is None:
             if out:
                 yield b"".join(out)
-        if current is not None:
-            _, rows = await _logs_now(svc, task_id, next_seq)  # lines stored after the last event, if any
-            tail = [_line("Log", **_log_element(r), ActivityId=r.activity) for r in rows]
-            async with svc.store.transaction() as conn:
-                final = await tasks_repo.get(conn, task_id)
-            if final is not None:
-                tail.append(_line("Task", Task=resources.task(final)))
-            yield b"".join(tail)
+                out = []
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            for item in batch:
+                if isinstance(item, Completed):
+                    final = item.row
+                elif item.seq >= next_seq:
+                    out.append(_log_line(item))
+                    next_seq = item.seq + 1
+        if final is not None:
+            out.append(_line("Task", Task=resources.task(final)))
+        yield b"".join(out)
     finally:
         svc.events.unwatch(task_id, queue)
+
+
+def _log_line(row: LogRow) -> bytes:
+    return _line("Log", **_log_element(row), ActivityId=row.activity)
 
 
 def _line(kind: str, **fields: Any) -> bytes:

@@ -9,7 +9,15 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, NameQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.collections import (
+    IdsQuery,
+    NameQuery,
+    PartialNameQuery,
+    SkipQuery,
+    envelope,
+    parse_ids,
+    take_query,
+)
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs import ApiInput
 from argonaut.api.routes_workers import worker_page
@@ -43,7 +51,7 @@ def _check_type(pool_type: str) -> None:
         )
 
 
-def build(scope: Scope) -> APIRouter:
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["WorkerPools"])
     view = authorize(Permission.WORKER_VIEW, scope)
     edit = authorize(Permission.WORKER_EDIT, scope)
@@ -69,13 +77,19 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         numbers = parse_ids(Collection.WORKER_POOLS, ids)
         async with caller.services.store.transaction() as conn:
-            total, rows = await pools_repo.list_pools(conn, caller.space_id, skip, take, numbers, partialName, name)
+            total, rows = await pools_repo.list_pools(
+                conn, caller.space_id, skip, take, numbers, partialName, name
+            )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/workerpools"
         items = [resources.worker_pool(r) for r in rows]
-        return envelope("WorkerPool", items, Page(skip, take, total), path, {"partialName": partialName, "name": name})
+        return envelope(
+            "WorkerPool", items, Page(skip, take, total), path, {"partialName": partialName, "name": name}
+        )
 
     @router.get("/workerpools/all", summary="All worker pools as a plain array, by sort order")
-    async def all_pools(caller: Caller = Depends(view), ids: list[str] | None = IdsQuery) -> list[dict[str, Any]]:
+    async def all_pools(
+        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
+    ) -> list[dict[str, Any]]:
         assert caller.space_id is not None
         numbers = parse_ids(Collection.WORKER_POOLS, ids)
         async with caller.services.store.transaction() as conn:
@@ -88,7 +102,13 @@ def build(scope: Scope) -> APIRouter:
         _check_type(body.WorkerPoolType)
         async with caller.services.store.transaction() as conn:
             number = await pools_repo.create_pool(
-                conn, caller.space_id, body.Name, body.Description, body.IsDefault, caller.username, body.SortOrder
+                conn,
+                caller.space_id,
+                body.Name,
+                body.Description,
+                body.IsDefault,
+                caller.username,
+                body.SortOrder,
             )
             row = await pools_repo.get(conn, caller.space_id, number)
         assert row is not None
@@ -98,7 +118,9 @@ def build(scope: Scope) -> APIRouter:
     async def get_pool(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         return await load(caller, id)
 
-    @router.put("/workerpools/{id}", summary="Modify a worker pool; IsDefault true moves the default flag here")
+    @router.put(
+        "/workerpools/{id}", summary="Modify a worker pool; IsDefault true moves the default flag here"
+    )
     async def update_pool(id: str, body: PoolUpdate, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         current = await load(caller, id)
@@ -139,7 +161,11 @@ def build(scope: Scope) -> APIRouter:
         number = parse_id(Collection.WORKER_POOLS, current["Id"])
         assert number is not None
         return await worker_page(
-            caller, workers_repo.WorkerFilter(pool_ids=[number]), skip, take, f"/api/{current['SpaceId']}/workerpools/{current['Id']}/workers"
+            caller,
+            workers_repo.WorkerFilter(pool_ids=[number]),
+            skip,
+            take,
+            f"/api/{current['SpaceId']}/workerpools/{current['Id']}/workers",
         )
 
     return router

@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
@@ -28,11 +27,21 @@ from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
 from argonaut.domain.workers import CommunicationStyle, HealthStatus
 from argonaut.store import policies_repo, pools_repo, workers_repo
+from argonaut.store.connection import Conn
 
 WorkerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 _ENDPOINT_FIELDS = [
-    "CommunicationStyle", "Uri", "Thumbprint", "ProxyId", "Host", "Port", "Fingerprint", "AccountId",
-    "DotNetCorePlatform", "Id", "TentacleVersionDetails",
+    "CommunicationStyle",
+    "Uri",
+    "Thumbprint",
+    "ProxyId",
+    "Host",
+    "Port",
+    "Fingerprint",
+    "AccountId",
+    "DotNetCorePlatform",
+    "Id",
+    "TentacleVersionDetails",
 ]
 
 
@@ -58,11 +67,13 @@ def _endpoint(raw: dict[str, Any]) -> dict[str, Any]:
         raise bad_request("The worker's endpoint is not valid", check.errors)
     if check.endpoint["CommunicationStyle"] == CommunicationStyle.SSH.value:
         if parse_id(Collection.ACCOUNTS, str(check.endpoint["AccountId"])) is None:
-            raise bad_request(f"Endpoint.AccountId '{check.endpoint['AccountId']}' is not an account id like Accounts-1")
+            raise bad_request(
+                f"Endpoint.AccountId '{check.endpoint['AccountId']}' is not an account id like Accounts-1"
+            )
     return check.endpoint
 
 
-async def _pool_numbers(conn: AsyncConnection, space_id: int, texts: list[str]) -> list[int]:
+async def _pool_numbers(conn: Conn, space_id: int, texts: list[str]) -> list[int]:
     numbers = parse_ids(Collection.WORKER_POOLS, texts, "WorkerPoolIds") or []
     found = {row["id"] for row in await pools_repo.get_many(conn, space_id, numbers)}
     missing = [format_id(Collection.WORKER_POOLS, n) for n in numbers if n not in found]
@@ -71,7 +82,7 @@ async def _pool_numbers(conn: AsyncConnection, space_id: int, texts: list[str]) 
     return numbers
 
 
-async def _policy_number(conn: AsyncConnection, space_id: int, text: str | None) -> int:
+async def _policy_number(conn: Conn, space_id: int, text: str | None) -> int:
     if text is None:
         row = await policies_repo.default_policy(conn, space_id)
     else:
@@ -83,8 +94,14 @@ async def _policy_number(conn: AsyncConnection, space_id: int, text: str | None)
     return int(row["id"])
 
 
-async def worker_page(caller: Caller, filt: workers_repo.WorkerFilter, skip: int, take: int, path: str,
-                      query: dict[str, Any] | None = None) -> dict[str, Any]:
+async def worker_page(
+    caller: Caller,
+    filt: workers_repo.WorkerFilter,
+    skip: int,
+    take: int,
+    path: str,
+    query: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     assert caller.space_id is not None
     async with caller.services.store.transaction() as conn:
         total, rows = await workers_repo.list_workers(conn, caller.space_id, filt, skip, take)
@@ -104,7 +121,7 @@ def _health(values: list[str] | None) -> list[str] | None:
     return [known[t.lower()] for t in texts]
 
 
-def build(scope: Scope) -> APIRouter:
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["Workers"])
     view = authorize(Permission.WORKER_VIEW, scope)
     edit = authorize(Permission.WORKER_EDIT, scope)
@@ -119,9 +136,16 @@ def build(scope: Scope) -> APIRouter:
             raise not_found(worker_id)
         return resources.worker(row, pools[number])
 
-    def make_filter(ids: list[str] | None, partial_name: str | None, name: str | None, pool_ids: list[str] | None,
-                    health: list[str] | None, is_disabled: bool | None, thumbprint: str | None,
-                    comm_styles: list[str] | None) -> workers_repo.WorkerFilter:
+    def make_filter(
+        ids: list[str] | None,
+        partial_name: str | None,
+        name: str | None,
+        pool_ids: list[str] | None,
+        health: list[str] | None,
+        is_disabled: bool | None,
+        thumbprint: str | None,
+        comm_styles: list[str] | None,
+    ) -> workers_repo.WorkerFilter:
         return workers_repo.WorkerFilter(
             ids=parse_ids(Collection.WORKERS, ids),
             partial_name=partial_name,
@@ -148,7 +172,9 @@ def build(scope: Scope) -> APIRouter:
         commStyles: list[str] | None = Query(None),  # noqa: N803
     ) -> dict[str, Any]:
         assert caller.space_id is not None
-        filt = make_filter(ids, partialName, name, workerPoolIds, healthStatuses, isDisabled, thumbprint, commStyles)
+        filt = make_filter(
+            ids, partialName, name, workerPoolIds, healthStatuses, isDisabled, thumbprint, commStyles
+        )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/workers"
         return await worker_page(caller, filt, skip, take, path, {"partialName": partialName, "name": name})
 
@@ -175,7 +201,12 @@ def build(scope: Scope) -> APIRouter:
             number = await workers_repo.create_worker(
                 conn,
                 caller.space_id,
-                {"name": body.Name, "endpoint": endpoint, "machine_policy_id": policy, "is_disabled": body.IsDisabled},
+                {
+                    "name": body.Name,
+                    "endpoint": endpoint,
+                    "machine_policy_id": policy,
+                    "is_disabled": body.IsDisabled,
+                },
                 pool_numbers,
                 caller.username,
             )
@@ -200,8 +231,12 @@ def build(scope: Scope) -> APIRouter:
             values["is_disabled"] = body.IsDisabled
         async with caller.services.store.transaction() as conn:
             if body.MachinePolicyId is not None:
-                values["machine_policy_id"] = await _policy_number(conn, caller.space_id, body.MachinePolicyId)
-            pools = await _pool_numbers(conn, caller.space_id, body.WorkerPoolIds) if body.WorkerPoolIds else None
+                values["machine_policy_id"] = await _policy_number(
+                    conn, caller.space_id, body.MachinePolicyId
+                )
+            pools = (
+                await _pool_numbers(conn, caller.space_id, body.WorkerPoolIds) if body.WorkerPoolIds else None
+            )
             await workers_repo.update_worker(conn, caller.space_id, number, values, pools, caller.username)
         return await load(caller, id)
 

@@ -24,6 +24,9 @@ class Services:
     decrypt_available: bool = True
     # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
     key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
+    # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every
+    # space change, which is rare, so most requests resolve their space without touching the store.
+    space_cache: dict[str | None, tuple[int, str]] = field(default_factory=dict)
 
     @property
     def artifacts_dir(self) -> Path:

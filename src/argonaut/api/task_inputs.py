@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import Field
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.tasks import TaskType
 from argonaut.store import pools_repo, workers_repo
+from argonaut.store.connection import Conn
 
 MAX_SCRIPT_BYTES = 1_000_000
 _SYNTAXES = {"bash": "Bash", "python": "Python"}
@@ -44,7 +44,7 @@ def _ids(collection: Collection, texts: list[str], field: str) -> list[int]:
     return numbers
 
 
-async def adhoc_arguments(conn: AsyncConnection, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
     try:
@@ -61,7 +61,8 @@ async def adhoc_arguments(conn: AsyncConnection, space_id: int, raw: dict[str, A
     target_type = _TARGET_TYPES.get(args.TargetType.lower())
     if target_type is None:
         raise bad_request(
-            f"Arguments.TargetType '{args.TargetType}' is not supported: use WorkerPools, Workers or OctopusServer"
+            f"Arguments.TargetType '{args.TargetType}' is not supported: "
+            "use WorkerPools, Workers or OctopusServer"
         )
     canonical: dict[str, Any] = {"ScriptBody": args.ScriptBody, "Syntax": syntax, "TargetType": target_type}
     if args.MaxParallelism is not None:
@@ -79,7 +80,10 @@ async def adhoc_arguments(conn: AsyncConnection, space_id: int, raw: dict[str, A
             raise bad_request("Arguments.MachineIds must name at least one worker when TargetType is Workers")
         for number in numbers:
             if await workers_repo.get(conn, space_id, number) is None:
-                raise bad_request(f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist in this space")
+                raise bad_request(
+                    f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} "
+                    "does not exist in this space"
+                )
         canonical["MachineIds"] = [format_id(Collection.WORKERS, n) for n in numbers]
     return canonical
 
@@ -90,4 +94,6 @@ def check_task_name(name: str) -> str:
             if known is TaskType.AD_HOC_SCRIPT:
                 return known.value
             raise bad_request(f"Tasks of type '{known.value}' cannot be queued on this server yet")
-    raise bad_request(f"'{name}' is not a task type this server knows; supported: {TaskType.AD_HOC_SCRIPT.value}")
+    raise bad_request(
+        f"'{name}' is not a task type this server knows; supported: {TaskType.AD_HOC_SCRIPT.value}"
+    )

@@ -14,7 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class ServerSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ARGONAUT_", extra="ignore")
 
-    home: Path = Field(Path("argonaut-data"), description="Folder holding the database, keys, logs, artifacts")
+    home: Path = Field(
+        Path("argonaut-data"), description="Folder holding the database, keys, logs, artifacts"
+    )
     listen_host: str = Field("127.0.0.1", description="Address the HTTP API and portal bind to")
     listen_port: int = Field(8080, ge=0, le=65535, description="Port of the HTTP API and portal")
     comms_port: int = Field(10943, ge=0, le=65535, description="Port polling agents connect to (TLS)")

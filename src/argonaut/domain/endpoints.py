@@ -35,7 +35,7 @@ def check_endpoint(raw: Mapping[str, Any]) -> EndpointCheck:
     """Validate an endpoint whose keys are already in canonical PascalCase."""
     style_text = raw.get("CommunicationStyle")
     try:
-        style = CommunicationStyle(style_text)
+        style = CommunicationStyle(str(style_text))
     except ValueError:
         names = ", ".join(s.value for s in CommunicationStyle if s is not CommunicationStyle.NONE)
         return EndpointCheck(errors=(f"Endpoint.CommunicationStyle must be one of {names}",))
@@ -60,14 +60,20 @@ def _check_tentacle(style: CommunicationStyle, raw: Mapping[str, Any]) -> Endpoi
         if not normalised_uri.endswith("/"):
             normalised_uri += "/"
         if not SUBSCRIPTION.match(normalised_uri):
-            errors.append("Endpoint.Uri of a polling worker must be a subscription id like poll://abcdefghijklmnopqrst/")
+            errors.append(
+                "Endpoint.Uri of a polling worker must be a subscription id like poll://abcdefghijklmnopqrst/"
+            )
     else:
         normalised_uri = _normalise_https(uri)
         if normalised_uri is None:
             errors.append("Endpoint.Uri of a listening worker must look like https://host:10933/")
     if errors:
         return EndpointCheck(errors=tuple(errors))
-    endpoint: dict[str, Any] = {"CommunicationStyle": style.value, "Uri": normalised_uri, "Thumbprint": thumbprint}
+    endpoint: dict[str, Any] = {
+        "CommunicationStyle": style.value,
+        "Uri": normalised_uri,
+        "Thumbprint": thumbprint,
+    }
     if style is CommunicationStyle.TENTACLE_PASSIVE:
         endpoint["ProxyId"] = raw.get("ProxyId")
     return EndpointCheck(endpoint=endpoint)

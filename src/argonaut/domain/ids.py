@@ -7,10 +7,10 @@ what the store keeps.
 from __future__ import annotations
 
 import re
-from enum import Enum
+from enum import StrEnum
 
 
-class Collection(str, Enum):
+class Collection(StrEnum):
     SPACES = "Spaces"
     WORKER_POOLS = "WorkerPools"
     WORKERS = "Workers"

@@ -8,10 +8,10 @@ without touching a route.
 from __future__ import annotations
 
 from collections.abc import Collection as Coll
-from enum import Enum
+from enum import StrEnum
 
 
-class Permission(str, Enum):
+class Permission(StrEnum):
     SPACE_VIEW = "SpaceView"
     SPACE_CREATE = "SpaceCreate"
     SPACE_EDIT = "SpaceEdit"

@@ -53,9 +53,15 @@ _TIMESPANS = (
 
 _ENUMS = (
     (("MachineHealthCheckPolicy", "HealthCheckType"), ("RunScript", "OnlyConnectivity")),
-    (("MachineConnectivityPolicy", "MachineConnectivityBehavior"), ("ExpectedToBeOnline", "MayBeOfflineAndCanBeSkipped")),
+    (
+        ("MachineConnectivityPolicy", "MachineConnectivityBehavior"),
+        ("ExpectedToBeOnline", "MayBeOfflineAndCanBeSkipped"),
+    ),
     (("MachineCleanupPolicy", "DeleteMachinesBehavior"), ("DoNotDelete", "DeleteUnavailableMachines")),
-    (("MachineUpdatePolicy", "CalamariUpdateBehavior"), ("UpdateOnDeployment", "UpdateOnNewMachine", "UpdateAlways")),
+    (
+        ("MachineUpdatePolicy", "CalamariUpdateBehavior"),
+        ("UpdateOnDeployment", "UpdateOnNewMachine", "UpdateAlways"),
+    ),
     (("MachineUpdatePolicy", "TentacleUpdateBehavior"), ("NeverUpdate", "Update")),
 )
 

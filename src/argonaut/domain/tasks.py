@@ -6,10 +6,10 @@ final state or skip ``Executing``: the described system's users lose trust when 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TaskState(str, Enum):
+class TaskState(StrEnum):
     QUEUED = "Queued"
     EXECUTING = "Executing"
     CANCELLING = "Cancelling"
@@ -26,11 +26,15 @@ class TaskState(str, Enum):
 FINAL_STATES = frozenset({TaskState.SUCCESS, TaskState.FAILED, TaskState.CANCELED, TaskState.TIMED_OUT})
 
 _ALLOWED: dict[TaskState, frozenset[TaskState]] = {
-    TaskState.QUEUED: frozenset({TaskState.EXECUTING, TaskState.CANCELED, TaskState.FAILED, TaskState.TIMED_OUT}),
+    TaskState.QUEUED: frozenset(
+        {TaskState.EXECUTING, TaskState.CANCELED, TaskState.FAILED, TaskState.TIMED_OUT}
+    ),
     TaskState.EXECUTING: frozenset(
         {TaskState.SUCCESS, TaskState.FAILED, TaskState.CANCELLING, TaskState.CANCELED, TaskState.TIMED_OUT}
     ),
-    TaskState.CANCELLING: frozenset({TaskState.CANCELED, TaskState.FAILED, TaskState.SUCCESS, TaskState.TIMED_OUT}),
+    TaskState.CANCELLING: frozenset(
+        {TaskState.CANCELED, TaskState.FAILED, TaskState.SUCCESS, TaskState.TIMED_OUT}
+    ),
 }
 
 
@@ -51,7 +55,7 @@ def transition(current: TaskState, target: TaskState) -> TaskState:
     return target
 
 
-class TaskType(str, Enum):
+class TaskType(StrEnum):
     AD_HOC_SCRIPT = "AdHocScript"
     HEALTH = "Health"
     UPDATE_CALAMARI = "UpdateCalamari"

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 
-class HealthStatus(str, Enum):
+class HealthStatus(StrEnum):
     HEALTHY = "Healthy"
     HAS_WARNINGS = "HasWarnings"
     UNHEALTHY = "Unhealthy"
@@ -25,7 +25,7 @@ class HealthStatus(str, Enum):
         return self in (HealthStatus.HEALTHY, HealthStatus.HAS_WARNINGS)
 
 
-class CommunicationStyle(str, Enum):
+class CommunicationStyle(StrEnum):
     NONE = "None"
     TENTACLE_PASSIVE = "TentaclePassive"
     TENTACLE_ACTIVE = "TentacleActive"
@@ -72,7 +72,9 @@ def choose_worker(
     if uses_built_in_worker(pool_is_default, len(members)):
         if built_in_enabled:
             return BuiltInWorker()
-        return NoWorker(f"no healthy worker available in pool '{pool_name}' (the built-in worker is disabled)")
+        return NoWorker(
+            f"no healthy worker available in pool '{pool_name}' (the built-in worker is disabled)"
+        )
     usable = [
         w
         for w in members

@@ -68,7 +68,10 @@ class AdHocScripts:
         results = await asyncio.gather(*(self._run_one(run, args, p, limit) for p in plan))
         failures = [message for message in results if message is not None]
         if failures:
-            return Verdict(TaskState.FAILED, failures[0] if len(failures) == 1 else f"{len(failures)} of {len(plan)} runs failed")
+            return Verdict(
+                TaskState.FAILED,
+                failures[0] if len(failures) == 1 else f"{len(failures)} of {len(plan)} runs failed",
+            )
         return Verdict(TaskState.SUCCESS)
 
     async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[Planned]:
@@ -77,7 +80,9 @@ class AdHocScripts:
         async with self._store.transaction() as conn:
             if target_type == "OctopusServer":
                 if not self._built_in_enabled:
-                    return [Planned("Octopus Server", None, "the built-in worker is disabled on this server node")]
+                    return [
+                        Planned("Octopus Server", None, "the built-in worker is disabled on this server node")
+                    ]
                 return [Planned("the built-in worker", BuiltInTarget())]
             if target_type == "Workers":
                 plan = []
@@ -90,11 +95,21 @@ class AdHocScripts:
                     health = HealthStatus(row["health_status"])
                     if row["is_disabled"] or not health.can_run_scripts:
                         why = "disabled" if row["is_disabled"] else f"health status {health.value}"
-                        plan.append(Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})"))
+                        plan.append(
+                            Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})")
+                        )
                         continue
-                    plan.append(Planned(row["name"], WorkerTarget(row["id"], row["name"], row["endpoint"]), lease_worker=row["id"]))
+                    plan.append(
+                        Planned(
+                            row["name"],
+                            WorkerTarget(row["id"], row["name"], row["endpoint"]),
+                            lease_worker=row["id"],
+                        )
+                    )
                 return plan
-            pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in args.get("WorkerPoolIds") or []]
+            pool_ids = [
+                parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in args.get("WorkerPoolIds") or []
+            ]
             if not pool_ids:
                 default = await pools_repo.default_pool(conn, space_id)
                 pool_ids = [int(default["id"])] if default else []
@@ -120,17 +135,32 @@ class AdHocScripts:
                     plan.append(Planned(pool["name"], None, choice.reason))
                 else:
                     member = next(m for m in members if format_id(Collection.WORKERS, m["id"]) == choice.id)
-                    plan.append(Planned(member["name"], WorkerTarget(member["id"], member["name"], member["endpoint"]), lease_worker=member["id"]))
+                    plan.append(
+                        Planned(
+                            member["name"],
+                            WorkerTarget(member["id"], member["name"], member["endpoint"]),
+                            lease_worker=member["id"],
+                        )
+                    )
             if not plan:
                 space = await spaces_repo.get(conn, space_id)
-                plan.append(Planned("", None, f"no worker pool was selected in space '{space['name'] if space else space_id}'"))
+                plan.append(
+                    Planned(
+                        "",
+                        None,
+                        f"no worker pool was selected in space '{space['name'] if space else space_id}'",
+                    )
+                )
             return plan
 
-    async def _run_one(self, run: TaskRun, args: dict[str, Any], planned: Planned, limit: asyncio.Semaphore) -> str | None:
+    async def _run_one(
+        self, run: TaskRun, args: dict[str, Any], planned: Planned, limit: asyncio.Semaphore
+    ) -> str | None:
         async with limit:
             activity = run.log.open_activity(f"Run script on {planned.label}", parent=run.root_activity)
             lease_id = None
             if planned.lease_worker is not None:
+                run.took_leases = True
                 async with self._store.transaction() as conn:
                     lease_id = await leases_repo.take(conn, planned.lease_worker, run.task_id)
             staging = self._artifacts_dir / "staging" / uuid.uuid4().hex
@@ -172,7 +202,9 @@ class AdHocScripts:
                 self._artifacts_dir.mkdir(parents=True, exist_ok=True)
                 shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
                 run.artifacts.append((artifact.name, artifact.length, stored_name))
-                run.log.write(activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
+                run.log.write(
+                    activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)"
+                )
             shutil.rmtree(staging, ignore_errors=True)
             if outcome.exit_code != 0 or outcome.failure_message:
                 message = outcome.failure_message or f"The script exited with code {outcome.exit_code}"

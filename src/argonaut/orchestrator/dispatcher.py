@@ -74,5 +74,6 @@ class WorkerUnreachable(Exception):
 
 
 class Dispatcher(Protocol):
-    async def run_script(self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]) -> ScriptOutcome:
-        ...
+    async def run_script(
+        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome: ...

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from argonaut.store.tasks_repo import LogRow
 
 
 @dataclass(frozen=True, slots=True)
 class Completed:
-    state: str
+    """The task reached a final state; ``row`` is its stored row, so watchers need not read it again."""
+
+    row: Mapping[str, Any]
 
 
 Event = LogRow | Completed

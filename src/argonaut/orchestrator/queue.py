@@ -38,6 +38,7 @@ class TaskRun:
     log: TaskLog
     root_activity: str
     output_variables: list[dict[str, Any]] = field(default_factory=list)
+    took_leases: bool = False
     artifacts: list[tuple[str, int, str]] = field(default_factory=list)  # (filename, length, stored_name)
 
     @property
@@ -102,7 +103,9 @@ class TaskQueue:
             _, still = await asyncio.wait(jobs, timeout=grace_s) if grace_s > 0 else (set(), set(jobs))
             for running in list(self._running.values()):
                 if running.job in still:
-                    running.cancel_reason = f"The server node '{self.node}' shut down while this task was running"
+                    running.cancel_reason = (
+                        f"The server node '{self.node}' shut down while this task was running"
+                    )
                     running.job.cancel()
             if still:
                 await asyncio.wait(still, timeout=10)
@@ -131,13 +134,16 @@ class TaskQueue:
         if running is not None:
             if running.cancel_reason is None:
                 running.cancel_reason = "Canceled by user"
-                running.run.log.write(running.run.root_activity, "Warning", "Cancellation requested by a user")
+                running.run.log.write(
+                    running.run.root_activity, "Warning", "Cancellation requested by a user"
+                )
                 async with self._store.transaction() as conn:
                     await tasks_repo.set_state(
                         conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING]
                     )
                 running.job.cancel()
             return TaskState.CANCELLING
+        changed = None
         async with self._store.transaction() as conn:
             row = await tasks_repo.get(conn, task_id)
             if row is None:
@@ -145,16 +151,23 @@ class TaskQueue:
             state = TaskState(row["state"])
             if state is TaskState.QUEUED:
                 changed = await tasks_repo.set_state(
-                    conn, task_id, TaskState.CANCELED, expected=[TaskState.QUEUED],
-                    error_message="The task was canceled before it started", completed=True,
+                    conn,
+                    task_id,
+                    TaskState.CANCELED,
+                    expected=[TaskState.QUEUED],
+                    error_message="The task was canceled before it started",
+                    completed=True,
                 )
-                if changed:
-                    self._events.publish(task_id, Completed(TaskState.CANCELED.value))
-                    return TaskState.CANCELED
-            if state is TaskState.EXECUTING:
-                await tasks_repo.set_state(conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING])
+            elif state is TaskState.EXECUTING:
+                # Running elsewhere (another node): it sees Cancelling and stops the script.
+                await tasks_repo.set_state(
+                    conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING]
+                )
                 return TaskState.CANCELLING
-            return state
+        if changed is not None:
+            self._events.publish(task_id, Completed(changed))
+            return TaskState.CANCELED
+        return state
 
     # -- loops ---------------------------------------------------------------------------------------
 
@@ -226,14 +239,16 @@ class TaskQueue:
             "Info" if verdict.state is TaskState.SUCCESS else "Error",
             _summary(verdict, time.monotonic() - started),
         )
+        final = None
         try:
-            await self._finish(run, verdict)
+            final = await self._finish(run, verdict)
         finally:
             self._running.pop(run.task_id, None)
             self._wake.set()
-        self._events.publish(run.task_id, Completed(verdict.state.value))
+        if final is not None:
+            self._events.publish(run.task_id, Completed(final))
 
-    async def _finish(self, run: TaskRun, verdict: Verdict) -> None:
+    async def _finish(self, run: TaskRun, verdict: Verdict) -> RowMapping | None:
         status = {
             TaskState.SUCCESS: "Success",
             TaskState.CANCELED: "Canceled",
@@ -244,12 +259,13 @@ class TaskQueue:
             rows = run.log.take_pending()
             try:
                 async with self._store.transaction() as conn:
-                    await tasks_repo.append_logs(conn, run.task_id, rows)
+                    await tasks_repo.append_logs(conn, run.task_id, rows, count_too=False)
                     space_id = run.row["space_id"]
                     for filename, length, stored in run.artifacts:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
-                    await leases_repo.release_task(conn, run.task_id)
-                    await tasks_repo.set_state(
+                    if run.took_leases:
+                        await leases_repo.release_task(conn, run.task_id)
+                    final = await tasks_repo.set_state(
                         conn,
                         run.task_id,
                         verdict.state,
@@ -260,15 +276,17 @@ class TaskQueue:
                             "output_variables": run.output_variables,
                             "has_warnings_or_errors": run.log.has_warnings_or_errors
                             or verdict.state is not TaskState.SUCCESS,
+                            "log_count": run.log.next_seq,
                         },
                     )
                 run.log.stored(rows)
-                return
+                return final
             except Exception:
                 log.exception("completing task %s failed (attempt %d)", run.task_id, attempt + 1)
                 run.log.pending[:0] = rows
                 run.log.stored(rows)
                 await asyncio.sleep(0.2 * (attempt + 1))
+        return None
 
     async def _fail_orphans(self) -> None:
         """Tasks this node left running when it died: mark them Failed with a line saying why."""
@@ -280,11 +298,17 @@ class TaskQueue:
                     f"The server node '{row['server_node']}' stopped while this task was running; "
                     "the task was marked as failed when the node started again"
                 )
-                activity = task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{row['id']}_0"
+                activity = (
+                    task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{row['id']}_0"
+                )
                 task_log.write(activity, "Fatal", message)
                 await tasks_repo.append_logs(conn, int(row["id"]), task_log.take_pending())
                 await tasks_repo.set_state(
-                    conn, int(row["id"]), TaskState.FAILED, error_message=message, completed=True,
+                    conn,
+                    int(row["id"]),
+                    TaskState.FAILED,
+                    error_message=message,
+                    completed=True,
                     extra={"activities": task_log.activities, "has_warnings_or_errors": True},
                 )
                 log.warning("%s: %s", format_id(Collection.SERVER_TASKS, int(row["id"])), message)

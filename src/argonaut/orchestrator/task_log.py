@@ -21,7 +21,13 @@ def _iso(ts: float) -> str:
 
 
 class TaskLog:
-    def __init__(self, task_id: int, events: TaskEvents, first_seq: int = 0, activities: list[dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        task_id: int,
+        events: TaskEvents,
+        first_seq: int = 0,
+        activities: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.task_id = task_id
         self._events = events
         self._next_seq = first_seq
@@ -35,8 +41,14 @@ class TaskLog:
         self._counter += 1
         activity_id = f"ServerTasks-{self.task_id}_{self._counter}"
         self.activities.append(
-            {"Id": activity_id, "Name": name, "ParentId": parent, "Started": _iso(time.time()), "Ended": None,
-             "Status": "Running"}
+            {
+                "Id": activity_id,
+                "Name": name,
+                "ParentId": parent,
+                "Started": _iso(time.time()),
+                "Ended": None,
+                "Status": "Running",
+            }
         )
         return activity_id
 
@@ -52,12 +64,18 @@ class TaskLog:
                 self.close_activity(activity["Id"], status)
 
     def write(self, activity: str, category: str, text: str, occurred: float | None = None) -> None:
-        row = LogRow(self._next_seq, activity, occurred if occurred is not None else time.time(), category, text)
+        row = LogRow(
+            self._next_seq, activity, occurred if occurred is not None else time.time(), category, text
+        )
         self._next_seq += 1
         if category in ("Error", "Warning", "Fatal"):
             self.has_warnings_or_errors = True
         self.pending.append(row)
         self._events.publish(self.task_id, row)
+
+    @property
+    def next_seq(self) -> int:
+        return self._next_seq
 
     def take_pending(self) -> list[LogRow]:
         """Hand the pending lines to a writer; they stay visible in :meth:`unstored` until it is done."""

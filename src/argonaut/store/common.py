@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
+
+from argonaut.store.connection import Conn
 
 
 def name_key(name: str) -> str:
@@ -20,10 +21,10 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.strip().lower()).strip("-") or "item"
 
 
-async def paged(
-    conn: AsyncConnection, query: Select[Any], skip: int, take: int
-) -> tuple[int, Sequence[RowMapping]]:
-    total = (await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))).scalar_one()
+async def paged(conn: Conn, query: Select[Any], skip: int, take: int) -> tuple[int, Sequence[RowMapping]]:
+    total = (
+        await conn.execute(select(func.count()).select_from(query.order_by(None).subquery()))
+    ).scalar_one()
     rows = (await conn.execute(query.offset(skip).limit(take))).mappings().all()
     return int(total), rows
 

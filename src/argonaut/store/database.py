@@ -1,34 +1,41 @@
 """Opening the store, with every SQLite/PostgreSQL difference kept in this one file.
 
-SQLite (the embedded default):
-- WAL lets readers run beside the writer, and ``synchronous=NORMAL`` skips the fsync per commit that
-  WAL does not need for durability across process crashes (only an OS crash can lose the last commits).
+SQLite (the embedded default) runs inline on the event loop through one connection (see
+``connection.py`` for why), guarded by an asyncio lock so transactions never interleave:
+- WAL lets readers in other processes (an admin's sqlite3 shell, a backup) run beside the writer, and
+  ``synchronous=NORMAL`` skips the fsync per commit that WAL does not need to survive a process crash
+  (only an OS crash can lose the last commits).
 - ``foreign_keys=ON`` because SQLite ignores declared foreign keys otherwise.
-- ``busy_timeout`` so a second process (an admin's sqlite3 shell) waits instead of failing at once.
-- One pooled connection: a single server process owns the file, and serialising its short
-  transactions through one connection avoids "database is locked" retries entirely.
+- ``busy_timeout`` so a second process holding a write lock makes us wait instead of fail.
 
-PostgreSQL: a normal pool; the task queue claims with ``FOR UPDATE SKIP LOCKED`` (see ``tasks_repo``).
+PostgreSQL uses asyncpg and a normal pool; the task queue claims with ``FOR UPDATE SKIP LOCKED``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from argonaut.store.connection import Conn
 
 
 def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str) -> AsyncEngine:
-    if is_sqlite(url):
-        engine = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
+def create_sqlite_engine(url: str) -> Engine:
+    sync_url = make_url(url).set(drivername="sqlite")
+    engine = create_sync_engine(sync_url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def create_postgres_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
@@ -41,13 +48,5 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def supports_skip_locked(conn: AsyncConnection) -> bool:
+def supports_skip_locked(conn: Conn) -> bool:
     return conn.dialect.name == "postgresql"
-
-
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision; runs at every start and is a no-op when current."""
-    from argonaut.store.migrations.runner import upgrade_to_head
-
-    async with engine.begin() as conn:
-        await conn.run_sync(upgrade_to_head)

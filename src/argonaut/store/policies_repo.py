@@ -7,16 +7,16 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.domain.policies import default_document
 from argonaut.store.common import Conflict, Refused, name_key, paged
+from argonaut.store.connection import Conn
 from argonaut.store.tables import machine_policies, workers
 from argonaut.store.timeutil import utcnow
 
 
 async def create_policy(
-    conn: AsyncConnection,
+    conn: Conn,
     space_id: int,
     name: str,
     description: str | None,
@@ -45,21 +45,21 @@ async def create_policy(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def find_by_name(conn: AsyncConnection, space_id: int, name: str) -> RowMapping | None:
+async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
     query = select(machine_policies).where(
         machine_policies.c.space_id == space_id, machine_policies.c.name_key == name_key(name)
     )
     return (await conn.execute(query)).mappings().first()
 
 
-async def get(conn: AsyncConnection, space_id: int, policy_id: int) -> RowMapping | None:
+async def get(conn: Conn, space_id: int, policy_id: int) -> RowMapping | None:
     query = select(machine_policies).where(
         machine_policies.c.space_id == space_id, machine_policies.c.id == policy_id
     )
     return (await conn.execute(query)).mappings().first()
 
 
-async def default_policy(conn: AsyncConnection, space_id: int) -> RowMapping | None:
+async def default_policy(conn: Conn, space_id: int) -> RowMapping | None:
     query = select(machine_policies).where(
         machine_policies.c.space_id == space_id, machine_policies.c.is_default.is_(True)
     )
@@ -67,7 +67,7 @@ async def default_policy(conn: AsyncConnection, space_id: int) -> RowMapping | N
 
 
 async def list_policies(
-    conn: AsyncConnection,
+    conn: Conn,
     space_id: int,
     skip: int,
     take: int,
@@ -89,9 +89,7 @@ async def list_policies(
     return await paged(conn, query, skip, take)
 
 
-async def update_policy(
-    conn: AsyncConnection, space_id: int, policy_id: int, values: dict[str, Any], by: str
-) -> None:
+async def update_policy(conn: Conn, space_id: int, policy_id: int, values: dict[str, Any], by: str) -> None:
     if "name" in values:
         other = await find_by_name(conn, space_id, values["name"])
         if other is not None and other["id"] != policy_id:
@@ -105,19 +103,23 @@ async def update_policy(
     elif values.get("is_default") is False:
         current = await get(conn, space_id, policy_id)
         if current is not None and current["is_default"]:
-            raise Refused("A space always has a default machine policy: make another policy the default instead")
+            raise Refused(
+                "A space always has a default machine policy: make another policy the default instead"
+            )
     values.update(last_modified_on=utcnow(), last_modified_by=by)
     await conn.execute(update(machine_policies).where(machine_policies.c.id == policy_id).values(**values))
 
 
-async def delete_policy(conn: AsyncConnection, space_id: int, policy_id: int) -> None:
+async def delete_policy(conn: Conn, space_id: int, policy_id: int) -> None:
     row = await get(conn, space_id, policy_id)
     if row is None:
         return
     if row["is_default"]:
         raise Refused(f"The default machine policy '{row['name']}' cannot be deleted")
     in_use = (
-        await conn.execute(select(func.count()).select_from(workers).where(workers.c.machine_policy_id == policy_id))
+        await conn.execute(
+            select(func.count()).select_from(workers).where(workers.c.machine_policy_id == policy_id)
+        )
     ).scalar_one()
     if in_use:
         raise Refused(f"The machine policy '{row['name']}' is used by {in_use} worker(s): move them first")

@@ -7,15 +7,15 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.connection import Conn
 from argonaut.store.tables import worker_pool_members, worker_pools
 from argonaut.store.timeutil import utcnow
 
 
 async def create_pool(
-    conn: AsyncConnection,
+    conn: Conn,
     space_id: int,
     name: str,
     description: str | None,
@@ -49,36 +49,38 @@ async def create_pool(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def _clear_default(conn: AsyncConnection, space_id: int) -> None:
+async def _clear_default(conn: Conn, space_id: int) -> None:
     await conn.execute(
         update(worker_pools).where(worker_pools.c.space_id == space_id).values(is_default=False)
     )
 
 
-async def find_by_name(conn: AsyncConnection, space_id: int, name: str) -> RowMapping | None:
+async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
     query = select(worker_pools).where(
         worker_pools.c.space_id == space_id, worker_pools.c.name_key == name_key(name)
     )
     return (await conn.execute(query)).mappings().first()
 
 
-async def get(conn: AsyncConnection, space_id: int, pool_id: int) -> RowMapping | None:
+async def get(conn: Conn, space_id: int, pool_id: int) -> RowMapping | None:
     query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id == pool_id)
     return (await conn.execute(query)).mappings().first()
 
 
-async def get_many(conn: AsyncConnection, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
+async def get_many(conn: Conn, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
     query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id.in_(pool_ids))
     return (await conn.execute(query)).mappings().all()
 
 
-async def default_pool(conn: AsyncConnection, space_id: int) -> RowMapping | None:
-    query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.is_default.is_(True))
+async def default_pool(conn: Conn, space_id: int) -> RowMapping | None:
+    query = select(worker_pools).where(
+        worker_pools.c.space_id == space_id, worker_pools.c.is_default.is_(True)
+    )
     return (await conn.execute(query)).mappings().first()
 
 
 async def list_pools(
-    conn: AsyncConnection,
+    conn: Conn,
     space_id: int,
     skip: int,
     take: int,
@@ -100,7 +102,7 @@ async def list_pools(
     return await paged(conn, query, skip, take)
 
 
-async def update_pool(conn: AsyncConnection, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
+async def update_pool(conn: Conn, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
     if "name" in values:
         other = await find_by_name(conn, space_id, values["name"])
         if other is not None and other["id"] != pool_id:
@@ -117,12 +119,14 @@ async def update_pool(conn: AsyncConnection, space_id: int, pool_id: int, values
     await conn.execute(update(worker_pools).where(worker_pools.c.id == pool_id).values(**values))
 
 
-async def worker_count(conn: AsyncConnection, pool_id: int) -> int:
-    query = select(func.count()).select_from(worker_pool_members).where(worker_pool_members.c.pool_id == pool_id)
+async def worker_count(conn: Conn, pool_id: int) -> int:
+    query = (
+        select(func.count()).select_from(worker_pool_members).where(worker_pool_members.c.pool_id == pool_id)
+    )
     return int((await conn.execute(query)).scalar_one())
 
 
-async def delete_pool(conn: AsyncConnection, space_id: int, pool_id: int) -> None:
+async def delete_pool(conn: Conn, space_id: int, pool_id: int) -> None:
     row = await get(conn, space_id, pool_id)
     if row is None:
         return

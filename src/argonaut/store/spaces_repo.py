@@ -7,17 +7,15 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.store import policies_repo, pools_repo
 from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.connection import Conn
 from argonaut.store.tables import spaces
 from argonaut.store.timeutil import utcnow
 
 
-async def create_space(
-    conn: AsyncConnection, name: str, description: str | None, is_default: bool, by: str
-) -> int:
+async def create_space(conn: Conn, name: str, description: str | None, is_default: bool, by: str) -> int:
     if await find_by_name(conn, name) is not None:
         raise Conflict(f"A space named '{name}' already exists")
     result = await conn.execute(
@@ -38,21 +36,25 @@ async def create_space(
     return space_id
 
 
-async def find_by_name(conn: AsyncConnection, name: str) -> RowMapping | None:
+async def find_by_name(conn: Conn, name: str) -> RowMapping | None:
     query = select(spaces).where(spaces.c.name_key == name_key(name))
     return (await conn.execute(query)).mappings().first()
 
 
-async def get(conn: AsyncConnection, space_id: int) -> RowMapping | None:
+async def get(conn: Conn, space_id: int) -> RowMapping | None:
     return (await conn.execute(select(spaces).where(spaces.c.id == space_id))).mappings().first()
 
 
-async def default_space(conn: AsyncConnection) -> RowMapping | None:
+async def default_space(conn: Conn) -> RowMapping | None:
     return (await conn.execute(select(spaces).where(spaces.c.is_default.is_(True)))).mappings().first()
 
 
 async def list_spaces(
-    conn: AsyncConnection, skip: int, take: int, ids: Sequence[int] | None, partial_name: str | None,
+    conn: Conn,
+    skip: int,
+    take: int,
+    ids: Sequence[int] | None,
+    partial_name: str | None,
     name: str | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     query = select(spaces).order_by(spaces.c.name_key)
@@ -65,7 +67,7 @@ async def list_spaces(
     return await paged(conn, query, skip, take)
 
 
-async def update_space(conn: AsyncConnection, space_id: int, values: dict[str, Any], by: str) -> None:
+async def update_space(conn: Conn, space_id: int, values: dict[str, Any], by: str) -> None:
     if "name" in values:
         other = await find_by_name(conn, values["name"])
         if other is not None and other["id"] != space_id:
@@ -82,7 +84,7 @@ async def update_space(conn: AsyncConnection, space_id: int, values: dict[str, A
     await conn.execute(update(spaces).where(spaces.c.id == space_id).values(**values))
 
 
-async def delete_space(conn: AsyncConnection, space_id: int) -> None:
+async def delete_space(conn: Conn, space_id: int) -> None:
     row = await get(conn, space_id)
     if row is not None and row["is_default"]:
         raise Refused("The default space cannot be deleted")

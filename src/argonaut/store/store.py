@@ -1,29 +1,52 @@
-"""The store handle: an engine plus the two ways to use it, a read and a write transaction."""
+"""The store handle: an engine and the one way to use it, a transaction."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-
-from argonaut.store.database import create_engine, is_sqlite, migrate
+from argonaut.store.connection import Conn, InlineConnection
+from argonaut.store.database import create_postgres_engine, create_sqlite_engine, is_sqlite
+from argonaut.store.migrations.runner import upgrade_to_head
 
 
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_engine(url)
         self.is_sqlite = is_sqlite(url)
+        self._sqlite = create_sqlite_engine(url) if self.is_sqlite else None
+        self._postgres = None if self.is_sqlite else create_postgres_engine(url)
+        self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        await migrate(self.engine)
+        """Bring the schema to the newest revision; a no-op when it is current."""
+        if self._sqlite is not None:
+            with self._sqlite.begin() as conn:
+                upgrade_to_head(conn)
+        else:
+            assert self._postgres is not None
+            async with self._postgres.begin() as conn:
+                await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.dispose()
+        if self._postgres is not None:
+            await self._postgres.dispose()
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """A connection in a transaction committed on success and rolled back on any error."""
-        async with self.engine.begin() as conn:
-            yield conn
+    async def transaction(self) -> AsyncIterator[Conn]:
+        """A connection in a transaction, committed on success and rolled back on any error.
+
+        Repository calls inside must not await anything but the connection: on SQLite the lock is held
+        for the whole body, so a slow await here would stall every other request.
+        """
+        if self._sqlite is not None:
+            async with self._lock:
+                with self._sqlite.begin() as conn:
+                    yield InlineConnection(conn)
+        else:
+            assert self._postgres is not None
+            async with self._postgres.begin() as conn:
+                yield conn

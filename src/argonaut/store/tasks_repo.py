@@ -12,12 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.common import paged
+from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
 from argonaut.store.tables import task_log, tasks
 from argonaut.store.timeutil import utcnow
@@ -33,11 +33,14 @@ class LogRow:
 
 
 async def create_task(
-    conn: AsyncConnection, space_id: int | None, name: str, description: str, arguments: dict[str, Any]
-) -> int:
+    conn: Conn, space_id: int | None, name: str, description: str, arguments: dict[str, Any]
+) -> RowMapping:
+    """Queue a task and answer its row (one statement: INSERT … RETURNING)."""
     now = utcnow()
     result = await conn.execute(
-        insert(tasks).values(
+        insert(tasks)
+        .returning(*tasks.c)
+        .values(
             space_id=space_id,
             name=name,
             description=description,
@@ -51,15 +54,15 @@ async def create_task(
             log_count=0,
         )
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return result.mappings().one()
 
 
-async def get(conn: AsyncConnection, task_id: int) -> RowMapping | None:
+async def get(conn: Conn, task_id: int) -> RowMapping | None:
     return (await conn.execute(select(tasks).where(tasks.c.id == task_id))).mappings().first()
 
 
 async def list_tasks(
-    conn: AsyncConnection,
+    conn: Conn,
     space_id: int | None,
     skip: int,
     take: int,
@@ -79,30 +82,31 @@ async def list_tasks(
     return await paged(conn, query, skip, take)
 
 
-async def claim_next(conn: AsyncConnection, node: str, limit: int) -> list[RowMapping]:
-    """Move up to ``limit`` of the oldest queued tasks to Executing on ``node`` and return them."""
+async def claim_next(conn: Conn, node: str, limit: int) -> list[RowMapping]:
+    """Move up to ``limit`` of the oldest queued tasks to Executing on ``node`` and return them.
+
+    One ``UPDATE … WHERE id IN (oldest queued) AND state='Queued' RETURNING`` statement: the state test
+    makes it a compare-and-set, so a task claimed by another node is never claimed twice.
+    """
     if limit <= 0:
         return []
-    candidates = select(tasks.c.id).where(tasks.c.state == TaskState.QUEUED.value).order_by(tasks.c.id).limit(limit)
+    candidates = (
+        select(tasks.c.id).where(tasks.c.state == TaskState.QUEUED.value).order_by(tasks.c.id).limit(limit)
+    )
     if supports_skip_locked(conn):
         candidates = candidates.with_for_update(skip_locked=True)
-    ids = [row[0] for row in await conn.execute(candidates)]
-    if not ids:
-        return []
     now = utcnow()
-    await conn.execute(
+    result = await conn.execute(
         update(tasks)
-        .where(and_(tasks.c.id.in_(ids), tasks.c.state == TaskState.QUEUED.value))
+        .where(tasks.c.id.in_(candidates.scalar_subquery()), tasks.c.state == TaskState.QUEUED.value)
         .values(state=TaskState.EXECUTING.value, start_time=now, last_updated_time=now, server_node=node)
+        .returning(*tasks.c)
     )
-    query = select(tasks).where(
-        tasks.c.id.in_(ids), tasks.c.state == TaskState.EXECUTING.value, tasks.c.server_node == node
-    )
-    return list((await conn.execute(query.order_by(tasks.c.id))).mappings().all())
+    return sorted(result.mappings().all(), key=lambda row: row["id"])
 
 
 async def set_state(
-    conn: AsyncConnection,
+    conn: Conn,
     task_id: int,
     state: TaskState,
     *,
@@ -110,8 +114,8 @@ async def set_state(
     error_message: str | None = None,
     completed: bool = False,
     extra: dict[str, Any] | None = None,
-) -> bool:
-    """Set a task's state if it is currently one of ``expected``; answers whether it changed."""
+) -> RowMapping | None:
+    """Set a task's state if it is currently one of ``expected``; answers the changed row, else None."""
     now = utcnow()
     values: dict[str, Any] = {"state": state.value, "last_updated_time": now, **(extra or {})}
     if error_message is not None:
@@ -121,11 +125,12 @@ async def set_state(
     query = update(tasks).where(tasks.c.id == task_id)
     if expected is not None:
         query = query.where(tasks.c.state.in_([s.value for s in expected]))
-    result = await conn.execute(query.values(**values))
-    return bool(result.rowcount)
+    result = await conn.execute(query.values(**values).returning(*tasks.c))
+    return result.mappings().first()
 
 
-async def append_logs(conn: AsyncConnection, task_id: int, rows: Sequence[LogRow]) -> None:
+async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_too: bool = True) -> None:
+    """Store log lines; ``count_too=False`` when the caller sets ``log_count`` in the same transaction."""
     if not rows:
         return
     await conn.execute(
@@ -142,12 +147,11 @@ async def append_logs(conn: AsyncConnection, task_id: int, rows: Sequence[LogRow
             for r in rows
         ],
     )
-    await conn.execute(
-        update(tasks).where(tasks.c.id == task_id).values(log_count=rows[-1].seq + 1)
-    )
+    if count_too:
+        await conn.execute(update(tasks).where(tasks.c.id == task_id).values(log_count=rows[-1].seq + 1))
 
 
-async def read_logs(conn: AsyncConnection, task_id: int, since: int = 0, limit: int | None = None) -> list[LogRow]:
+async def read_logs(conn: Conn, task_id: int, since: int = 0, limit: int | None = None) -> list[LogRow]:
     query = (
         select(task_log.c.seq, task_log.c.activity, task_log.c.occurred, task_log.c.category, task_log.c.text)
         .where(task_log.c.task_id == task_id, task_log.c.seq >= since)
@@ -158,7 +162,7 @@ async def read_logs(conn: AsyncConnection, task_id: int, since: int = 0, limit: 
     return [LogRow(*row) for row in await conn.execute(query)]
 
 
-async def orphaned(conn: AsyncConnection, node: str | None) -> Sequence[RowMapping]:
+async def orphaned(conn: Conn, node: str | None) -> Sequence[RowMapping]:
     """Tasks left Executing or Cancelling by a node that stopped without finishing them."""
     query = select(tasks).where(tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]))
     if node is not None:
@@ -166,7 +170,7 @@ async def orphaned(conn: AsyncConnection, node: str | None) -> Sequence[RowMappi
     return (await conn.execute(query)).mappings().all()
 
 
-async def count_by_state(conn: AsyncConnection, state: TaskState) -> int:
+async def count_by_state(conn: Conn, state: TaskState) -> int:
     query = select(func.count()).select_from(tasks).where(tasks.c.state == state.value)
     return int((await conn.execute(query)).scalar_one())
 

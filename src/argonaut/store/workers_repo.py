@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.store.common import Conflict, name_key, paged, slugify
+from argonaut.store.connection import Conn
 from argonaut.store.tables import worker_pool_members, workers
 from argonaut.store.timeutil import utcnow
 
@@ -52,12 +52,12 @@ def _filtered(space_id: int, f: WorkerFilter) -> Select[Any]:
 
 
 async def list_workers(
-    conn: AsyncConnection, space_id: int, f: WorkerFilter, skip: int, take: int
+    conn: Conn, space_id: int, f: WorkerFilter, skip: int, take: int
 ) -> tuple[int, Sequence[RowMapping]]:
     return await paged(conn, _filtered(space_id, f), skip, take)
 
 
-async def pool_ids_of(conn: AsyncConnection, worker_ids: Sequence[int]) -> dict[int, list[int]]:
+async def pool_ids_of(conn: Conn, worker_ids: Sequence[int]) -> dict[int, list[int]]:
     result: dict[int, list[int]] = {wid: [] for wid in worker_ids}
     if not worker_ids:
         return result
@@ -71,17 +71,19 @@ async def pool_ids_of(conn: AsyncConnection, worker_ids: Sequence[int]) -> dict[
     return result
 
 
-async def find_by_name(conn: AsyncConnection, space_id: int, name: str) -> RowMapping | None:
+async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
     query = select(workers).where(workers.c.space_id == space_id, workers.c.name_key == name_key(name))
     return (await conn.execute(query)).mappings().first()
 
 
-async def get(conn: AsyncConnection, space_id: int, worker_id: int) -> RowMapping | None:
+async def get(conn: Conn, space_id: int, worker_id: int) -> RowMapping | None:
     query = select(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id)
     return (await conn.execute(query)).mappings().first()
 
 
-async def create_worker(conn: AsyncConnection, space_id: int, values: dict[str, Any], pool_ids: Sequence[int], by: str) -> int:
+async def create_worker(
+    conn: Conn, space_id: int, values: dict[str, Any], pool_ids: Sequence[int], by: str
+) -> int:
     if await find_by_name(conn, space_id, values["name"]) is not None:
         raise Conflict(f"A worker named '{values['name']}' already exists in this space")
     endpoint = values["endpoint"]
@@ -110,15 +112,17 @@ async def create_worker(conn: AsyncConnection, space_id: int, values: dict[str, 
     return worker_id
 
 
-async def set_pools(conn: AsyncConnection, worker_id: int, pool_ids: Sequence[int]) -> None:
+async def set_pools(conn: Conn, worker_id: int, pool_ids: Sequence[int]) -> None:
     await conn.execute(delete(worker_pool_members).where(worker_pool_members.c.worker_id == worker_id))
     unique = sorted(set(pool_ids))
     if unique:
-        await conn.execute(insert(worker_pool_members), [{"worker_id": worker_id, "pool_id": p} for p in unique])
+        await conn.execute(
+            insert(worker_pool_members), [{"worker_id": worker_id, "pool_id": p} for p in unique]
+        )
 
 
 async def update_worker(
-    conn: AsyncConnection, space_id: int, worker_id: int, values: dict[str, Any], pool_ids: Sequence[int] | None, by: str
+    conn: Conn, space_id: int, worker_id: int, values: dict[str, Any], pool_ids: Sequence[int] | None, by: str
 ) -> None:
     if "name" in values:
         other = await find_by_name(conn, space_id, values["name"])
@@ -139,11 +143,11 @@ async def update_worker(
         await set_pools(conn, worker_id, pool_ids)
 
 
-async def delete_worker(conn: AsyncConnection, space_id: int, worker_id: int) -> None:
+async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
     await conn.execute(delete(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id))
 
 
-async def workers_in_pool(conn: AsyncConnection, pool_id: int) -> Sequence[RowMapping]:
+async def workers_in_pool(conn: Conn, pool_id: int) -> Sequence[RowMapping]:
     members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id == pool_id)
     query = select(workers).where(workers.c.id.in_(members)).order_by(workers.c.id)
     return (await conn.execute(query)).mappings().all()

@@ -1,0 +1,77 @@
+"""Starting a real server for a benchmark, and printing result tables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [list(map(str, header))] + [
+        [f"{c:.2f}" if isinstance(c, float) else str(c) for c in row] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    print(f"\n{title}")
+    line = "+".join("-" * (w + 2) for w in widths)
+    print(f"+{line}+")
+    for n, row in enumerate(cells):
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |")
+        if n == 0:
+            print(f"+{line}+")
+    print(f"+{line}+")
+
+
+@contextmanager
+def running_server(*args: str) -> Iterator[tuple[str, str, int]]:
+    key = "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
+    home = tempfile.mkdtemp(prefix="argonaut-bench-")
+    exe = Path(sys.executable).with_name("argonaut")
+    proc = subprocess.Popen(
+        [str(exe), "server", "--home", home, "--listen", "127.0.0.1:0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "ARGONAUT_ADMIN_API_KEY": key},
+    )
+    assert proc.stdout is not None
+    url = ""
+    for line in proc.stdout:
+        if line.startswith("Listening on "):
+            url = line.split()[-1]
+            break
+    if not url:
+        proc.kill()
+        raise SystemExit("the server did not start")
+    try:
+        yield url, key, proc.pid
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)

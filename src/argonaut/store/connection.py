@@ -1,0 +1,29 @@
+"""One connection type for repositories, whichever database is underneath.
+
+PostgreSQL goes through SQLAlchemy's ``AsyncConnection`` (asyncpg). SQLite goes through
+:class:`InlineConnection`: the embedded database is a local file owned by this process, its statements
+take microseconds, and running them inline on the event loop is several times faster than aiosqlite's
+hop to a worker thread for every statement (measured in bench/adhoc.py). Both answer
+``await conn.execute(statement)`` with a buffered result, so repositories do not care which it is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.engine import Connection, Result
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+
+class InlineConnection:
+    """A synchronous SQLAlchemy connection presented with the async ``execute`` repositories call."""
+
+    def __init__(self, sync: Connection) -> None:
+        self.sync_connection = sync
+        self.dialect = sync.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
+        return self.sync_connection.execute(statement, parameters)
+
+
+Conn = AsyncConnection | InlineConnection
