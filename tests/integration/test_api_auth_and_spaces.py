@@ -18,7 +18,9 @@ def test_every_other_route_needs_a_valid_key(server: ServerProcess) -> None:
     missing = httpx.get(f"{server.url}/api/spaces")
     assert missing.status_code == 401
     assert set(missing.json()) == {"ErrorMessage", "Errors"}
-    wrong = httpx.get(f"{server.url}/api/Spaces-1/workers", headers={"X-Octopus-ApiKey": "API-WRONGWRONGWRONGWRONGWRONGWR"})
+    wrong = httpx.get(
+        f"{server.url}/api/Spaces-1/workers", headers={"X-Octopus-ApiKey": "API-WRONGWRONGWRONGWRONGWRONGWR"}
+    )
     assert wrong.status_code == 401
     assert "not valid" in wrong.json()["ErrorMessage"]
     by_query = httpx.get(f"{server.url}/api/spaces", params={"apikey": server.api_key})
@@ -45,12 +47,16 @@ def test_key_is_stored_only_as_a_hash(server: ServerProcess) -> None:
 
 def test_space_crud_and_its_own_defaults(server: ServerProcess) -> None:
     name = unique("Team")
-    created = server.client.post("/api/spaces", json={"name": name, "description": "ours"})  # lower-case fields
+    created = server.client.post(
+        "/api/spaces", json={"name": name, "description": "ours"}
+    )  # lower-case fields
     assert created.status_code == 201, created.text
     space = created.json()
     assert space["Id"].startswith("Spaces-") and space["Description"] == "ours" and not space["IsDefault"]
     pools = server.client.get(f"/api/{space['Id']}/workerpools/all").json()
-    assert [(p["Name"], p["IsDefault"], p["SpaceId"]) for p in pools] == [("Default Worker Pool", True, space["Id"])]
+    assert [(p["Name"], p["IsDefault"], p["SpaceId"]) for p in pools] == [
+        ("Default Worker Pool", True, space["Id"])
+    ]
     assert server.client.get(f"/api/{space['Id']}/machinepolicies/all").json()[0]["IsDefault"] is True
 
     renamed = server.client.put(f"/api/spaces/{space['Id']}", json={**space, "Name": name + "-x"})
@@ -77,7 +83,12 @@ def test_spaces_page_by_skip_and_all_is_a_plain_array(server: ServerProcess) -> 
     for n in range(3):
         assert server.client.post("/api/spaces", json={"Name": f"{prefix}-{n}"}).status_code == 201
     first = server.client.get("/api/spaces", params={"partialName": prefix, "take": 2}).json()
-    assert (first["TotalResults"], first["ItemsPerPage"], first["NumberOfPages"], first["LastPageNumber"]) == (3, 2, 2, 1)
+    assert (
+        first["TotalResults"],
+        first["ItemsPerPage"],
+        first["NumberOfPages"],
+        first["LastPageNumber"],
+    ) == (3, 2, 2, 1)
     assert first["ItemType"] == "Space" and "Page.Next" in first["Links"]
     second = server.client.get("/api/spaces", params={"partialname": prefix, "take": 2, "skip": 2}).json()
     names = [s["Name"] for s in first["Items"] + second["Items"]]

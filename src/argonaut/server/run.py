@@ -5,11 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from types import FrameType
 
 import uvicorn
 
 from argonaut.config import ServerSettings
 from argonaut.server.app import create_app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGTERM after its graceful shutdown, so the process would end "killed by
+    SIGTERM"; a node that drained cleanly exits 0 instead, which is what service managers expect."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
 
 
 def serve(settings: ServerSettings) -> None:
@@ -31,7 +41,7 @@ def serve(settings: ServerSettings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
-    server = uvicorn.Server(config)
+    server = _Server(config)
     asyncio.run(_serve(server, settings))
     if not server.started:
         sys.exit(1)
