@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+
 from conftest import ServerProcess, unique
 
 THUMB = "1234567890ABCDEF1234567890ABCDEF12345678"

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import ServerProcess, follow, run_script, script_task, unique
 
 
@@ -31,7 +32,11 @@ def test_script_output_lands_in_the_log_in_order(server: ServerProcess) -> None:
 
 
 def test_python_scripts_and_helpers(server: ServerProcess) -> None:
-    body = "print('from python')\nset_octopusvariable('Colour', 'blue')\nprint(get_octopusvariable('Octopus.Task.Id'))"
+    body = (
+        "print('from python')\n"
+        "set_octopusvariable('Colour', 'blue')\n"
+        "print(get_octopusvariable('Octopus.Task.Id'))"
+    )
     task = run_script(server.client, body, Syntax="Python")
     assert task["State"] == "Success"
     raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text
@@ -43,7 +48,11 @@ def test_python_scripts_and_helpers(server: ServerProcess) -> None:
 def test_sensitive_values_are_masked_everywhere(server: ServerProcess) -> None:
     tag = unique("s")
     secret = f"hunter2-{tag}"  # built at run time below, so the script body never holds it
-    script = f'S="$(echo 2retnuh | rev)-{tag}"\nset_octopusvariable Password "$S" -sensitive\necho the password is $S'
+    script = (
+        f'S="$(echo 2retnuh | rev)-{tag}"\n'
+        'set_octopusvariable Password "$S" -sensitive\n'
+        "echo the password is $S"
+    )
     task = run_script(server.client, script)
     assert task["State"] == "Success"
     raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text

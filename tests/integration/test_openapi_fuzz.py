@@ -10,8 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import ServerProcess, make_api_key
 from hypothesis import HealthCheck, settings
+
+from conftest import ServerProcess, make_api_key
 
 _state: dict[str, ServerProcess] = {}
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from conftest import follow, run_script, script_task
 
 
@@ -21,7 +22,8 @@ def test_task_cap_is_held_exactly_under_30_concurrent_tasks(server_factory: obje
     os.chmod(shared, 0o777)
     # Each script counts the scripts running beside it (under a lock) before it sleeps a little.
     body = (
-        f"exec 9>{shared}/lock; flock 9; touch {shared}/run.$$; ls {shared} | grep -c '^run' >> {shared}/counts; "
+        f"exec 9>{shared}/lock; flock 9; touch {shared}/run.$$; "
+        f"ls {shared} | grep -c '^run' >> {shared}/counts; "
         f"flock -u 9; sleep 0.3; rm {shared}/run.$$"
     )
     ids = []
