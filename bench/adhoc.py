@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _http import RawClient  # noqa: E402
-from _server import percentile, rss_mb, running_server, table  # noqa: E402
+from _server import cpu_seconds, percentile, rss_mb, running_server, table  # noqa: E402
 
 BODY = {
     "Name": "AdHocScript",
@@ -64,7 +64,9 @@ async def main() -> None:
     spawns = [await bare_spawn() for _ in range(50)]
     with running_server("--task-cap", "20") as (url, key, pid):
         lat = await latency(url, key)
+        before = cpu_seconds(pid)
         rate, ok = await throughput(url, key, 200)
+        cpu_per_task_ms = (cpu_seconds(pid) - before) / 200 * 1000
         memory = rss_mb(pid)
     p50, p95, bare = percentile(lat, 50), percentile(lat, 95), percentile(spawns, 50)
     table(
@@ -77,6 +79,7 @@ async def main() -> None:
             ["ratio p50 / bare spawn", p50 / bare, ""],
             ["throughput, 200 at once, cap 20 (tasks/s)", rate, ">= 200"],
             ["tasks that succeeded", f"{ok}/200", "200/200"],
+            ["server CPU per task (ms)", cpu_per_task_ms, "<= 5 for 200/s"],
             ["server RSS after run (MB)", memory, ""],
         ],
     )

@@ -3,15 +3,18 @@
 The server aims at 10 ms from API POST to a finished `echo hello`, and bash alone takes about a
 millisecond to start, so the runner's share has to stay well under a millisecond. Compares
 ``run_script(echo hello)`` with a bare ``create_subprocess_exec`` of ``bash -c 'echo hello'`` that reads
-its output, 100 runs each after a warm-up.
+its output, 100 runs each after a warm-up. The work_root's file system is part of the result: on a disk
+file system creating and removing the run's folder and script file dominates the runner's cost.
 
-    .venv/bin/python bench/runner_overhead.py [--runs N] [--uvloop]
+    .venv/bin/python bench/runner_overhead.py [--runs N] [--uvloop] [--work-root DIR ...]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import statistics
 import tempfile
 import time
@@ -46,15 +49,29 @@ def runner(work_root: Path) -> Callable[[], Awaitable[None]]:
     return run
 
 
-async def measure(action: Callable[[], Awaitable[None]], runs: int) -> list[float]:
+async def measure(actions: list[Callable[[], Awaitable[None]]], runs: int) -> list[list[float]]:
+    """Alternate the actions run by run, so that load from other processes hits them alike."""
     for _ in range(10):
-        await action()
-    timings = []
+        for action in actions:
+            await action()
+    timings: list[list[float]] = [[] for _ in actions]
     for _ in range(runs):
-        started = time.perf_counter()
-        await action()
-        timings.append((time.perf_counter() - started) * 1000)
+        for action, samples in zip(actions, timings, strict=True):
+            started = time.perf_counter()
+            await action()
+            samples.append((time.perf_counter() - started) * 1000)
     return timings
+
+
+def filesystem(path: str) -> str:
+    """The type of the file system holding ``path``, as /proc/mounts names it."""
+    best = ("", "?")
+    with open("/proc/mounts") as mounts:
+        for line in mounts:
+            _, mount_point, fs_type, *_ = line.split()
+            if path.startswith(mount_point) and len(mount_point) > len(best[0]):
+                best = (mount_point, fs_type)
+    return best[1]
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -62,30 +79,39 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-async def main(runs: int) -> None:
-    with tempfile.TemporaryDirectory() as work_root:
-        # Interleave the two so that background noise hits both alike.
-        bare: list[float] = []
-        full: list[float] = []
-        run = runner(Path(work_root))
-        for _ in range(5):
-            bare += await measure(bare_bash, runs // 5)
-            full += await measure(run, runs // 5)
-    print(f"{'case':<32}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
-    for name, timings in (("bare create_subprocess_exec bash", bare), ("run_script(echo hello)", full)):
-        print(f"{name:<32}{percentile(timings, 0.5):>10.3f}{percentile(timings, 0.95):>10.3f}", end="")
-        print(f"{statistics.fmean(timings):>10.3f}")
-    print(f"{'overhead (p50 difference)':<32}{percentile(full, 0.5) - percentile(bare, 0.5):>10.3f}")
+async def main(runs: int, work_root_parents: list[str]) -> None:
+    with contextlib.ExitStack() as stack:
+        cases: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("bare create_subprocess_exec(bash)", bare_bash)
+        ]
+        for parent in work_root_parents:
+            work_root = stack.enter_context(tempfile.TemporaryDirectory(dir=parent))
+            cases.append((f"run_script, work_root on {filesystem(work_root)}", runner(Path(work_root))))
+        timings = await measure([action for _, action in cases], runs)
+    bare_p50 = percentile(timings[0], 0.5)
+    print(f"{runs} runs each, interleaved")
+    print(f"{'case':<36}{'p50 ms':>9}{'p95 ms':>9}{'mean ms':>9}{'p50 overhead':>14}")
+    for (name, _), samples in zip(cases, timings, strict=True):
+        p50, p95, mean = percentile(samples, 0.5), percentile(samples, 0.95), statistics.fmean(samples)
+        print(f"{name:<36}{p50:>9.3f}{p95:>9.3f}{mean:>9.3f}{p50 - bare_p50:>14.3f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=100)
     parser.add_argument("--uvloop", action="store_true", help="run on uvloop, as the server does")
+    parser.add_argument(
+        "--work-root",
+        action="append",
+        help="parent folder for a work_root; repeatable (default: the temp folder, and /dev/shm if present)",
+    )
     arguments = parser.parse_args()
+    parents = arguments.work_root or [tempfile.gettempdir()] + (
+        ["/dev/shm"] if os.path.isdir("/dev/shm") else []
+    )
     if arguments.uvloop:
         import uvloop
 
-        uvloop.run(main(arguments.runs))
+        uvloop.run(main(arguments.runs, parents))
     else:
-        asyncio.run(main(arguments.runs))
+        asyncio.run(main(arguments.runs, parents))

@@ -265,19 +265,15 @@ class TaskQueue:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
                     if run.took_leases:
                         await leases_repo.release_task(conn, run.task_id)
-                    final = await tasks_repo.set_state(
+                    final = await tasks_repo.complete(
                         conn,
                         run.task_id,
                         verdict.state,
-                        error_message=verdict.error_message,
-                        completed=True,
-                        extra={
-                            "activities": run.log.activities,
-                            "output_variables": run.output_variables,
-                            "has_warnings_or_errors": run.log.has_warnings_or_errors
-                            or verdict.state is not TaskState.SUCCESS,
-                            "log_count": run.log.next_seq,
-                        },
+                        verdict.error_message,
+                        run.log.activities,
+                        run.output_variables,
+                        run.log.has_warnings_or_errors or verdict.state is not TaskState.SUCCESS,
+                        run.log.next_seq,
                     )
                 run.log.stored(rows)
                 return final

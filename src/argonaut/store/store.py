@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.engine import Connection
+
 from argonaut.store.connection import Conn, InlineConnection
 from argonaut.store.database import create_postgres_engine, create_sqlite_engine, is_sqlite
 from argonaut.store.migrations.runner import upgrade_to_head
@@ -18,6 +20,7 @@ class Store:
         self._sqlite = create_sqlite_engine(url) if self.is_sqlite else None
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
         self._lock = asyncio.Lock()
+        self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
 
     async def open(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is current."""
@@ -30,6 +33,9 @@ class Store:
                 await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
+        if self._held is not None:
+            self._held.close()
+            self._held = None
         if self._sqlite is not None:
             self._sqlite.dispose()
         if self._postgres is not None:
@@ -44,8 +50,11 @@ class Store:
         """
         if self._sqlite is not None:
             async with self._lock:
-                with self._sqlite.begin() as conn:
-                    yield InlineConnection(conn)
+                if self._held is None:
+                    # Opening a Connection per transaction costs more than the statements inside.
+                    self._held = self._sqlite.connect()
+                with self._held.begin():
+                    yield InlineConnection(self._held)
         else:
             assert self._postgres is not None
             async with self._postgres.begin() as conn:

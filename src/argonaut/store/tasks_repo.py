@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState
@@ -21,6 +21,58 @@ from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
 from argonaut.store.tables import task_log, tasks
 from argonaut.store.timeutil import utcnow
+
+# Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
+# costs more than SQLite takes to run it.
+_INSERT = insert(tasks).returning(*tasks.c)
+_GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
+_LOGS_SINCE = (
+    select(task_log.c.seq, task_log.c.activity, task_log.c.occurred, task_log.c.category, task_log.c.text)
+    .where(task_log.c.task_id == bindparam("task_id"), task_log.c.seq >= bindparam("since"))
+    .order_by(task_log.c.seq)
+)
+_INSERT_LOGS = insert(task_log)
+_SET_LOG_COUNT = update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
+_COMPLETE = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("task_id"))
+    .values(
+        state=bindparam("state"),
+        error_message=bindparam("error_message"),
+        completed_time=bindparam("now"),
+        last_updated_time=bindparam("now"),
+        activities=bindparam("activities", type_=tasks.c.activities.type),
+        output_variables=bindparam("output_variables", type_=tasks.c.output_variables.type),
+        has_warnings_or_errors=bindparam("has_warnings_or_errors"),
+        log_count=bindparam("log_count"),
+    )
+    .returning(*tasks.c)
+)
+
+
+def _claim_statement(skip_locked: bool) -> Any:
+    candidates = (
+        select(tasks.c.id)
+        .where(tasks.c.state == TaskState.QUEUED.value)
+        .order_by(tasks.c.id)
+        .limit(bindparam("limit", literal_execute=True))
+    )
+    if skip_locked:
+        candidates = candidates.with_for_update(skip_locked=True)
+    return (
+        update(tasks)
+        .where(tasks.c.id.in_(candidates.scalar_subquery()), tasks.c.state == TaskState.QUEUED.value)
+        .values(
+            state=TaskState.EXECUTING.value,
+            start_time=bindparam("now"),
+            last_updated_time=bindparam("now"),
+            server_node=bindparam("node"),
+        )
+        .returning(*tasks.c)
+    )
+
+
+_CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,28 +89,24 @@ async def create_task(
 ) -> RowMapping:
     """Queue a task and answer its row (one statement: INSERT … RETURNING)."""
     now = utcnow()
-    result = await conn.execute(
-        insert(tasks)
-        .returning(*tasks.c)
-        .values(
-            space_id=space_id,
-            name=name,
-            description=description,
-            arguments=arguments,
-            state=TaskState.QUEUED.value,
-            queue_time=now,
-            last_updated_time=now,
-            has_warnings_or_errors=False,
-            activities=[],
-            output_variables=[],
-            log_count=0,
-        )
-    )
-    return result.mappings().one()
+    values = {
+        "space_id": space_id,
+        "name": name,
+        "description": description,
+        "arguments": arguments,
+        "state": TaskState.QUEUED.value,
+        "queue_time": now,
+        "last_updated_time": now,
+        "has_warnings_or_errors": False,
+        "activities": [],
+        "output_variables": [],
+        "log_count": 0,
+    }
+    return (await conn.execute(_INSERT, values)).mappings().one()
 
 
 async def get(conn: Conn, task_id: int) -> RowMapping | None:
-    return (await conn.execute(select(tasks).where(tasks.c.id == task_id))).mappings().first()
+    return (await conn.execute(_GET, {"task_id": task_id})).mappings().first()
 
 
 async def list_tasks(
@@ -134,7 +182,7 @@ async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_to
     if not rows:
         return
     await conn.execute(
-        insert(task_log),
+        _INSERT_LOGS,
         [
             {
                 "task_id": task_id,
@@ -148,18 +196,35 @@ async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_to
         ],
     )
     if count_too:
-        await conn.execute(update(tasks).where(tasks.c.id == task_id).values(log_count=rows[-1].seq + 1))
+        await conn.execute(_SET_LOG_COUNT, {"task_id": task_id, "count": rows[-1].seq + 1})
 
 
-async def read_logs(conn: Conn, task_id: int, since: int = 0, limit: int | None = None) -> list[LogRow]:
-    query = (
-        select(task_log.c.seq, task_log.c.activity, task_log.c.occurred, task_log.c.category, task_log.c.text)
-        .where(task_log.c.task_id == task_id, task_log.c.seq >= since)
-        .order_by(task_log.c.seq)
-    )
-    if limit is not None:
-        query = query.limit(limit)
-    return [LogRow(*row) for row in await conn.execute(query)]
+async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
+    return [LogRow(*row) for row in await conn.execute(_LOGS_SINCE, {"task_id": task_id, "since": since})]
+
+
+async def complete(
+    conn: Conn,
+    task_id: int,
+    state: TaskState,
+    error_message: str | None,
+    activities: list[dict[str, Any]],
+    output_variables: list[dict[str, Any]],
+    has_warnings_or_errors: bool,
+    log_count: int,
+) -> RowMapping | None:
+    """Record a task's final state and everything shown with it; answers the stored row."""
+    parameters = {
+        "task_id": task_id,
+        "state": state.value,
+        "error_message": error_message,
+        "now": utcnow(),
+        "activities": activities,
+        "output_variables": output_variables,
+        "has_warnings_or_errors": has_warnings_or_errors,
+        "log_count": log_count,
+    }
+    return (await conn.execute(_COMPLETE, parameters)).mappings().first()
 
 
 async def orphaned(conn: Conn, node: str | None) -> Sequence[RowMapping]:
