@@ -146,7 +146,9 @@ def script_task(body: str, syntax: str = "Bash", **arguments: object) -> dict[st
     return {"Name": "AdHocScript", "Arguments": {"ScriptBody": body, "Syntax": syntax, **arguments}}
 
 
-def run_script(client: httpx.Client, body: str, space: str = "Spaces-1", **arguments: object) -> dict[str, object]:
+def run_script(
+    client: httpx.Client, body: str, space: str = "Spaces-1", **arguments: object
+) -> dict[str, object]:
     response = client.post(f"/api/{space}/tasks", json=script_task(body, **arguments))
     assert response.status_code == 201, response.text
     return follow(client, str(response.json()["Id"]))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
 import sqlite3
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -95,13 +97,19 @@ def _ensure_user(name: str) -> None:
         subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
 
 
-def test_built_in_worker_runs_scripts_as_another_user(server_factory: object) -> None:
+def test_built_in_worker_runs_scripts_as_another_user(
+    server_factory: object, request: pytest.FixtureRequest
+) -> None:
     if os.geteuid() != 0:
         if os.environ.get("CI") == "true":
             pytest.fail("running scripts as another user needs root, and CI runs as root")
         pytest.skip("needs root to switch users")
     _ensure_user("argonaut-script")
-    srv = server_factory("--built-in-worker-user", "argonaut-script")  # type: ignore[operator]
+    # pytest's own temporary folders are private to root; the script user must be able to reach its folder.
+    home = Path(tempfile.mkdtemp(prefix="argonaut-runas-"))
+    os.chmod(home, 0o711)
+    srv = server_factory("--built-in-worker-user", "argonaut-script", home=home / "home")  # type: ignore[operator]
+    request.addfinalizer(lambda: shutil.rmtree(home, ignore_errors=True))
     task = run_script(srv.client, "id -un; touch here && echo wrote")
     assert task["State"] == "Success", srv.client.get(f"/api/tasks/{task['Id']}/raw").text
     raw = srv.client.get(f"/api/tasks/{task['Id']}/raw").text

@@ -64,8 +64,11 @@ def parse_service_message(line: str) -> ServiceMessage | None:
     return ServiceMessage(match.group(1), attributes)
 
 
-def format_service_message(name: str, **attributes: str) -> str:
-    """Encode a message line (without newline) that ``parse_service_message`` reads back unchanged."""
+def format_service_message(name: str, /, **attributes: str) -> str:
+    """Encode a message line (without newline) that ``parse_service_message`` reads back unchanged.
+
+    ``name`` is positional-only because ``name`` is also a common attribute (``setVariable name=...``).
+    """
     if not _VALID_NAME.match(name):
         raise ValueError(f"'{name}' is not a valid service message name")
     parts = [f"##octopus[{name}"]

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import stat
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 
@@ -53,6 +55,29 @@ def spawn_options(run_as: RunAs | None, loop: asyncio.AbstractEventLoop) -> dict
         return {"user": run_as.uid, "group": run_as.gid, "extra_groups": list(run_as.groups)}
     # uvloop rejects user/group/extra_groups but supports preexec_fn.
     return {"preexec_fn": partial(_switch_to, run_as)}
+
+
+def unreachable_ancestor(folder: Path, run_as: RunAs) -> Path | None:
+    """The first folder on the way to ``folder`` that ``run_as`` may not pass through, judged by mode bits.
+
+    The script starts inside its working folder either way (the runner changes into it before dropping
+    root), but it reads its own script file by absolute path, so a 0700 parent breaks it in a way that
+    is hard to recognise. ACLs can grant access the mode bits do not show, hence only a hint.
+    """
+    for candidate in (*reversed(folder.parents), folder):
+        try:
+            info = candidate.stat()
+        except OSError:
+            return candidate
+        if info.st_uid == run_as.uid:
+            allowed = info.st_mode & stat.S_IXUSR
+        elif info.st_gid in run_as.groups:
+            allowed = info.st_mode & stat.S_IXGRP
+        else:
+            allowed = info.st_mode & stat.S_IXOTH
+        if not allowed:
+            return candidate
+    return None
 
 
 def _switch_to(run_as: RunAs) -> None:

@@ -12,7 +12,10 @@ from argonaut.runner.accounts import RunAs
 _SERVER_PREFIX = "ARGONAUT_"
 
 
-def script_environment(extra: Mapping[str, str], run_as: RunAs | None) -> dict[str, str]:
+def script_environment(extra: Mapping[str, str], run_as: RunAs | None) -> dict[str, str] | None:
+    """The environment to pass, or None for "inherit ours unchanged" (cheapest: nothing to copy)."""
+    if not extra and run_as is None and not any(name.startswith(_SERVER_PREFIX) for name in os.environ):
+        return None
     env = {name: value for name, value in os.environ.items() if not name.startswith(_SERVER_PREFIX)}
     if run_as is not None:
         # Tools read HOME/USER for config and caches; the runner's own (root's) would be wrong or unreadable.

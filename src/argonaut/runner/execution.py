@@ -8,12 +8,14 @@ interpreter's own start-up time.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
 from argonaut.domain.masking import Masker
 from argonaut.domain.substitution import substitute
-from argonaut.runner.accounts import RunAs, resolve_run_as, spawn_options
+from argonaut.runner.accounts import RunAs, resolve_run_as, spawn_options, unreachable_ancestor
 from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
 from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, command_line
@@ -26,6 +28,8 @@ from argonaut.runner.workspace import create_work_dir, encode_variables, remove_
 # After the script exits, how long to keep reading output that its background processes still write.
 # Such a process may hold the pipes open for ever (`server &`); the run must end anyway.
 OUTPUT_DRAIN_SECONDS = 2.0
+
+_COMMAND_NOT_FOUND = 127
 
 
 async def run_script(request: ScriptRequest, on_log: Callable[[LogLine], None]) -> ScriptResult:
@@ -41,6 +45,12 @@ async def run_script(request: ScriptRequest, on_log: Callable[[LogLine], None]) 
 
     work_dir = create_work_dir(request.work_root, run_as)
     try:
+        if run_as is not None and (blocked := unreachable_ancestor(work_dir.parent, run_as)) is not None:
+            output.log(
+                "Warning",
+                f"The user {run_as.name} may not be able to reach its working folder: {blocked} is not "
+                "searchable by it. Make work_root and its parents searchable (e.g. mode 0711).",
+            )
         script_path = work_dir / SCRIPT_FILE_NAMES[request.syntax]
         variables_path = work_dir / VARIABLES_FILE_NAME
         write_private_file(script_path, script_body.encode("utf-8"), run_as)
@@ -75,6 +85,7 @@ async def _execute(
     argv: list[str], work_dir: Path, request: ScriptRequest, run_as: RunAs | None, output: ScriptOutput
 ) -> int:
     loop = asyncio.get_running_loop()
+    env = script_environment(request.env, run_as)
     pipes = OutputPipes(loop)
     try:
         await pipes.connect(output.stdout_line, output.stderr_line)
@@ -85,10 +96,19 @@ async def _execute(
                 stdout=pipes.stdout_fd,
                 stderr=pipes.stderr_fd,
                 cwd=work_dir,
-                env=script_environment(request.env, run_as),
+                env=env,
                 start_new_session=True,  # its own process group, so cancelling reaches its children
                 **spawn_options(run_as, loop),
             )
+        except FileNotFoundError:
+            search_path = (env if env is not None else os.environ).get("PATH", os.defpath)
+            if shutil.which(argv[0], path=search_path) is not None:
+                raise
+            # A worker without python3 is a reason to fail the step, not to crash the worker: report it
+            # the way a shell reports a missing command.
+            output.result_message = f"{argv[0]} was not found on this machine, so the script could not start"
+            output.log("Error", output.result_message)
+            return _COMMAND_NOT_FOUND
         finally:
             pipes.close_child_ends()
         try:

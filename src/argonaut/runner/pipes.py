@@ -49,6 +49,12 @@ class _PipeReader(asyncio.Protocol):
             self._on_closed()
 
     def close(self) -> None:
+        # Deliver a partial last line now: connection_lost only runs on a later loop iteration, after
+        # run_script has returned, and on_log must not be called after that.
+        try:
+            self._splitter.flush()
+        except Exception as error:
+            self._on_error(error)
         if self._transport is not None:
             self._transport.close()
 
@@ -76,7 +82,8 @@ class OutputPipes:
     ) -> None:
         for on_line in (on_stdout_line, on_stderr_line):
             reader = _PipeReader(LineSplitter(on_line), self._pipe_closed, self._reader_failed)
-            pipe = open(self._unconnected.pop(0), "rb", buffering=0)  # the transport owns and closes it
+            pipe = open(self._unconnected[0], "rb", buffering=0)  # the transport owns and closes it
+            self._unconnected.pop(0)
             try:
                 await self._loop.connect_read_pipe(partial(_same, reader), pipe)
             except BaseException:

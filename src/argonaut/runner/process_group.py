@@ -16,17 +16,15 @@ _KILL_SETTLE_SECONDS = 1.0
 _POLL_SECONDS = 0.02
 
 
-async def terminate_group(
-    process: asyncio.subprocess.Process, grace: float = TERMINATE_GRACE_SECONDS
-) -> None:
-    """SIGTERM the group, SIGKILL whatever is still alive after ``grace`` seconds.
+async def terminate_group(process: asyncio.subprocess.Process, grace: float | None = None) -> None:
+    """SIGTERM the group, SIGKILL whatever is still alive after ``grace`` (default 3) seconds.
 
     Returns once the leader has been reaped and no live process remains in the group. Cancelling the
     caller again while it waits escalates to SIGKILL at once, then the cancellation continues.
     """
     pgid = process.pid
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + grace
+    deadline = loop.time() + (TERMINATE_GRACE_SECONDS if grace is None else grace)
     interrupted: asyncio.CancelledError | None = None
     _signal_group(pgid, signal.SIGTERM)
     try:

@@ -27,10 +27,13 @@ _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXE
 
 
 def create_work_dir(work_root: Path, owner: RunAs | None) -> Path:
-    # 0o711 when we create the root: other users (run_as_user) may traverse it but not list it.
-    work_root.mkdir(mode=0o711, parents=True, exist_ok=True)
     # mkdtemp: unpredictable name, created atomically with mode 0700.
-    work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    try:
+        work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
+    except FileNotFoundError:
+        # First run (or someone removed it). 0o711: other users (run_as_user) may traverse, not list.
+        work_root.mkdir(mode=0o711, parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix="run-", dir=work_root))
     if owner is not None:
         os.chown(work_dir, owner.uid, owner.gid)
     return work_dir

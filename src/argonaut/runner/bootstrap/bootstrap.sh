@@ -1,101 +1,22 @@
-# Argonaut Bash bootstrap: defines the Octopus (Calamari) script helpers, then sources the user's script
-# in this same shell so that `exit`, traps and `$0` behave as if the script ran on its own.
-# Invoked as: bash -c "<this text>" <script path> <variables file>
-# Nothing here may start a process at load time: a plain `echo hello` must cost no more than bash itself.
-# Helpers that encode or decode base64 start one process each, only when they are called.
+# Argonaut Bash bootstrap: makes the Octopus (Calamari) helper functions available, then sources the
+# user's script in this same shell, so that `exit`, traps and `$0` behave as if the script ran alone.
+# Invoked as: bash -c "<this text>" <script path> <variables file> <text of helpers.sh>
+#
+# A plain `echo hello` must cost no more than bash itself: nothing here starts a process, and the real
+# helpers (about 0.3 ms of parsing) are only defined when one of them is first called.
 # Variables file format, one variable per line: base64 of the UTF-8 value, a space, the name.
 
-__argonaut_variables_file=$1
+__argonaut_variables_file=$1 __argonaut_helpers=$2
 set --
 
-__argonaut_encode() {
-    # Service-message values are bare base64 without a line break; openssl is the fallback where
-    # base64 lacks -w0 (BSD/macOS).
-    local encoded
-    if encoded=$(printf '%s' "${1-}" | base64 -w0 2>/dev/null); then
-        printf '%s' "$encoded"
-    else
-        printf '%s' "${1-}" | openssl enc -base64 -A
-    fi
-}
-
-__argonaut_decode() {
-    local decoded
-    # The trailing x keeps the value's trailing newlines, which command substitution would strip.
-    if decoded=$(printf '%s' "${1-}" | base64 -d 2>/dev/null && printf x); then
-        printf '%s' "${decoded%x}"
-    else
-        printf '%s' "${1-}" | openssl enc -base64 -A -d
-    fi
-}
-
-encode_servicemessagevalue() { __argonaut_encode "$@"; }
-decode_servicemessagevalue() { __argonaut_decode "$@"; }
-
-get_octopusvariable() {
-    # Names are case-insensitive, as in substitution. Prints nothing for an unknown name (like Calamari).
-    local wanted=${1-} line restore_nocasematch=
-    [[ -r $__argonaut_variables_file ]] || return 0
-    if ! shopt -q nocasematch; then
-        restore_nocasematch=1
-        shopt -s nocasematch
-    fi
-    while IFS= read -r line || [[ -n $line ]]; do
-        if [[ ${line#* } == "$wanted" ]]; then
-            if [[ -n $restore_nocasematch ]]; then shopt -u nocasematch; fi
-            __argonaut_decode "${line%% *}"
-            return 0
-        fi
-    done <"$__argonaut_variables_file"
-    if [[ -n $restore_nocasematch ]]; then shopt -u nocasematch; fi
-    return 0
-}
-
-set_octopusvariable() {
-    local name=${1-} encoded_value sensitive=
-    if [[ -z $name ]]; then
-        printf 'set_octopusvariable: a variable name is required\n' >&2
-        return 1
-    fi
-    encoded_value=$(__argonaut_encode "${2-}")
-    if [[ ${3-} == -sensitive ]]; then
-        sensitive=" sensitive='VHJ1ZQ=='"
-        # Also on stderr: the two pipes are read independently, and a secret the script writes to
-        # stderr next must not overtake the stdout message that registers it for masking.
-        printf "##octopus[mask value='%s']\n" "$encoded_value" >&2
-    fi
-    printf "##octopus[setVariable name='%s' value='%s'%s]\n" "$(__argonaut_encode "$name")" "$encoded_value" "$sensitive"
-}
-
-new_octopusartifact() {
-    local path=${1-} name=${2-} length=0
-    if [[ -z $path ]]; then
-        printf 'new_octopusartifact: a file path is required\n' >&2
-        return 1
-    fi
-    # Absolute, because the script may change directory before the runner collects the file.
-    if [[ $path != /* ]]; then path=$PWD/$path; fi
-    if [[ -z $name ]]; then name=${path##*/}; fi
-    if [[ -f $path ]]; then
-        length=$(wc -c <"$path")
-        length=${length//[!0-9]/}
-    fi
-    printf '##octopus[stdout-verbose]\nArtifact %s will be collected from %s after this step completes\n##octopus[stdout-default]\n' "$name" "$path"
-    printf "##octopus[createArtifact path='%s' name='%s' length='%s']\n" \
-        "$(__argonaut_encode "$path")" "$(__argonaut_encode "$name")" "$(__argonaut_encode "$length")"
-}
-
-fail_step() {
-    if [[ -n ${1-} ]]; then
-        printf "##octopus[resultMessage message='%s']\n" "$(__argonaut_encode "$1")"
-    fi
-    exit 1
-}
-
-update_progress() {
-    printf "##octopus[progress percentage='%s' message='%s']\n" "$(__argonaut_encode "${1-}")" "$(__argonaut_encode "${2-}")"
-}
-
+__argonaut_load() { eval "$__argonaut_helpers"; }
+get_octopusvariable() { __argonaut_load; __argonaut_get_octopusvariable "$@"; }
+set_octopusvariable() { __argonaut_load; __argonaut_set_octopusvariable "$@"; }
+new_octopusartifact() { __argonaut_load; __argonaut_new_octopusartifact "$@"; }
+fail_step() { __argonaut_load; __argonaut_fail_step "$@"; }
+update_progress() { __argonaut_load; __argonaut_update_progress "$@"; }
+encode_servicemessagevalue() { __argonaut_load; __argonaut_encode "$@"; }
+decode_servicemessagevalue() { __argonaut_load; __argonaut_decode "$@"; }
 write_verbose() { printf '##octopus[stdout-verbose]\n%s\n##octopus[stdout-default]\n' "$*"; }
 write_highlight() { printf '##octopus[stdout-highlight]\n%s\n##octopus[stdout-default]\n' "$*"; }
 write_wait() { printf '##octopus[stdout-wait]\n%s\n##octopus[stdout-default]\n' "$*"; }
