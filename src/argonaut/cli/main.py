@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from argonaut import __version__
+from argonaut.cli.client import register as register_client
 from argonaut.cli.server_command import server
 
 
@@ -16,12 +17,7 @@ def cli() -> None:
 
 cli.add_command(server)
 
-try:  # the client verbs live beside the server command
-    from argonaut.cli.client import register as _register_client
-except ImportError:  # pragma: no cover - while the client module is being written
-    _register_client = None
-if _register_client is not None:
-    _register_client(cli)
+register_client(cli)  # the REST API client verbs live beside the server command
 
 
 def main() -> None:

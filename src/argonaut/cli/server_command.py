@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import click
 
-from argonaut.config import ServerSettings
-
 
 def _host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
@@ -15,15 +13,21 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 @click.command("server")
-@click.option("--home", type=click.Path(file_okay=False), help="Folder for all state [default: ./argonaut-data]")
+@click.option(
+    "--home", type=click.Path(file_okay=False), help="Folder for all state [default: ./argonaut-data]"
+)
 @click.option("--listen", "listen", metavar="HOST:PORT", help="HTTP address [default: 127.0.0.1:8080]")
 @click.option("--comms-port", type=click.IntRange(0, 65535), help="Port for polling agents [default: 10943]")
-@click.option("--task-cap", type=click.IntRange(1, 1000), help="Most tasks running at once on this node [default: 5]")
+@click.option(
+    "--task-cap", type=click.IntRange(1, 1000), help="Most tasks running at once on this node [default: 5]"
+)
 @click.option("--database", metavar="URL", help="postgresql+asyncpg://… to share state between nodes")
 @click.option("--built-in-worker-user", metavar="NAME", help="Run built-in worker scripts as this OS user")
 @click.option("--no-built-in-worker", is_flag=True, help="Disable the built-in worker")
 @click.option("--node-name", help="Name of this node [default: host name]")
-@click.option("--shutdown-grace", type=click.FloatRange(0), help="Seconds running tasks get on SIGTERM [default: 5]")
+@click.option(
+    "--shutdown-grace", type=click.FloatRange(0), help="Seconds running tasks get on SIGTERM [default: 5]"
+)
 def server(
     home: str | None,
     listen: str | None,
@@ -59,8 +63,13 @@ def server(
         try:
             pwd.getpwnam(built_in_worker_user)
         except KeyError:
-            raise click.BadParameter(f"there is no OS user named '{built_in_worker_user}'", param_hint="--built-in-worker-user") from None
-    settings = ServerSettings(**overrides)  # type: ignore[arg-type]
+            raise click.BadParameter(
+                f"there is no OS user named '{built_in_worker_user}'", param_hint="--built-in-worker-user"
+            ) from None
+    # Imported here so the client verbs, which share this command, start without the server's imports.
+    from argonaut.config import ServerSettings
     from argonaut.server.run import serve
+
+    settings = ServerSettings(**overrides)  # type: ignore[arg-type]
 
     serve(settings)

@@ -1,0 +1,24 @@
+"""The REST API client verbs of ``argonaut``: spaces, worker pools, workers, policies, tasks, scripts.
+
+They talk to a server over HTTP only (nothing from the server side is imported), so the same commands
+work against a local node, a remote cluster, or anything that speaks the same API.
+"""
+
+from __future__ import annotations
+
+import click
+
+from argonaut.cli.client.policies import machine_policy
+from argonaut.cli.client.pools import worker_pool
+from argonaut.cli.client.scripts import run_script
+from argonaut.cli.client.spaces import space
+from argonaut.cli.client.tasks import task
+from argonaut.cli.client.workers import worker
+
+COMMANDS: tuple[click.Command, ...] = (space, worker_pool, worker, machine_policy, task, run_script)
+
+
+def register(group: click.Group) -> None:
+    """Add the client verbs to the top-level ``argonaut`` group."""
+    for command in COMMANDS:
+        group.add_command(command)
