@@ -69,7 +69,9 @@ async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dic
         canonical["MaxParallelism"] = args.MaxParallelism
     if target_type == "WorkerPools":
         numbers = _ids(Collection.WORKER_POOLS, args.WorkerPoolIds, "Arguments.WorkerPoolIds")
-        found = {row["id"] for row in await pools_repo.get_many(conn, space_id, numbers)}
+        found = (
+            {row["id"] for row in await pools_repo.get_many(conn, space_id, numbers)} if numbers else set()
+        )
         missing = [format_id(Collection.WORKER_POOLS, n) for n in numbers if n not in found]
         if missing:
             raise bad_request(f"Arguments.WorkerPoolIds: {', '.join(missing)} do not exist in this space")

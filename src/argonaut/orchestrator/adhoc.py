@@ -107,41 +107,30 @@ class AdHocScripts:
                         )
                     )
                 return plan
-            pool_ids = [
-                parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in args.get("WorkerPoolIds") or []
-            ]
-            if not pool_ids:
-                default = await pools_repo.default_pool(conn, space_id)
-                pool_ids = [int(default["id"])] if default else []
+            texts = args.get("WorkerPoolIds") or []
+            pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
             plan = []
-            for pool in await pools_repo.get_many(conn, space_id, pool_ids):
-                members = await workers_repo.workers_in_pool(conn, pool["id"])
-                counts = await leases_repo.active_counts(conn, [m["id"] for m in members])
+            for pool in await pools_repo.pools_with_members(conn, space_id, pool_ids):
                 candidates = [
                     WorkerCandidate(
-                        id=format_id(Collection.WORKERS, m["id"]),
-                        name=m["name"],
-                        health=HealthStatus(m["health_status"]),
-                        is_disabled=m["is_disabled"],
-                        active_leases=counts.get(m["id"], (0, False))[0],
-                        exclusively_leased=counts.get(m["id"], (0, False))[1],
+                        id=format_id(Collection.WORKERS, m.id),
+                        name=m.name,
+                        health=HealthStatus(m.health_status),
+                        is_disabled=m.is_disabled,
+                        active_leases=m.active_leases,
+                        exclusively_leased=m.exclusively_leased,
                     )
-                    for m in members
+                    for m in pool.members
                 ]
-                choice = choose_worker(pool["name"], pool["is_default"], candidates, self._built_in_enabled)
+                choice = choose_worker(pool.name, pool.is_default, candidates, self._built_in_enabled)
                 if isinstance(choice, BuiltInWorker):
-                    plan.append(Planned(f"the built-in worker (pool '{pool['name']}')", BuiltInTarget()))
+                    plan.append(Planned(f"the built-in worker (pool '{pool.name}')", BuiltInTarget()))
                 elif isinstance(choice, NoWorker):
-                    plan.append(Planned(pool["name"], None, choice.reason))
+                    plan.append(Planned(pool.name, None, choice.reason))
                 else:
-                    member = next(m for m in members if format_id(Collection.WORKERS, m["id"]) == choice.id)
-                    plan.append(
-                        Planned(
-                            member["name"],
-                            WorkerTarget(member["id"], member["name"], member["endpoint"]),
-                            lease_worker=member["id"],
-                        )
-                    )
+                    member = next(m for m in pool.members if format_id(Collection.WORKERS, m.id) == choice.id)
+                    target = WorkerTarget(member.id, member.name, member.endpoint)
+                    plan.append(Planned(member.name, target, lease_worker=member.id))
             if not plan:
                 space = await spaces_repo.get(conn, space_id)
                 plan.append(

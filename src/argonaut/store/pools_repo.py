@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
 from argonaut.store.connection import Conn
-from argonaut.store.tables import worker_pool_members, worker_pools
+from argonaut.store.tables import worker_leases, worker_pool_members, worker_pools, workers
 from argonaut.store.timeutil import utcnow
 
 
@@ -139,3 +140,88 @@ async def delete_pool(conn: Conn, space_id: int, pool_id: int) -> None:
             "move or delete them first"
         )
     await conn.execute(delete(worker_pools).where(worker_pools.c.id == pool_id))
+
+
+@dataclass(frozen=True, slots=True)
+class PoolMember:
+    id: int
+    name: str
+    health_status: str
+    is_disabled: bool
+    endpoint: dict[str, Any]
+    active_leases: int
+    exclusively_leased: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PoolWithMembers:
+    id: int
+    name: str
+    is_default: bool
+    members: tuple[PoolMember, ...]
+
+
+def _candidates_statement(default_only: bool) -> Any:
+    leases = (
+        select(
+            worker_leases.c.worker_id,
+            func.count().label("active"),
+            func.max(case((worker_leases.c.exclusive.is_(True), 1), else_=0)).label("exclusive"),
+        )
+        .group_by(worker_leases.c.worker_id)
+        .subquery()
+    )
+    query = (
+        select(
+            worker_pools.c.id,
+            worker_pools.c.name,
+            worker_pools.c.is_default,
+            workers.c.id.label("worker_id"),
+            workers.c.name.label("worker_name"),
+            workers.c.health_status,
+            workers.c.is_disabled,
+            workers.c.endpoint,
+            func.coalesce(leases.c.active, 0).label("active"),
+            func.coalesce(leases.c.exclusive, 0).label("exclusive"),
+        )
+        .select_from(
+            worker_pools.outerjoin(worker_pool_members, worker_pool_members.c.pool_id == worker_pools.c.id)
+            .outerjoin(workers, workers.c.id == worker_pool_members.c.worker_id)
+            .outerjoin(leases, leases.c.worker_id == workers.c.id)
+        )
+        .where(worker_pools.c.space_id == bindparam("space_id"))
+        .order_by(worker_pools.c.sort_order, worker_pools.c.id, workers.c.id)
+    )
+    if default_only:
+        return query.where(worker_pools.c.is_default.is_(True))
+    return query.where(worker_pools.c.id.in_(bindparam("pool_ids", expanding=True)))
+
+
+# Built once: planning a step runs this on every task (see tasks_repo for why statements are prebuilt).
+_CANDIDATES = {True: _candidates_statement(True), False: _candidates_statement(False)}
+
+
+async def pools_with_members(
+    conn: Conn, space_id: int, pool_ids: Sequence[int] | None
+) -> list[PoolWithMembers]:
+    """The pools (None: the default pool), their workers and each worker's active leases, in one query."""
+    if pool_ids is None:
+        result = await conn.execute(_CANDIDATES[True], {"space_id": space_id})
+    else:
+        result = await conn.execute(_CANDIDATES[False], {"space_id": space_id, "pool_ids": list(pool_ids)})
+    pools: dict[int, tuple[str, bool, list[PoolMember]]] = {}
+    for row in result:
+        name, is_default, members = pools.setdefault(row.id, (row.name, bool(row.is_default), []))
+        if row.worker_id is not None:
+            members.append(
+                PoolMember(
+                    row.worker_id,
+                    row.worker_name,
+                    row.health_status,
+                    bool(row.is_disabled),
+                    row.endpoint,
+                    int(row.active),
+                    bool(row.exclusive),
+                )
+            )
+    return [PoolWithMembers(pid, name, is_default, tuple(m)) for pid, (name, is_default, m) in pools.items()]
