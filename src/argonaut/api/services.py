@@ -21,7 +21,6 @@ class Services:
     events: TaskEvents
     server_thumbprint: str
     server_certificate_pem: str
-    decrypt_available: bool = True
     # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
     key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every

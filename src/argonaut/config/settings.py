@@ -42,10 +42,6 @@ class ServerSettings(BaseSettings):
         return self.database or f"sqlite+aiosqlite:///{self.home / 'argonaut.db'}"
 
     @property
-    def logs_dir(self) -> Path:
-        return self.home / "tasklogs"
-
-    @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
 

@@ -42,10 +42,3 @@ class Page:
     @property
     def last_skip(self) -> int:
         return self.last_page_number * self.take if self.take > 0 else 0
-
-
-def clamp_take(take: int | None, default: int) -> int:
-    """A take of None means the resource's default; negative values are a client error handled upstream."""
-    if take is None:
-        return default
-    return min(take, MAX_TAKE)

@@ -110,10 +110,3 @@ def validate_document(document: Mapping[str, Any]) -> list[str]:
     if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
         errors.append("ConnectionRetryCountLimit must be a whole number of 0 or more")
     return errors
-
-
-def seconds_of(document: Mapping[str, Any], *path: str) -> float:
-    value = _lookup(document, path)
-    if not isinstance(value, str):
-        value = _lookup(_DEFAULT, path)
-    return parse_timespan(str(value))

@@ -8,7 +8,7 @@ with the fewest active leases wins, ties broken by id so choices are repeatable.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -95,10 +95,3 @@ def choose_worker(
 def _id_order(worker_id: str) -> tuple[int, str]:
     _, _, number = worker_id.rpartition("-")
     return (int(number) if number.isdigit() else 0, worker_id)
-
-
-def lease_counts(lease_worker_ids: Iterable[str]) -> Mapping[str, int]:
-    counts: dict[str, int] = {}
-    for worker_id in lease_worker_ids:
-        counts[worker_id] = counts.get(worker_id, 0) + 1
-    return counts

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
-from argonaut.domain.tasks import TaskState
+from argonaut.domain.tasks import TaskState, transition
 from argonaut.orchestrator.events import Completed, TaskEvents
 from argonaut.orchestrator.task_log import TaskLog
 from argonaut.store import Store, artifacts_repo, leases_repo, tasks_repo
@@ -249,6 +249,8 @@ class TaskQueue:
             self._events.publish(run.task_id, Completed(final))
 
     async def _finish(self, run: TaskRun, verdict: Verdict) -> RowMapping | None:
+        current = TaskState.CANCELLING if self._running[run.task_id].cancel_reason else TaskState.EXECUTING
+        transition(current, verdict.state)  # the domain's state machine; raises on an illegal move
         status = {
             TaskState.SUCCESS: "Success",
             TaskState.CANCELED: "Canceled",

@@ -29,7 +29,7 @@ log = logging.getLogger("argonaut.server")
 
 
 def prepare_home(settings: ServerSettings) -> None:
-    for folder in (settings.home, settings.logs_dir, settings.artifacts_dir, settings.work_dir):
+    for folder in (settings.home, settings.artifacts_dir, settings.work_dir):
         folder.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)
     if settings.built_in_worker_user:

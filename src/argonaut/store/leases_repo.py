@@ -5,9 +5,7 @@ Released on every way a task ends; stale ones are swept at start.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
@@ -30,18 +28,6 @@ async def release_task(conn: Conn, task_id: int) -> None:
 
 async def release(conn: Conn, lease_id: int) -> None:
     await conn.execute(delete(worker_leases).where(worker_leases.c.id == lease_id))
-
-
-async def active_counts(conn: Conn, worker_ids: Sequence[int]) -> dict[int, tuple[int, bool]]:
-    """Per worker: number of active leases and whether one of them is exclusive."""
-    if not worker_ids:
-        return {}
-    query = (
-        select(worker_leases.c.worker_id, func.count(), func.max(worker_leases.c.exclusive))
-        .where(worker_leases.c.worker_id.in_(worker_ids))
-        .group_by(worker_leases.c.worker_id)
-    )
-    return {row[0]: (int(row[1]), bool(row[2])) for row in await conn.execute(query)}
 
 
 async def sweep_stale(conn: Conn) -> int:

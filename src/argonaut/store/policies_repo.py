@@ -9,10 +9,16 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.policies import default_document
-from argonaut.store.common import Conflict, Refused, name_key, paged
+from argonaut.store.common import Refused, name_key, paged
 from argonaut.store.connection import Conn
+from argonaut.store.named import SpaceScoped
 from argonaut.store.tables import machine_policies, workers
 from argonaut.store.timeutil import utcnow
+
+_policies = SpaceScoped(machine_policies, "machine policy")
+get = _policies.get
+find_by_name = _policies.find_by_name
+default_policy = _policies.default
 
 
 async def create_policy(
@@ -24,12 +30,9 @@ async def create_policy(
     document: dict[str, Any] | None,
     by: str,
 ) -> int:
-    if await find_by_name(conn, space_id, name) is not None:
-        raise Conflict(f"A machine policy named '{name}' already exists in this space")
+    await _policies.ensure_name_free(conn, space_id, name)
     if is_default:
-        await conn.execute(
-            update(machine_policies).where(machine_policies.c.space_id == space_id).values(is_default=False)
-        )
+        await _policies.clear_default(conn, space_id)
     result = await conn.execute(
         insert(machine_policies).values(
             space_id=space_id,
@@ -43,27 +46,6 @@ async def create_policy(
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
-
-
-async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
-    query = select(machine_policies).where(
-        machine_policies.c.space_id == space_id, machine_policies.c.name_key == name_key(name)
-    )
-    return (await conn.execute(query)).mappings().first()
-
-
-async def get(conn: Conn, space_id: int, policy_id: int) -> RowMapping | None:
-    query = select(machine_policies).where(
-        machine_policies.c.space_id == space_id, machine_policies.c.id == policy_id
-    )
-    return (await conn.execute(query)).mappings().first()
-
-
-async def default_policy(conn: Conn, space_id: int) -> RowMapping | None:
-    query = select(machine_policies).where(
-        machine_policies.c.space_id == space_id, machine_policies.c.is_default.is_(True)
-    )
-    return (await conn.execute(query)).mappings().first()
 
 
 async def list_policies(
@@ -80,32 +62,11 @@ async def list_policies(
         .where(machine_policies.c.space_id == space_id)
         .order_by(machine_policies.c.is_default.desc(), machine_policies.c.name_key)
     )
-    if ids is not None:
-        query = query.where(machine_policies.c.id.in_(ids))
-    if partial_name:
-        query = query.where(machine_policies.c.name_key.contains(partial_name.casefold(), autoescape=True))
-    if name:
-        query = query.where(machine_policies.c.name_key == name_key(name))
-    return await paged(conn, query, skip, take)
+    return await paged(conn, _policies.filtered(query, ids, partial_name, name), skip, take)
 
 
 async def update_policy(conn: Conn, space_id: int, policy_id: int, values: dict[str, Any], by: str) -> None:
-    if "name" in values:
-        other = await find_by_name(conn, space_id, values["name"])
-        if other is not None and other["id"] != policy_id:
-            raise Conflict(f"A machine policy named '{values['name']}' already exists in this space")
-        values["name_key"] = name_key(values["name"])
-        values["name"] = values["name"].strip()
-    if values.get("is_default") is True:
-        await conn.execute(
-            update(machine_policies).where(machine_policies.c.space_id == space_id).values(is_default=False)
-        )
-    elif values.get("is_default") is False:
-        current = await get(conn, space_id, policy_id)
-        if current is not None and current["is_default"]:
-            raise Refused(
-                "A space always has a default machine policy: make another policy the default instead"
-            )
+    await _policies.prepare_update(conn, space_id, policy_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
     await conn.execute(update(machine_policies).where(machine_policies.c.id == policy_id).values(**values))
 

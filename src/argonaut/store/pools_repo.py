@@ -9,10 +9,16 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.common import Refused, name_key, paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.named import SpaceScoped
 from argonaut.store.tables import worker_leases, worker_pool_members, worker_pools, workers
 from argonaut.store.timeutil import utcnow
+
+_pools = SpaceScoped(worker_pools, "worker pool")
+get = _pools.get
+find_by_name = _pools.find_by_name
+default_pool = _pools.default
 
 
 async def create_pool(
@@ -24,10 +30,9 @@ async def create_pool(
     by: str,
     sort_order: int | None = None,
 ) -> int:
-    if await find_by_name(conn, space_id, name) is not None:
-        raise Conflict(f"A worker pool named '{name}' already exists in this space")
+    await _pools.ensure_name_free(conn, space_id, name)
     if is_default:
-        await _clear_default(conn, space_id)
+        await _pools.clear_default(conn, space_id)
     if sort_order is None:
         current = await conn.execute(
             select(func.max(worker_pools.c.sort_order)).where(worker_pools.c.space_id == space_id)
@@ -50,34 +55,9 @@ async def create_pool(
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def _clear_default(conn: Conn, space_id: int) -> None:
-    await conn.execute(
-        update(worker_pools).where(worker_pools.c.space_id == space_id).values(is_default=False)
-    )
-
-
-async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
-    query = select(worker_pools).where(
-        worker_pools.c.space_id == space_id, worker_pools.c.name_key == name_key(name)
-    )
-    return (await conn.execute(query)).mappings().first()
-
-
-async def get(conn: Conn, space_id: int, pool_id: int) -> RowMapping | None:
-    query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id == pool_id)
-    return (await conn.execute(query)).mappings().first()
-
-
 async def get_many(conn: Conn, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
     query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id.in_(pool_ids))
     return (await conn.execute(query)).mappings().all()
-
-
-async def default_pool(conn: Conn, space_id: int) -> RowMapping | None:
-    query = select(worker_pools).where(
-        worker_pools.c.space_id == space_id, worker_pools.c.is_default.is_(True)
-    )
-    return (await conn.execute(query)).mappings().first()
 
 
 async def list_pools(
@@ -94,28 +74,11 @@ async def list_pools(
         .where(worker_pools.c.space_id == space_id)
         .order_by(worker_pools.c.sort_order, worker_pools.c.name_key)
     )
-    if ids is not None:
-        query = query.where(worker_pools.c.id.in_(ids))
-    if partial_name:
-        query = query.where(worker_pools.c.name_key.contains(partial_name.casefold(), autoescape=True))
-    if name:
-        query = query.where(worker_pools.c.name_key == name_key(name))
-    return await paged(conn, query, skip, take)
+    return await paged(conn, _pools.filtered(query, ids, partial_name, name), skip, take)
 
 
 async def update_pool(conn: Conn, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
-    if "name" in values:
-        other = await find_by_name(conn, space_id, values["name"])
-        if other is not None and other["id"] != pool_id:
-            raise Conflict(f"A worker pool named '{values['name']}' already exists in this space")
-        values["name_key"] = name_key(values["name"])
-        values["name"] = values["name"].strip()
-    if values.get("is_default") is True:
-        await _clear_default(conn, space_id)
-    elif values.get("is_default") is False:
-        current = await get(conn, space_id, pool_id)
-        if current is not None and current["is_default"]:
-            raise Refused("A space always has a default worker pool: make another pool the default instead")
+    await _pools.prepare_update(conn, space_id, pool_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
     await conn.execute(update(worker_pools).where(worker_pools.c.id == pool_id).values(**values))
 

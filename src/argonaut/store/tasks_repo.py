@@ -7,12 +7,11 @@ behind each other's locks.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState
@@ -35,7 +34,11 @@ _INSERT_LOGS = insert(task_log)
 _SET_LOG_COUNT = update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
 _COMPLETE = (
     update(tasks)
-    .where(tasks.c.id == bindparam("task_id"))
+    .where(
+        tasks.c.id == bindparam("task_id"),
+        # Only a running task completes: a finished task never changes state again.
+        tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]),
+    )
     .values(
         state=bindparam("state"),
         error_message=bindparam("error_message"),
@@ -233,14 +236,3 @@ async def orphaned(conn: Conn, node: str | None) -> Sequence[RowMapping]:
     if node is not None:
         query = query.where(tasks.c.server_node == node)
     return (await conn.execute(query)).mappings().all()
-
-
-async def count_by_state(conn: Conn, state: TaskState) -> int:
-    query = select(func.count()).select_from(tasks).where(tasks.c.state == state.value)
-    return int((await conn.execute(query)).scalar_one())
-
-
-def elapsed_seconds(start: dt.datetime | None, end: dt.datetime | None) -> float:
-    if start is None:
-        return 0.0
-    return ((end or utcnow()) - start).total_seconds()

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import Conflict, name_key, paged, slugify
+from argonaut.store.common import name_key, paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.named import SpaceScoped
 from argonaut.store.tables import worker_pool_members, workers
 from argonaut.store.timeutil import utcnow
 
@@ -29,14 +30,14 @@ class WorkerFilter:
     thumbprint: str | None = None
 
 
+_workers = SpaceScoped(workers, "worker")
+get = _workers.get
+find_by_name = _workers.find_by_name
+
+
 def _filtered(space_id: int, f: WorkerFilter) -> Select[Any]:
     query = select(workers).where(workers.c.space_id == space_id).order_by(workers.c.name_key)
-    if f.ids is not None:
-        query = query.where(workers.c.id.in_(f.ids))
-    if f.partial_name:
-        query = query.where(workers.c.name_key.contains(f.partial_name.casefold(), autoescape=True))
-    if f.name:
-        query = query.where(workers.c.name_key == name_key(f.name))
+    query = _workers.filtered(query, f.ids, f.partial_name, f.name)
     if f.pool_ids is not None:
         members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id.in_(f.pool_ids))
         query = query.where(workers.c.id.in_(members))
@@ -71,21 +72,10 @@ async def pool_ids_of(conn: Conn, worker_ids: Sequence[int]) -> dict[int, list[i
     return result
 
 
-async def find_by_name(conn: Conn, space_id: int, name: str) -> RowMapping | None:
-    query = select(workers).where(workers.c.space_id == space_id, workers.c.name_key == name_key(name))
-    return (await conn.execute(query)).mappings().first()
-
-
-async def get(conn: Conn, space_id: int, worker_id: int) -> RowMapping | None:
-    query = select(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id)
-    return (await conn.execute(query)).mappings().first()
-
-
 async def create_worker(
     conn: Conn, space_id: int, values: dict[str, Any], pool_ids: Sequence[int], by: str
 ) -> int:
-    if await find_by_name(conn, space_id, values["name"]) is not None:
-        raise Conflict(f"A worker named '{values['name']}' already exists in this space")
+    await _workers.ensure_name_free(conn, space_id, values["name"])
     endpoint = values["endpoint"]
     result = await conn.execute(
         insert(workers).values(
@@ -124,12 +114,7 @@ async def set_pools(conn: Conn, worker_id: int, pool_ids: Sequence[int]) -> None
 async def update_worker(
     conn: Conn, space_id: int, worker_id: int, values: dict[str, Any], pool_ids: Sequence[int] | None, by: str
 ) -> None:
-    if "name" in values:
-        other = await find_by_name(conn, space_id, values["name"])
-        if other is not None and other["id"] != worker_id:
-            raise Conflict(f"A worker named '{values['name']}' already exists in this space")
-        values["name_key"] = name_key(values["name"])
-        values["name"] = values["name"].strip()
+    await _workers.prepare_update(conn, space_id, worker_id, values)
     if "endpoint" in values:
         endpoint = values["endpoint"]
         values.update(
@@ -145,9 +130,3 @@ async def update_worker(
 
 async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
     await conn.execute(delete(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id))
-
-
-async def workers_in_pool(conn: Conn, pool_id: int) -> Sequence[RowMapping]:
-    members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id == pool_id)
-    query = select(workers).where(workers.c.id.in_(members)).order_by(workers.c.id)
-    return (await conn.execute(query)).mappings().all()

@@ -1,0 +1,78 @@
+"""What every named, space-scoped resource table shares: lookups, list filters, renames, default flags.
+
+Pools, policies and workers follow the same rules (names unique per space case-insensitively, at most
+one default per space, the described system's ``ids``/``partialName``/``name`` filters); they live here
+once so the rules cannot drift between resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Select, Table, select, update
+from sqlalchemy.engine import RowMapping
+
+from argonaut.store.common import Conflict, Refused, name_key
+from argonaut.store.connection import Conn
+
+
+class SpaceScoped:
+    def __init__(self, table: Table, noun: str) -> None:
+        self.table = table
+        self.noun = noun  # "worker pool", for messages
+
+    async def get(self, conn: Conn, space_id: int, row_id: int) -> RowMapping | None:
+        t = self.table
+        return (
+            (await conn.execute(select(t).where(t.c.space_id == space_id, t.c.id == row_id)))
+            .mappings()
+            .first()
+        )
+
+    async def find_by_name(self, conn: Conn, space_id: int, name: str) -> RowMapping | None:
+        t = self.table
+        query = select(t).where(t.c.space_id == space_id, t.c.name_key == name_key(name))
+        return (await conn.execute(query)).mappings().first()
+
+    async def default(self, conn: Conn, space_id: int) -> RowMapping | None:
+        t = self.table
+        query = select(t).where(t.c.space_id == space_id, t.c.is_default.is_(True))
+        return (await conn.execute(query)).mappings().first()
+
+    def filtered(
+        self, query: Select[Any], ids: Sequence[int] | None, partial_name: str | None, name: str | None
+    ) -> Select[Any]:
+        t = self.table
+        if ids is not None:
+            query = query.where(t.c.id.in_(ids))
+        if partial_name:
+            query = query.where(t.c.name_key.contains(partial_name.casefold(), autoescape=True))
+        if name:
+            query = query.where(t.c.name_key == name_key(name))
+        return query
+
+    async def ensure_name_free(self, conn: Conn, space_id: int, name: str, row_id: int | None = None) -> None:
+        other = await self.find_by_name(conn, space_id, name)
+        if other is not None and other["id"] != row_id:
+            raise Conflict(f"A {self.noun} named '{name}' already exists in this space")
+
+    async def clear_default(self, conn: Conn, space_id: int) -> None:
+        await conn.execute(
+            update(self.table).where(self.table.c.space_id == space_id).values(is_default=False)
+        )
+
+    async def prepare_update(self, conn: Conn, space_id: int, row_id: int, values: dict[str, Any]) -> None:
+        """Apply the shared rules to an update's ``values`` in place (rename and default flag)."""
+        if "name" in values:
+            await self.ensure_name_free(conn, space_id, values["name"], row_id)
+            values["name_key"] = name_key(values["name"])
+            values["name"] = values["name"].strip()
+        if values.get("is_default") is True:
+            await self.clear_default(conn, space_id)
+        elif values.get("is_default") is False:
+            current = await self.get(conn, space_id, row_id)
+            if current is not None and current["is_default"]:
+                raise Refused(
+                    f"A space always has a default {self.noun}: make another {self.noun} the default instead"
+                )
