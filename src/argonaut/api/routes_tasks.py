@@ -21,7 +21,7 @@ from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.services import Services
-from argonaut.api.task_inputs import TaskCreate, adhoc_arguments, check_task_name
+from argonaut.api.task_inputs import DESCRIPTIONS, TaskCreate, check_task_name, task_arguments
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
@@ -153,13 +153,12 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         if body.SpaceId and parse_id(Collection.SPACES, body.SpaceId) != caller.space_id:
             raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
-        name = check_task_name(body.Name)
+        task_type = check_task_name(body.Name)
         svc = caller.services
         async with svc.store.transaction() as conn:
-            arguments = await adhoc_arguments(conn, caller.space_id, body.Arguments)
-            row = await tasks_repo.create_task(
-                conn, caller.space_id, name, body.Description or "Run script", arguments
-            )
+            arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
+            description = body.Description or DESCRIPTIONS[task_type]
+            row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
         svc.queue.wake()
         return resources.task(row)
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.tasks import TaskType
+from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.store import pools_repo, workers_repo
 from argonaut.store.connection import Conn
 
@@ -45,8 +46,6 @@ def _ids(collection: Collection, texts: list[str], field: str) -> list[int]:
 
 
 async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
-    from pydantic import ValidationError
-
     try:
         args = AdHocArguments.model_validate(raw)
     except ValidationError as exc:
@@ -90,12 +89,57 @@ async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dic
     return canonical
 
 
-def check_task_name(name: str) -> str:
-    for known in TaskType:
+class HealthArguments(ApiInput):
+    WorkerpoolId: str | None = None
+    MachineIds: list[str] = Field(default_factory=list, max_length=10_000)
+    RestrictedTo: str = "Workers"
+    Timeout: str | None = Field(None, max_length=30)
+
+
+async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        args = HealthArguments.model_validate(raw)
+    except ValidationError as exc:
+        errors = [f"Arguments.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise bad_request("The health check's arguments are not valid", errors) from None
+    if args.RestrictedTo.lower() != "workers":
+        raise bad_request("Arguments.RestrictedTo must be Workers: this server has no deployment targets yet")
+    canonical: dict[str, Any] = {"RestrictedTo": "Workers"}
+    if args.Timeout is not None:
+        try:
+            parse_timespan(args.Timeout)
+        except InvalidTimeSpan as exc:
+            raise bad_request(f"Arguments.Timeout: {exc}") from None
+        canonical["Timeout"] = args.Timeout
+    if args.WorkerpoolId:
+        [pool] = _ids(Collection.WORKER_POOLS, [args.WorkerpoolId], "Arguments.WorkerpoolId")
+        if not await pools_repo.get_many(conn, space_id, [pool]):
+            raise bad_request(f"Arguments.WorkerpoolId: {args.WorkerpoolId} does not exist in this space")
+        canonical["WorkerpoolId"] = format_id(Collection.WORKER_POOLS, pool)
+    if args.MachineIds:
+        numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds")
+        for number in numbers:
+            if await workers_repo.get(conn, space_id, number) is None:
+                raise bad_request(
+                    f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist"
+                )
+        canonical["MachineIds"] = [format_id(Collection.WORKERS, n) for n in numbers]
+    return canonical
+
+
+_ARGUMENTS = {TaskType.AD_HOC_SCRIPT: adhoc_arguments, TaskType.HEALTH: health_arguments}
+DESCRIPTIONS = {TaskType.AD_HOC_SCRIPT: "Run script", TaskType.HEALTH: "Check health"}
+
+
+async def task_arguments(
+    conn: Conn, space_id: int, task_type: TaskType, raw: dict[str, Any]
+) -> dict[str, Any]:
+    return await _ARGUMENTS[task_type](conn, space_id, raw)
+
+
+def check_task_name(name: str) -> TaskType:
+    for known in _ARGUMENTS:
         if known.value.lower() == name.lower():
-            if known is TaskType.AD_HOC_SCRIPT:
-                return known.value
-            raise bad_request(f"Tasks of type '{known.value}' cannot be queued on this server yet")
-    raise bad_request(
-        f"'{name}' is not a task type this server knows; supported: {TaskType.AD_HOC_SCRIPT.value}"
-    )
+            return known
+    supported = ", ".join(t.value for t in _ARGUMENTS)
+    raise bad_request(f"'{name}' is not a task type this server can queue; supported: {supported}")

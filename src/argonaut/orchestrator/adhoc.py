@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.tasks import TaskState
-from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
-from argonaut.orchestrator.dispatcher import (
+from argonaut.domain.scripts import (
     BuiltInTarget,
-    Dispatcher,
     LogEntry,
     ScriptJob,
     Target,
     WorkerTarget,
     WorkerUnreachable,
 )
+from argonaut.domain.tasks import TaskState
+from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
+from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, leases_repo, pools_repo, spaces_repo, workers_repo
 

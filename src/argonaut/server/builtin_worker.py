@@ -1,7 +1,7 @@
 """The node's built-in worker: runs scripts in child processes of the server, through the runner.
 
-It implements the orchestrator's :class:`Dispatcher` for :class:`BuiltInTarget`; any other target is an
-external worker, which this node cannot reach without agent communication, and says so.
+It runs :class:`BuiltInTarget` scripts for :mod:`argonaut.server.dispatch`, which sends everything else
+to the agent links.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from argonaut.orchestrator.dispatcher import (
+from argonaut.domain.scripts import (
     BuiltInTarget,
     CollectedArtifact,
     LogEntry,
@@ -17,7 +17,6 @@ from argonaut.orchestrator.dispatcher import (
     ScriptJob,
     ScriptOutcome,
     Target,
-    WorkerUnreachable,
 )
 from argonaut.runner import LogLine, ScriptRequest, run_script
 
@@ -30,11 +29,7 @@ class BuiltInWorker:
     async def run_script(
         self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
-        if not isinstance(target, BuiltInTarget):
-            style = target.endpoint.get("CommunicationStyle", "unknown")
-            raise WorkerUnreachable(
-                f"Worker '{target.name}' ({style}) cannot be contacted: this server node has no link to it"
-            )
+        assert isinstance(target, BuiltInTarget), "external workers go through server.dispatch"
         request = ScriptRequest(
             script_body=job.script_body,
             syntax=job.syntax,

@@ -130,3 +130,33 @@ async def update_worker(
 
 async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
     await conn.execute(delete(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id))
+
+
+async def record_health(
+    conn: Conn,
+    worker_id: int,
+    status: str,
+    summary: str,
+    has_latest_runner: bool | None,
+    details: dict[str, str] | None,
+) -> None:
+    values: dict[str, Any] = {"health_status": status, "status_summary": summary}
+    if has_latest_runner is not None:
+        values["has_latest_calamari"] = has_latest_runner
+    if details:
+        values["details"] = details
+    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
+
+
+async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Sequence[RowMapping]:
+    """Every registration (in any space) of the polling agent with this subscription and certificate."""
+    query = select(workers).where(workers.c.uri == subscription, workers.c.thumbprint == thumbprint.upper())
+    return (await conn.execute(query)).mappings().all()
+
+
+async def all_in_space(conn: Conn, space_id: int) -> Sequence[RowMapping]:
+    return (
+        (await conn.execute(select(workers).where(workers.c.space_id == space_id).order_by(workers.c.id)))
+        .mappings()
+        .all()
+    )

@@ -1,0 +1,1 @@
+"""The agent process ("Tentacle"): instance config, listening server, polling loop, script service."""

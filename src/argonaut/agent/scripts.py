@@ -1,0 +1,160 @@
+"""The agent's script service: scripts by ticket, which outlive the connection that started them.
+
+The server names each script with a ticket it chose, so a retried ``script.start.v1`` (after a dropped
+connection) finds the running script instead of starting it twice. Lines are kept, numbered, until the
+server acknowledges the end with ``script.complete.v1``; a server that reconnects — or a new server
+node — asks ``script.status.v1`` from the last line it stored and misses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from argonaut.protocol.link import MethodError
+from argonaut.protocol.methods import (
+    ArtifactData,
+    LogLine,
+    OutputVariable,
+    ScriptStatus,
+    ScriptStatusQuery,
+    StartScript,
+    TicketOnly,
+)
+from argonaut.runner import LogLine as RunnerLine
+from argonaut.runner import ScriptRequest, ScriptResult, run_script
+
+MAX_LINES_PER_ANSWER = 5000
+
+
+@dataclass
+class _Script:
+    ticket: str
+    lines: list[LogLine] = field(default_factory=list)
+    result: ScriptResult | None = None
+    error: str | None = None
+    job: asyncio.Task[None] | None = None
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    artifacts_dir: Path | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.result is not None or self.error is not None
+
+
+class ScriptService:
+    def __init__(self, work_root: Path, artifacts_root: Path) -> None:
+        self._work_root = work_root
+        self._artifacts_root = artifacts_root
+        self._scripts: dict[str, _Script] = {}
+
+    async def start(self, params: StartScript) -> ScriptStatus:
+        script = self._scripts.get(params.ticket)
+        if script is None:  # a repeated start for the same ticket is answered, never run again
+            script = _Script(params.ticket, artifacts_dir=self._artifacts_root / params.ticket)
+            self._scripts[params.ticket] = script
+            script.job = asyncio.create_task(self._run(script, params), name=f"script-{params.ticket}")
+        return self._status(script, 0)
+
+    async def status(self, query: ScriptStatusQuery) -> ScriptStatus:
+        script = self._get(query.ticket)
+        if query.wait_ms and not script.finished and len(script.lines) <= query.since:
+            script.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(script.changed.wait(), query.wait_ms / 1000)
+        return self._status(script, query.since)
+
+    async def cancel(self, query: ScriptStatusQuery) -> ScriptStatus:
+        script = self._get(query.ticket)
+        if script.job is not None and not script.job.done():
+            script.job.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await script.job
+        return self._status(script, query.since)
+
+    async def complete(self, params: TicketOnly) -> None:
+        script = self._scripts.pop(params.ticket, None)
+        if script is not None and script.artifacts_dir is not None:
+            shutil.rmtree(script.artifacts_dir, ignore_errors=True)
+
+    async def stop(self) -> None:
+        for script in self._scripts.values():
+            if script.job is not None:
+                script.job.cancel()
+
+    def _get(self, ticket: str) -> _Script:
+        script = self._scripts.get(ticket)
+        if script is None:
+            raise MethodError("unknown-ticket", f"this agent has no script with ticket {ticket}")
+        return script
+
+    async def _run(self, script: _Script, params: StartScript) -> None:
+        def on_log(line: RunnerLine) -> None:
+            script.lines.append(
+                LogLine(
+                    seq=len(script.lines),
+                    occurred=line.occurred.timestamp(),
+                    category=line.category,
+                    text=line.text,
+                )
+            )
+            script.changed.set()
+
+        request = ScriptRequest(
+            script_body=params.script_body,
+            syntax=params.syntax,
+            work_root=self._work_root,
+            variables=params.variables,
+            sensitive_variables=frozenset(params.sensitive_variables),
+            artifact_dir=script.artifacts_dir,
+        )
+        try:
+            script.result = await run_script(request, on_log)
+        except asyncio.CancelledError:
+            script.error = "The script was canceled"
+        except Exception as exc:  # the step fails with the reason instead of the agent crashing
+            script.error = f"The agent could not run the script: {exc}"
+        finally:
+            script.changed.set()
+
+    def _status(self, script: _Script, since: int) -> ScriptStatus:
+        lines = tuple(script.lines[since : since + MAX_LINES_PER_ANSWER])
+        next_seq = since + len(lines)
+        if not script.finished or next_seq < len(script.lines):
+            state = "Running" if script.job is not None else "Pending"
+            return ScriptStatus(ticket=script.ticket, state=state, logs=lines, next_seq=next_seq)
+        result = script.result
+        if result is None:
+            return ScriptStatus(
+                ticket=script.ticket,
+                state="Complete",
+                exit_code=-43,
+                logs=lines,
+                next_seq=next_seq,
+                failure_message=script.error,
+            )
+        return ScriptStatus(
+            ticket=script.ticket,
+            state="Complete",
+            exit_code=result.exit_code,
+            logs=lines,
+            next_seq=next_seq,
+            failure_message=result.failure_message,
+            output_variables=tuple(
+                OutputVariable(name=v.name, value=v.value, sensitive=v.sensitive)
+                for v in result.output_variables
+            ),
+            artifacts=tuple(_artifact(a) for a in result.artifacts),
+        )
+
+
+def _artifact(artifact: Any) -> ArtifactData:
+    content = Path(artifact.stored_path).read_bytes()
+    return ArtifactData(
+        name=artifact.name, length=len(content), content_b64=base64.b64encode(content).decode()
+    )

@@ -1,0 +1,211 @@
+"""``argonaut agent run``: the long-running agent, listening for servers and/or polling them.
+
+Listening: accept TLS connections, keep those whose client certificate thumbprint is trusted, and
+serve the server's calls on each. Polling: for every server the agent was registered with, keep one
+outgoing link open; it carries the server's calls the same way, so the machine needs no inbound port.
+Reconnects back off exponentially with full jitter, so hundreds of agents coming back after a server
+restart do not arrive in one stampede.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import platform
+import random
+import shutil
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from argonaut import __version__
+from argonaut.agent import config as agent_config
+from argonaut.agent.config import AgentConfig, PollingServer
+from argonaut.agent.scripts import ScriptService
+from argonaut.protocol.link import Link, MethodError, await_hello, offer_hello, write_frame
+from argonaut.protocol.messages import Hello, Refused, Welcome, negotiate
+from argonaut.protocol.methods import (
+    METHODS,
+    Capabilities,
+    Empty,
+    ScriptStatusQuery,
+    StartScript,
+    TicketOnly,
+)
+from argonaut.runner import RUNNER_VERSION
+from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
+from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint
+
+log = logging.getLogger("argonaut.agent")
+
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 30.0
+
+
+def capabilities() -> Capabilities:
+    shells = tuple(name for name, exe in (("Bash", "bash"), ("Python", "python3")) if shutil.which(exe))
+    return Capabilities(
+        agent_version=__version__,
+        runner_version=RUNNER_VERSION,
+        os=platform.system(),
+        architecture=platform.machine(),
+        shells=shells,
+        methods=tuple(METHODS),
+    )
+
+
+class Agent:
+    def __init__(self, home: Path, config: AgentConfig, certificate: NodeCertificate) -> None:
+        self.home = home
+        self.config = config
+        self.certificate = certificate
+        self.scripts = ScriptService(home / "work", home / "artifacts")
+        self._links: set[Link] = set()
+
+    async def handle(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        spec = METHODS.get(method)
+        if spec is None:
+            raise MethodError("unknown-method", f"this agent does not offer {method}")
+        try:
+            parsed = spec[0].model_validate(params)
+        except ValidationError as exc:
+            raise MethodError("bad-params", str(exc.errors()[0].get("msg"))) from None
+        result: BaseModel
+        if isinstance(parsed, StartScript):
+            result = await self.scripts.start(parsed)
+        elif isinstance(parsed, ScriptStatusQuery):
+            call = self.scripts.cancel if method == "script.cancel.v1" else self.scripts.status
+            result = await call(parsed)
+        elif isinstance(parsed, TicketOnly):
+            await self.scripts.complete(parsed)
+            result = Empty()
+        else:
+            result = capabilities()
+        return result.model_dump(mode="json")
+
+    # -- listening -----------------------------------------------------------------------------------
+
+    async def serve_listening(self) -> asyncio.Server:
+        server = await asyncio.start_server(
+            self._accept,
+            self.config.listen_address,
+            self.config.listen_port,
+            ssl=accepting_context(self.certificate),
+        )
+        bound = server.sockets[0].getsockname()
+        print(f"Listening on {bound[0]}:{bound[1]} for servers", flush=True)
+        return server
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        thumbprint = peer_thumbprint(writer.get_extra_info("ssl_object"))
+        peer = writer.get_extra_info("peername")
+        if thumbprint is None or not self.config.trusts(thumbprint):
+            log.warning("refused a connection from %s: certificate %s is not trusted", peer, thumbprint)
+            writer.close()
+            return
+        try:
+            hello = await await_hello(reader)
+            version = negotiate(hello.versions)
+            if version is None:
+                write_frame(writer, Refused(reason=f"no common protocol version in {hello.versions}"))
+                writer.close()
+                return
+            write_frame(writer, Welcome(version=version))
+            await writer.drain()
+        except (Exception, asyncio.CancelledError):
+            writer.close()
+            raise
+        await self._serve_link(Link(reader, writer, self.handle, name=f"server {thumbprint[:8]}"))
+
+    async def _serve_link(self, link: Link) -> None:
+        self._links.add(link)
+        link.start()
+        try:
+            await link.wait_closed()
+        finally:
+            self._links.discard(link)
+
+    # -- polling -------------------------------------------------------------------------------------
+
+    async def poll(self, target: PollingServer) -> None:
+        """Keep one link to ``target`` open for as long as the agent runs."""
+        failures = 0
+        context = connecting_context(self.certificate)
+        while True:
+            try:
+                reader, writer = await asyncio.open_connection(
+                    target.host, target.comms_port, ssl=context, server_hostname="argonaut"
+                )
+                thumbprint = peer_thumbprint(writer.get_extra_info("ssl_object"))
+                if thumbprint != target.thumbprint:
+                    writer.close()
+                    raise ConnectionRefusedError(
+                        f"the server at {target.host}:{target.comms_port} presented certificate "
+                        f"{thumbprint}, expected {target.thumbprint}"
+                    )
+                hello = Hello(
+                    versions=(1,),
+                    role="agent",
+                    subscription=target.subscription_id,
+                    agent_version=__version__,
+                )
+                await offer_hello(reader, writer, hello)
+                failures = 0
+                log.info("polling %s as %s", target.url, target.subscription_id)
+                await self._serve_link(Link(reader, writer, self.handle, name=f"poll {target.url}"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("polling %s failed: %s", target.url, exc)
+            failures += 1
+            delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10)))
+            await asyncio.sleep(delay)
+
+    async def close(self) -> None:
+        for link in list(self._links):
+            await link.close()
+        await self.scripts.stop()
+
+
+async def _run(home: Path) -> int:
+    config = agent_config.load(home)
+    certificate = load_or_create_certificate(home, "Argonaut agent")
+    agent = Agent(home, config, certificate)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    listener = await agent.serve_listening() if config.listen else None
+    pollers = [asyncio.create_task(agent.poll(target)) for target in config.polling]
+    if listener is None and not pollers:
+        print(
+            "error: this agent neither listens nor polls any server; see 'argonaut agent configure'",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"Agent {certificate.thumbprint} running", flush=True)
+    await stop.wait()
+    if listener is not None:
+        listener.close()
+    for poller in pollers:
+        poller.cancel()
+    for poller in pollers:
+        with contextlib.suppress(asyncio.CancelledError):
+            await poller
+    await agent.close()
+    return 0
+
+
+def run_agent(home: Path) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    try:
+        return asyncio.run(_run(home))
+    except agent_config.NoInstance as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

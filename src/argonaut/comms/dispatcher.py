@@ -1,0 +1,150 @@
+"""Runs scripts and health checks on agents: the orchestrator's Dispatcher for Tentacle endpoints.
+
+A script is named by a ticket this server chooses, so every call about it can be retried: if the link
+drops mid-script, the script keeps running on the agent, and we reconnect and ask for its lines from
+the last one we stored: none lost, none repeated, the script never started twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
+from argonaut.domain.health import HealthReport, combine
+from argonaut.domain.scripts import (
+    CollectedArtifact,
+    LogEntry,
+    OutputVariable,
+    ScriptJob,
+    ScriptOutcome,
+    Target,
+    WorkerTarget,
+    WorkerUnreachable,
+)
+from argonaut.protocol.link import CallFailed, Link, LinkClosed
+from argonaut.protocol.methods import Capabilities, ScriptStatus
+
+log = logging.getLogger("argonaut.comms")
+
+STATUS_WAIT_MS = 10_000
+CANCEL_TIMEOUT_S = 10.0
+TENTACLE_STYLES = ("TentaclePassive", "TentacleActive")
+
+
+def endpoint_of(target: WorkerTarget) -> Endpoint:
+    raw = target.endpoint
+    return Endpoint(str(raw.get("CommunicationStyle")), str(raw.get("Uri")), str(raw.get("Thumbprint")))
+
+
+class AgentDispatcher:
+    def __init__(
+        self, connections: Connections, wait_s: Callable[[WorkerTarget], float] | None = None
+    ) -> None:
+        self._connections = connections
+        self._wait_s = wait_s or (lambda _target: 120.0)
+
+    async def _link(self, target: WorkerTarget) -> Link:
+        try:
+            return await self._connections.link(endpoint_of(target), self._wait_s(target))
+        except AgentUnreachable as exc:
+            raise WorkerUnreachable(f"Worker '{target.name}' cannot be contacted: {exc}") from exc
+
+    async def _call(self, target: WorkerTarget, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """One call, retried once on a fresh link if the link dropped (every method is idempotent)."""
+        for attempt in (1, 2):
+            link = await self._link(target)
+            try:
+                return await link.call(method, params)
+            except LinkClosed:
+                if attempt == 2:
+                    raise WorkerUnreachable(f"Worker '{target.name}' dropped the connection twice") from None
+                self._connections.forget(endpoint_of(target).uri)
+            except CallFailed as exc:
+                raise WorkerUnreachable(f"Worker '{target.name}' refused {method}: {exc}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def run_script(
+        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        assert isinstance(target, WorkerTarget)
+        ticket = secrets.token_hex(16)
+        start = {
+            "ticket": ticket,
+            "task_id": f"ServerTasks-{job.task_id}",
+            "script_body": job.script_body,
+            "syntax": job.syntax,
+            "variables": dict(job.variables),
+            "sensitive_variables": sorted(job.sensitive_variables),
+        }
+        await self._call(target, "script.start.v1", start)
+        since = 0
+        try:
+            while True:
+                query = {"ticket": ticket, "since": since, "wait_ms": STATUS_WAIT_MS}
+                status = ScriptStatus.model_validate(await self._call(target, "script.status.v1", query))
+                for line in status.logs:
+                    on_log(LogEntry(line.occurred, line.category, line.text))
+                since = status.next_seq
+                if status.state == "Complete":  # the agent says Complete only once every line was sent
+                    break
+        except asyncio.CancelledError:
+            await asyncio.shield(self._cancel(target, ticket, since))
+            raise
+        with contextlib.suppress(WorkerUnreachable):
+            await self._call(target, "script.complete.v1", {"ticket": ticket})
+        return ScriptOutcome(
+            exit_code=status.exit_code if status.exit_code is not None else -46,
+            output_variables=tuple(
+                OutputVariable(v.name, v.value, v.sensitive) for v in status.output_variables
+            ),
+            artifacts=tuple(
+                _store_artifact(job.artifact_dir, a.name, a.content_b64) for a in status.artifacts
+            ),
+            failure_message=status.failure_message,
+        )
+
+    async def _cancel(self, target: WorkerTarget, ticket: str, since: int) -> None:
+        """Stop the script on the agent; bounded, so cancelling never hangs on an agent that is gone."""
+        try:
+            async with asyncio.timeout(CANCEL_TIMEOUT_S):
+                link = await self._connections.link(endpoint_of(target), 0)
+                await link.call("script.cancel.v1", {"ticket": ticket, "since": since})
+                await link.call("script.complete.v1", {"ticket": ticket})
+        except (TimeoutError, AgentUnreachable, LinkClosed, CallFailed) as exc:
+            log.warning("could not cancel script %s on %s: %s", ticket, target.name, exc)
+
+    async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
+        assert isinstance(target, WorkerTarget)
+        try:
+            async with asyncio.timeout(timeout_s):
+                link = await self._connections.link(endpoint_of(target), min(timeout_s, 30.0))
+                found = Capabilities.model_validate(await link.call("capabilities.v1", {}))
+        except TimeoutError:
+            return HealthReport(combine(False, None, ()), f"The machine did not answer within {timeout_s:g}s")
+        except (AgentUnreachable, LinkClosed, CallFailed) as exc:
+            return HealthReport(combine(False, None, ()), str(exc))
+        details = {
+            "OperatingSystem": found.os,
+            "Architecture": found.architecture,
+            "ShellName": "Bash"
+            if "Bash" in found.shells
+            else (found.shells[0] if found.shells else "Unknown"),
+            "AgentVersion": found.agent_version,
+        }
+        return HealthReport(combine(True, None, ()), "The machine is healthy", found.runner_version, details)
+
+
+def _store_artifact(folder: Path | None, name: str, content_b64: str) -> CollectedArtifact:
+    assert folder is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{secrets.token_hex(8)}-{Path(name).name}"
+    data = base64.b64decode(content_b64)
+    path.write_bytes(data)
+    return CollectedArtifact(name, path, len(data))

@@ -1,0 +1,28 @@
+"""What a health check of one machine found, and how the pieces combine into a status.
+
+Unavailable means the machine could not be reached (or did not answer in time); Unhealthy means it
+answered but its checks failed; HasWarnings means it works but something needs attention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argonaut.domain.workers import HealthStatus
+
+
+@dataclass(frozen=True, slots=True)
+class HealthReport:
+    status: HealthStatus
+    summary: str
+    runner_version: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def combine(reachable: bool, script_exit_code: int | None, warnings: tuple[str, ...]) -> HealthStatus:
+    if not reachable:
+        return HealthStatus.UNAVAILABLE
+    if script_exit_code not in (None, 0):
+        return HealthStatus.UNHEALTHY
+    return HealthStatus.HAS_WARNINGS if warnings else HealthStatus.HEALTHY

@@ -1,0 +1,47 @@
+"""Routes each script or health check to what can reach the target: the built-in worker or an agent link."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from argonaut.comms.dispatcher import TENTACLE_STYLES, AgentDispatcher
+from argonaut.domain.health import HealthReport
+from argonaut.domain.scripts import (
+    BuiltInTarget,
+    LogEntry,
+    ScriptJob,
+    ScriptOutcome,
+    Target,
+    WorkerUnreachable,
+)
+from argonaut.domain.workers import HealthStatus
+from argonaut.server.builtin_worker import BuiltInWorker
+
+
+class Dispatch:
+    def __init__(self, built_in: BuiltInWorker, agents: AgentDispatcher) -> None:
+        self._built_in = built_in
+        self._agents = agents
+
+    def _style(self, target: Target) -> str:
+        return (
+            "BuiltIn" if isinstance(target, BuiltInTarget) else str(target.endpoint.get("CommunicationStyle"))
+        )
+
+    async def run_script(
+        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        style = self._style(target)
+        if style == "BuiltIn":
+            return await self._built_in.run_script(target, job, on_log)
+        if style in TENTACLE_STYLES:
+            return await self._agents.run_script(target, job, on_log)
+        raise WorkerUnreachable(f"Worker '{target.name}' uses {style}, which this server cannot reach yet")
+
+    async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
+        style = self._style(target)
+        if style in TENTACLE_STYLES:
+            return await self._agents.check_health(target, timeout_s)
+        return HealthReport(
+            HealthStatus.UNAVAILABLE, f"Health checks of {style} machines are not supported yet"
+        )

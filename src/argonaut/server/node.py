@@ -1,0 +1,137 @@
+"""One server node's parts, built and started in order and stopped in reverse.
+
+The ASGI app's lifespan owns a :class:`Node`; everything a request needs is on ``node.services``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass
+
+from argonaut.api.services import Services
+from argonaut.comms.connections import Connections
+from argonaut.comms.dispatcher import AgentDispatcher
+from argonaut.config import ServerSettings
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.tasks import TaskType
+from argonaut.orchestrator.adhoc import AdHocScripts
+from argonaut.orchestrator.events import TaskEvents
+from argonaut.orchestrator.health import HealthChecks
+from argonaut.orchestrator.queue import TaskQueue
+from argonaut.runner import RUNNER_VERSION
+from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
+from argonaut.security.master_key import SecretBox, load_or_create_master_key
+from argonaut.security.tls import accepting_context, connecting_context
+from argonaut.server.builtin_worker import BuiltInWorker
+from argonaut.server.dispatch import Dispatch
+from argonaut.server.first_start import first_start
+from argonaut.store import Store, tasks_repo, workers_repo
+
+log = logging.getLogger("argonaut.server")
+
+
+def prepare_home(settings: ServerSettings) -> None:
+    for folder in (settings.home, settings.artifacts_dir, settings.work_dir):
+        folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.home, 0o700)
+    if settings.built_in_worker_user:
+        # The script user must reach its working folders under work/ but nothing else in the home folder.
+        os.chmod(settings.home, 0o711)
+        os.chmod(settings.work_dir, 0o711)
+
+
+@dataclass
+class Node:
+    settings: ServerSettings
+    services: Services
+    certificate: NodeCertificate
+    connections: Connections
+    comms: asyncio.Server | None
+    created_key: str | None
+
+    @classmethod
+    async def start(cls, settings: ServerSettings) -> Node:
+        prepare_home(settings)
+        name = settings.node_name or socket.gethostname()
+        box = SecretBox(load_or_create_master_key(settings.home / "master.key"))
+        certificate = load_or_create_certificate(settings.home, f"Argonaut server {name}")
+        store = Store(settings.database_url)
+        await store.open()
+        chosen = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
+        async with store.transaction() as conn:
+            created_key = await first_start(conn, chosen)
+        events = TaskEvents()
+        connections = Connections(connecting_context(certificate))
+        dispatch = Dispatch(
+            BuiltInWorker(settings.work_dir, settings.built_in_worker_user), AgentDispatcher(connections)
+        )
+        executors = {
+            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
+                store, dispatch, settings.built_in_worker, settings.artifacts_dir, box.encrypt
+            ),
+            TaskType.HEALTH.value: HealthChecks(store, dispatch, RUNNER_VERSION),
+        }
+        queue = TaskQueue(store, events, executors, name, settings.task_cap)
+        services = Services(
+            settings=settings,
+            store=store,
+            queue=queue,
+            events=events,
+            server_thumbprint=certificate.thumbprint,
+            server_certificate_pem=certificate.cert_path.read_text(),
+        )
+        await queue.start()
+        node = cls(settings, services, certificate, connections, None, created_key)
+        node.comms = await node._open_comms_port()
+        return node
+
+    async def _open_comms_port(self) -> asyncio.Server:
+        server = await asyncio.start_server(
+            lambda reader, writer: self.connections.accept_polling(reader, writer, self._authorize_polling),
+            self.settings.listen_host,
+            self.settings.comms_port,
+            ssl=accepting_context(self.certificate),
+        )
+        host, port = server.sockets[0].getsockname()[:2]
+        print(f"Comms port for polling agents: {host}:{port}", file=sys.stdout, flush=True)
+        return server
+
+    async def _authorize_polling(self, subscription: str, thumbprint: str) -> bool:
+        """A polling agent may connect if some space registered it; it then gets a health check at once."""
+        store = self.services.store
+        async with store.transaction() as conn:
+            registrations = await workers_repo.by_subscription(conn, subscription, thumbprint)
+            for space_id in sorted({int(r["space_id"]) for r in registrations}):
+                ids = [
+                    format_id(Collection.WORKERS, int(r["id"]))
+                    for r in registrations
+                    if r["space_id"] == space_id
+                ]
+                arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
+                await tasks_repo.create_task(
+                    conn,
+                    space_id,
+                    TaskType.HEALTH.value,
+                    "Check health of a polling agent that connected",
+                    arguments,
+                )
+        if registrations:
+            self.services.queue.wake()
+        return bool(registrations)
+
+    async def stop(self) -> None:
+        queue = self.services.queue
+        log.info(
+            "shutting down: waiting up to %ss for %d running task(s)",
+            self.settings.shutdown_grace_s,
+            queue.running_count,
+        )
+        if self.comms is not None:
+            self.comms.close()
+        await queue.stop(self.settings.shutdown_grace_s)
+        await self.connections.close()
+        await self.services.store.close()
