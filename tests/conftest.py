@@ -31,12 +31,23 @@ class ServerProcess:
     env: dict[str, str]
     proc: subprocess.Popen[str] | None = None
     url: str = ""
+    comms_port: int = 0
     output: list[str] = field(default_factory=list)
     _client: httpx.Client | None = None
 
     def start(self, timeout_s: float = 30.0) -> ServerProcess:
         self.proc = subprocess.Popen(
-            [str(ARGONAUT), "server", "--home", str(self.home), "--listen", "127.0.0.1:0", *self.args],
+            [
+                str(ARGONAUT),
+                "server",
+                "--home",
+                str(self.home),
+                "--listen",
+                "127.0.0.1:0",
+                "--comms-port",
+                "0",
+                *self.args,
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -48,6 +59,8 @@ class ServerProcess:
             assert self.proc is not None and self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.output.append(line.rstrip("\n"))
+                if line.startswith("Comms port for polling agents: "):
+                    self.comms_port = int(line.rsplit(":", 1)[1])
                 if line.startswith("Listening on "):
                     self.url = line.split()[-1]
                     ready.set()
@@ -152,3 +165,95 @@ def run_script(
     response = client.post(f"/api/{space}/tasks", json=script_task(body, **arguments))
     assert response.status_code == 201, response.text
     return follow(client, str(response.json()["Id"]))
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class AgentProcess:
+    """A real agent process with its own home folder (certificate and agent.json)."""
+
+    home: Path
+    thumbprint: str
+    listen_port: int | None = None
+    proc: subprocess.Popen[str] | None = None
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def uri(self) -> str:
+        return f"https://127.0.0.1:{self.listen_port}/"
+
+    def start(self, timeout_s: float = 30.0) -> AgentProcess:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, pathlib; from argonaut.agent.service import run_agent; "
+                f"sys.exit(run_agent(pathlib.Path({str(self.home)!r})))",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        ready = threading.Event()
+
+        def pump() -> None:
+            assert self.proc is not None and self.proc.stdout is not None
+            for line in self.proc.stdout:
+                self.output.append(line.rstrip("\n"))
+                if line.startswith("Agent "):
+                    ready.set()
+            ready.set()
+
+        threading.Thread(target=pump, daemon=True).start()
+        if not ready.wait(timeout_s) or self.proc.poll() is not None:
+            raise RuntimeError("argonaut agent did not start:\n" + "\n".join(self.output))
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.proc = None
+
+
+@pytest.fixture
+def agent_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """Make agent homes and start agents; every agent is stopped at the end of the test."""
+    from argonaut.agent import config as agent_config
+    from argonaut.security.certificates import load_or_create_certificate
+
+    made: list[AgentProcess] = []
+
+    def factory(
+        trust: list[str] | None = None,
+        listen: bool = True,
+        polling: list[dict[str, object]] | None = None,
+        start: bool = True,
+        home: Path | None = None,
+    ) -> AgentProcess:
+        home = home or tmp_path_factory.mktemp("agent")
+        certificate = load_or_create_certificate(home, "Argonaut test agent")
+        port = free_port() if listen else None
+        config = agent_config.AgentConfig(listen=listen, listen_port=port or 0)
+        for thumbprint in trust or []:
+            config.trust(thumbprint)
+        config.polling = [agent_config.PollingServer(**p) for p in polling or []]  # type: ignore[arg-type]
+        agent_config.save(home, config)
+        agent = AgentProcess(home, certificate.thumbprint, port)
+        made.append(agent)
+        return agent.start() if start else agent
+
+    yield factory
+    for agent in made:
+        agent.stop()

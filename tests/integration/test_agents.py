@@ -1,0 +1,234 @@
+"""External workers on real agent processes over real TLS on 127.0.0.1: listening and polling."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+import httpx
+import pytest
+from conftest import AgentProcess, ServerProcess, follow, run_script, script_task, unique
+
+
+def server_thumbprint(client: httpx.Client) -> str:
+    return str(client.get("/api/configuration/certificates/certificate-global").json()["Thumbprint"])
+
+
+def add_worker(
+    client: httpx.Client, name: str, pools: list[str], endpoint: dict[str, Any], space: str = "Spaces-1"
+) -> str:
+    response = client.post(
+        f"/api/{space}/workers", json={"Name": name, "WorkerPoolIds": pools, "Endpoint": endpoint}
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["Id"])
+
+
+def listening_endpoint(agent: AgentProcess, thumbprint: str | None = None) -> dict[str, Any]:
+    return {
+        "CommunicationStyle": "TentaclePassive",
+        "Uri": agent.uri,
+        "Thumbprint": thumbprint or agent.thumbprint,
+    }
+
+
+def check_health(client: httpx.Client, worker_id: str, space: str = "Spaces-1") -> dict[str, Any]:
+    task = client.post(
+        f"/api/{space}/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [worker_id]}}
+    )
+    assert task.status_code == 201, task.text
+    follow(client, task.json()["Id"])
+    worker: dict[str, Any] = client.get(f"/api/{space}/workers/{worker_id}").json()
+    return worker
+
+
+def wait_for_health(
+    client: httpx.Client, worker_id: str, wanted: str, space: str = "Spaces-1"
+) -> dict[str, Any]:
+    """Polls the API (bounded) for a state the server reaches on its own, e.g. after an agent connects."""
+    worker: dict[str, Any] = {}
+    for _ in range(300):
+        worker = client.get(f"/api/{space}/workers/{worker_id}").json()
+        if worker["HealthStatus"] == wanted:
+            return worker
+        time.sleep(0.05)
+    raise AssertionError(f"{worker_id} stayed {worker.get('HealthStatus')}: {worker.get('StatusSummary')}")
+
+
+def new_pool(client: httpx.Client, space: str = "Spaces-1") -> str:
+    return str(client.post(f"/api/{space}/workerpools", json={"Name": unique("Agents")}).json()["Id"])
+
+
+def test_listening_agent_health_and_scripts(server: ServerProcess, agent_factory: Any) -> None:
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    pool = new_pool(server.client)
+    worker = add_worker(server.client, unique("listener"), [pool], listening_endpoint(agent))
+    assert server.client.get(f"/api/workers/{worker}").json()["HealthStatus"] == "Unknown"
+    checked = check_health(server.client, worker)
+    assert checked["HealthStatus"] == "Healthy", checked["StatusSummary"]
+    assert checked["HasLatestCalamari"] is True and checked["OperatingSystem"] == "Linux"
+
+    task = run_script(
+        server.client,
+        "echo from the agent; echo $PPID > /dev/null; set_octopusvariable Where agent\n"
+        "printf 'agent artifact' > out.txt; new_octopusartifact out.txt",
+        WorkerPoolIds=[pool],
+    )
+    assert task["State"] == "Success", server.client.get(f"/api/tasks/{task['Id']}/raw").text
+    details = server.client.get(f"/api/tasks/{task['Id']}/details").json()
+    run = details["ActivityLogs"][0]["Children"][0]
+    assert run["Name"].startswith("Run script on listener")
+    assert "from the agent" in [e["MessageText"] for e in run["LogElements"]]
+    assert details["OutputVariables"][0]["Name"] == "Where"
+    artifacts = server.client.get("/api/artifacts", params={"regarding": task["Id"]}).json()["Items"]
+    content = server.client.get(f"/api/artifacts/{artifacts[0]['Id']}/content").content
+    assert content == b"agent artifact"
+
+
+def test_polling_agent_turns_healthy_on_its_own_and_runs_scripts(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    subscription = "poll://" + unique("sub").replace("-", "")[:20].ljust(20, "x") + "/"
+    agent = agent_factory(listen=False, start=False)
+    pool = new_pool(server.client)
+    endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
+    worker = add_worker(server.client, unique("poller"), [pool], endpoint)
+    agent = agent_factory(
+        listen=False,
+        home=agent.home,
+        polling=[
+            {
+                "url": server.url,
+                "host": "127.0.0.1",
+                "comms_port": server.comms_port,
+                "subscription_id": subscription,
+                "thumbprint": server_thumbprint(server.client),
+            }
+        ],
+    )
+    wait_for_health(server.client, worker, "Healthy")  # no manual check: the agent's arrival triggers one
+    task = run_script(server.client, "echo polled; exit 0", WorkerPoolIds=[pool])
+    assert task["State"] == "Success"
+    assert "polled" in server.client.get(f"/api/tasks/{task['Id']}/raw").text
+
+
+def test_a_wrong_certificate_is_refused_both_ways(server: ServerProcess, agent_factory: Any) -> None:
+    trusted = server_thumbprint(server.client)
+    # The server pins the agent: an agent presenting another certificate is refused.
+    impostor = agent_factory(trust=[trusted])
+    worker = add_worker(
+        server.client,
+        unique("impostor"),
+        [new_pool(server.client)],
+        listening_endpoint(impostor, thumbprint="AB" * 20),
+    )
+    refused = check_health(server.client, worker)
+    assert refused["HealthStatus"] == "Unavailable"
+    assert impostor.thumbprint in refused["StatusSummary"] and "AB" * 20 in refused["StatusSummary"]
+    # The agent pins the server: an agent that does not trust this server refuses it.
+    distrustful = agent_factory(trust=["CD" * 20])
+    worker = add_worker(
+        server.client, unique("distrustful"), [new_pool(server.client)], listening_endpoint(distrustful)
+    )
+    assert check_health(server.client, worker)["HealthStatus"] == "Unavailable"
+    assert any("not trusted" in line for line in distrustful.output)
+    # A polling agent whose certificate is not registered for its subscription is refused by the server.
+    stranger = agent_factory(
+        listen=False,
+        polling=[
+            {
+                "url": server.url,
+                "host": "127.0.0.1",
+                "comms_port": server.comms_port,
+                "subscription_id": "poll://nobodyregisteredthis/",
+                "thumbprint": trusted,
+            }
+        ],
+    )
+    for _ in range(200):
+        if any("refused" in line for line in stranger.output):
+            break
+        time.sleep(0.05)
+    assert any("refused" in line for line in stranger.output), stranger.output
+
+
+def test_cancel_reaches_the_agent_and_kills_the_process_group(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    pool = new_pool(server.client)
+    worker = add_worker(server.client, unique("cancel"), [pool], listening_endpoint(agent))
+    assert check_health(server.client, worker)["HealthStatus"] == "Healthy"
+    pid_file = agent.home / "child.pid"
+    body = f"sleep 1000 & echo $! > {pid_file}\necho started\nwait"
+    created = server.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
+    with server.client.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
+        for line in stream.iter_lines():
+            if '"started"' in line:
+                break
+    child = int(pid_file.read_text())
+    server.client.post(f"/api/tasks/{created['Id']}/cancel")
+    assert follow(server.client, created["Id"])["State"] == "Canceled"
+    for _ in range(200):
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the script's child survived the cancel on the agent")
+
+
+def test_health_follows_the_agent_going_away_and_coming_back(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    worker = add_worker(server.client, unique("flaky"), [new_pool(server.client)], listening_endpoint(agent))
+    assert check_health(server.client, worker)["HealthStatus"] == "Healthy"
+    agent.stop()
+    down = check_health(server.client, worker)
+    assert down["HealthStatus"] == "Unavailable" and "cannot connect" in down["StatusSummary"]
+    agent.start()
+    assert check_health(server.client, worker)["HealthStatus"] == "Healthy"
+
+
+def test_built_in_worker_leaves_the_default_pool_and_comes_back(
+    server_factory: Any, agent_factory: Any
+) -> None:
+    srv = server_factory()
+    agent = agent_factory(trust=[server_thumbprint(srv.client)])
+    default_pool = srv.client.get("/api/workerpools/all").json()[0]["Id"]
+    before = run_script(srv.client, "echo where")
+    assert "built-in worker" in srv.client.get(f"/api/tasks/{before['Id']}/raw").text
+    worker = add_worker(srv.client, "external", [default_pool], listening_endpoint(agent))
+    assert check_health(srv.client, worker)["HealthStatus"] == "Healthy"
+    during = run_script(srv.client, "echo where")
+    raw = srv.client.get(f"/api/tasks/{during['Id']}/raw").text
+    assert "Run script on external" in raw and "built-in worker" not in raw
+    srv.client.delete(f"/api/workers/{worker}")
+    after = run_script(srv.client, "echo where")
+    assert "built-in worker" in srv.client.get(f"/api/tasks/{after['Id']}/raw").text
+
+
+def test_one_agent_serves_two_spaces(server: ServerProcess, agent_factory: Any) -> None:
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    spaces = [
+        server.client.post("/api/spaces", json={"Name": unique("Shared")}).json()["Id"] for _ in range(2)
+    ]
+    workers = {}
+    for space in spaces:
+        pool = server.client.get(f"/api/{space}/workerpools/all").json()[0]["Id"]
+        workers[space] = add_worker(
+            server.client, "shared-agent", [pool], listening_endpoint(agent), space=space
+        )
+        assert check_health(server.client, workers[space], space=space)["HealthStatus"] == "Healthy"
+    for space in spaces:
+        task = run_script(server.client, "echo shared", space=space)
+        assert (
+            task["State"] == "Success"
+            and "shared-agent" in server.client.get(f"/api/tasks/{task['Id']}/raw").text
+        )
+    server.client.delete(f"/api/{spaces[0]}/workers/{workers[spaces[0]]}")
+    task = run_script(server.client, "echo still here", space=spaces[1])
+    assert task["State"] == "Success"
