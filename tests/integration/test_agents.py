@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from conftest import AgentProcess, ServerProcess, follow, run_script, script_task, unique
 
 
