@@ -233,3 +233,34 @@ def test_one_agent_serves_two_spaces(server: ServerProcess, agent_factory: Any) 
     server.client.delete(f"/api/{spaces[0]}/workers/{workers[spaces[0]]}")
     task = run_script(server.client, "echo still here", space=spaces[1])
     assert task["State"] == "Success"
+
+
+def test_a_script_survives_a_cut_connection_with_its_log_whole(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    from tcp_proxy import cuttable_proxy
+
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    with cuttable_proxy(agent.listen_port) as proxy:
+        endpoint = {
+            "CommunicationStyle": "TentaclePassive",
+            "Uri": f"https://127.0.0.1:{proxy.port}/",
+            "Thumbprint": agent.thumbprint,
+        }
+        pool = new_pool(server.client)
+        worker = add_worker(server.client, unique("cut"), [pool], endpoint)
+        assert check_health(server.client, worker)["HealthStatus"] == "Healthy"
+        marker = agent.home / "runs"
+        body = f"echo run >> {marker}\nfor i in $(seq 1 20); do echo line $i; sleep 0.05; done"
+        created = server.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
+        with server.client.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
+            for line in stream.iter_lines():
+                if '"line 5"' in line:
+                    proxy.cut()  # mid-script: the server must reconnect and carry on from where it was
+                    break
+        final = follow(server.client, created["Id"])
+    assert final["State"] == "Success", server.client.get(f"/api/tasks/{created['Id']}/raw").text
+    raw = server.client.get(f"/api/tasks/{created['Id']}/raw").text
+    lines = [line.split("|", 1)[1].strip() for line in raw.splitlines() if "|   line " in line]
+    assert lines == [f"line {i}" for i in range(1, 21)]  # none lost, none repeated
+    assert marker.read_text() == "run\n"  # started exactly once
