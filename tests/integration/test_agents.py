@@ -49,7 +49,7 @@ def wait_for_health(
 ) -> dict[str, Any]:
     """Polls the API (bounded) for a state the server reaches on its own, e.g. after an agent connects."""
     worker: dict[str, Any] = {}
-    for _ in range(300):
+    for _ in range(600):
         worker = client.get(f"/api/{space}/workers/{worker_id}").json()
         if worker["HealthStatus"] == wanted:
             return worker
@@ -264,3 +264,34 @@ def test_a_script_survives_a_cut_connection_with_its_log_whole(
     lines = [line.split("|", 1)[1].strip() for line in raw.splitlines() if "|   line " in line]
     assert lines == [f"line {i}" for i in range(1, 21)]  # none lost, none repeated
     assert marker.read_text() == "run\n"  # started exactly once
+
+
+def test_policy_interval_checks_follow_an_agent_stopping_and_starting(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    c = server.client
+    policy = c.post(
+        "/api/machinepolicies",
+        json={
+            "Name": unique("Every second"),
+            "MachineHealthCheckPolicy": {"HealthCheckInterval": "00:00:01", "HealthCheckTimeout": "00:00:05"},
+        },
+    ).json()["Id"]
+    agent = agent_factory(trust=[server_thumbprint(c)])
+    response = c.post(
+        "/api/workers",
+        json={
+            "Name": unique("scheduled"),
+            "WorkerPoolIds": [new_pool(c)],
+            "MachinePolicyId": policy,
+            "Endpoint": listening_endpoint(agent),
+        },
+    )
+    worker = response.json()["Id"]
+    wait_for_health(c, worker, "Healthy")  # nobody asked: the policy's interval did
+    agent.stop()
+    wait_for_health(c, worker, "Unavailable")
+    agent.start()
+    wait_for_health(c, worker, "Healthy")
+    checks = c.get("/api/tasks", params={"name": "Health", "take": 100}).json()["Items"]
+    assert any("policy" in t["Description"] for t in checks)

@@ -21,6 +21,7 @@ from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks
+from argonaut.orchestrator.health_schedule import HealthSchedule
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.runner import RUNNER_VERSION
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
@@ -50,6 +51,7 @@ class Node:
     services: Services
     certificate: NodeCertificate
     connections: Connections
+    schedule: HealthSchedule
     comms: asyncio.Server | None
     created_key: str | None
 
@@ -85,7 +87,9 @@ class Node:
             server_certificate_pem=certificate.cert_path.read_text(),
         )
         await queue.start()
-        node = cls(settings, services, certificate, connections, None, created_key)
+        schedule = HealthSchedule(store, queue)
+        schedule.start()
+        node = cls(settings, services, certificate, connections, schedule, None, created_key)
         node.comms = await node._open_comms_port()
         return node
 
@@ -132,6 +136,7 @@ class Node:
         )
         if self.comms is not None:
             self.comms.close()
+        await self.schedule.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.connections.close()
         await self.services.store.close()
