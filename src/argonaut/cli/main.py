@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from argonaut import __version__
+from argonaut.cli.agent_command import agent
 from argonaut.cli.client import register as register_client
 from argonaut.cli.server_command import server
 
@@ -16,6 +17,7 @@ def cli() -> None:
 
 
 cli.add_command(server)
+cli.add_command(agent)
 
 register_client(cli)  # the REST API client verbs live beside the server command
 

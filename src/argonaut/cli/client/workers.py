@@ -1,4 +1,4 @@
-"""``argonaut worker``: inspect and remove the machines that run scripts."""
+"""``argonaut worker``: inspect, add and remove the machines that run scripts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from argonaut.cli.client.http import ApiSession, find_one
 from argonaut.cli.client.options import with_api
 from argonaut.cli.client.output import Cell, Column, Output, field
 from argonaut.cli.client.pools import all_pools, find_pool
+from argonaut.domain.endpoints import normalise_thumbprint
 
 
 def _pool_names(names: Mapping[str, str]) -> Cell:
@@ -68,7 +69,7 @@ def _names(api: ApiSession, out: Output) -> dict[str, str]:
 
 @click.group("worker")
 def worker() -> None:
-    """List, show and delete workers."""
+    """List, show, add and delete workers."""
 
 
 @worker.command("list")
@@ -103,3 +104,119 @@ def delete_worker(worker_ref: str, api: ApiSession, out: Output) -> None:
     found = find_worker(api, worker_ref)
     deleted = api.delete(api.in_space(f"workers/{found['Id']}")) or found
     out.done(deleted, f"Deleted worker {found['Name']} ({found['Id']})")
+
+
+def thumbprint_param(_: click.Context, __: click.Parameter, value: str | tuple[str, ...] | None) -> Any:
+    """Click callback: a certificate thumbprint, normalised (upper case, colons and spaces dropped).
+
+    People paste thumbprints from many tools (``openssl`` prints ``AB:CD:…``), so every spelling of the
+    same 40 hex digits is accepted, and anything else is refused before a request is made.
+    """
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return tuple(_thumbprint(v) for v in value)
+    return _thumbprint(value)
+
+
+def _thumbprint(text: str) -> str:
+    normalised = normalise_thumbprint(text)
+    if normalised is None:
+        raise click.BadParameter(
+            f"'{text}' is not a certificate thumbprint: 40 hex digits (colon-separated pairs are accepted)"
+        )
+    return normalised
+
+
+def _add_worker(
+    api: ApiSession,
+    out: Output,
+    name: str,
+    endpoint: dict[str, Any],
+    pools: tuple[str, ...],
+    policy: str | None,
+) -> None:
+    """POST the worker with its pools and policy resolved by name or Id, then show what the server stored."""
+    known = all_pools(api)
+    pool_ids = list(dict.fromkeys(str(find_pool(api, p, known)["Id"]) for p in pools))
+    body: dict[str, Any] = {"Name": name, "WorkerPoolIds": pool_ids, "Endpoint": endpoint}
+    if policy is not None:
+        policies: list[dict[str, Any]] = api.get(api.in_space("machinepolicies/all"))
+        body["MachinePolicyId"] = find_one(policies, policy, "machine policy", f"space {api.space['Name']}")[
+            "Id"
+        ]
+    created: dict[str, Any] = api.post(api.in_space("workers"), body)
+    out.item(created, _details({} if out.as_json else {str(p["Id"]): str(p["Name"]) for p in known}))
+
+
+_name_option = click.option("--name", required=True, metavar="NAME", help="Name of the new worker")
+_thumbprint_option = click.option(
+    "--thumbprint",
+    required=True,
+    metavar="THUMBPRINT",
+    callback=thumbprint_param,
+    help="The agent certificate's SHA-1 thumbprint ('argonaut agent show-thumbprint' on the agent)",
+)
+_pool_option = click.option(
+    "--pool",
+    "pools",
+    required=True,
+    multiple=True,
+    metavar="NAME-or-ID",
+    help="Worker pool to join (repeatable)",
+)
+_policy_option = click.option(
+    "--policy", metavar="NAME-or-ID", help="Machine policy [default: the space's default policy]"
+)
+
+
+@worker.command("add-listening")
+@_name_option
+@click.option(
+    "--uri", required=True, metavar="URL", help="Where the agent listens, e.g. https://web01:10933/"
+)
+@_thumbprint_option
+@_pool_option
+@_policy_option
+@with_api()
+def add_listening(
+    name: str,
+    uri: str,
+    thumbprint: str,
+    pools: tuple[str, ...],
+    policy: str | None,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Add a listening agent (TentaclePassive) the server connects to.
+
+    The agent must trust this server's certificate ('argonaut agent configure --trust ...').
+    """
+    endpoint = {"CommunicationStyle": "TentaclePassive", "Uri": uri, "Thumbprint": thumbprint}
+    _add_worker(api, out, name, endpoint, pools, policy)
+
+
+@worker.command("add-polling")
+@_name_option
+@click.option(
+    "--subscription",
+    required=True,
+    metavar="poll://ID/",
+    help="The agent's subscription id, e.g. poll://abcdefghijklmnopqrst/",
+)
+@_thumbprint_option
+@_pool_option
+@_policy_option
+@with_api()
+def add_polling(
+    name: str,
+    subscription: str,
+    thumbprint: str,
+    pools: tuple[str, ...],
+    policy: str | None,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Add a polling agent (TentacleActive) that connects to the server and asks for work."""
+    endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": thumbprint}
+    _add_worker(api, out, name, endpoint, pools, policy)

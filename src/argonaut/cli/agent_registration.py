@@ -1,0 +1,278 @@
+"""What ``argonaut agent register-worker`` and ``deregister-worker`` ask of the server, step by step.
+
+The steps and messages mirror the described system's Tentacle commands (``RegisterWorkerCommandBase``,
+``DeregisterWorkerCommand``), so scripts written for it read the same here. This lives in ``cli/`` and
+not in ``argonaut.agent`` because it talks through the client's :class:`ApiSession` (one translation of
+HTTP failures into ``error:`` lines for every verb), and the agent package must never import the CLI.
+
+Nothing here writes the agent's files: :func:`register` changes the :class:`AgentConfig` it is given
+(trust, polling entry) only after the server accepted the worker, and the caller saves it, so a refused
+registration leaves the agent exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import socket
+import string
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from argonaut.agent.config import AgentConfig, PollingServer
+from argonaut.cli.client.http import ApiSession, CliError, find_one
+
+PASSIVE = "TentaclePassive"
+ACTIVE = "TentacleActive"
+STYLES = (PASSIVE, ACTIVE)
+MIN_API_MAJOR = 3  # the described system's Tentacle refuses servers older than 3.0
+_WILDCARD_ADDRESSES = frozenset({"", "0.0.0.0", "::", "*", "[::]"})
+_SUBSCRIPTION_LETTERS = string.ascii_lowercase
+_SUBSCRIPTION_LENGTH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerRequest:
+    """What the user asked for on the command line, before anything is resolved on the server."""
+
+    name: str
+    style: str  # PASSIVE or ACTIVE
+    pools: tuple[str, ...]  # names, slugs or Ids
+    policy: str | None = None
+    public_hostname: str | None = None
+    server_comms_port: int = 10943
+    force: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    worker: dict[str, Any]
+    created: bool  # False: an existing worker was updated (--force)
+    space: dict[str, Any]
+    pools: list[dict[str, Any]]
+    server_thumbprint: str
+
+
+# -- the server ---------------------------------------------------------------------------------------
+
+
+def check_api_version(api: ApiSession) -> None:
+    """Refuse servers whose API is older than 3: their worker resources have another shape."""
+    root = api.get("/api")
+    version = str(root.get("ApiVersion") or "") if isinstance(root, dict) else ""
+    major = version.split(".", 1)[0]
+    if not major.isdigit():
+        raise CliError(
+            f"the server at {api.server} did not report an API version; is --server an Argonaut server?"
+        )
+    if int(major) < MIN_API_MAJOR:
+        raise CliError(
+            f"the server at {api.server} has API version {version}; "
+            f"this agent needs {MIN_API_MAJOR}.0 or later"
+        )
+
+
+def server_thumbprint(api: ApiSession) -> str:
+    """The thumbprint of the server's certificate, which the agent pins instead of trusting a CA."""
+    answer = api.get("/api/configuration/certificates/certificate-global")
+    thumbprint = answer.get("Thumbprint") if isinstance(answer, dict) else None
+    if not isinstance(thumbprint, str) or not thumbprint.strip():
+        raise CliError(f"the server at {api.server} did not give its certificate thumbprint")
+    return thumbprint.strip().upper()
+
+
+def resolve_pools(api: ApiSession, texts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each pool by Id, name or slug (case-insensitive); every missing one is named in a single error."""
+    known: list[dict[str, Any]] = api.get(api.in_space("workerpools/all"))
+    found: dict[str, dict[str, Any]] = {}
+    missing: list[str] = []
+    for text in texts:
+        pool = _match_pool(known, text)
+        if pool is None:
+            missing.append(text)
+        else:
+            found.setdefault(str(pool["Id"]), pool)
+    if missing:
+        names = ", ".join(f"'{m}'" for m in missing)
+        noun = "worker pool" if len(missing) == 1 else "worker pools"
+        raise CliError(f"there is no {noun} {names} in space '{api.space['Name']}'")
+    return list(found.values())
+
+
+def _match_pool(pools: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
+    wanted = text.strip().casefold()
+    for key in ("Id", "Name", "Slug"):  # an Id is never a name; a name beats another pool's slug
+        for pool in pools:
+            if str(pool.get(key, "")).casefold() == wanted:
+                return pool
+    return None
+
+
+def resolve_policy(api: ApiSession, text: str) -> dict[str, Any]:
+    policies: list[dict[str, Any]] = api.get(api.in_space("machinepolicies/all"))
+    return find_one(policies, text, "machine policy", f"space '{api.space['Name']}'")
+
+
+def find_worker_named(api: ApiSession, name: str) -> dict[str, Any] | None:
+    """The worker with exactly this name, case-insensitively, as the described system's ``FindByName``.
+
+    The server's ``name`` filter already matches that way; filtering again keeps the answer exact
+    against servers whose filter is a partial match.
+    """
+    page = api.get(api.in_space("workers"), {"name": name, "take": 1000})
+    items = page.get("Items") if isinstance(page, dict) else None
+    wanted = name.casefold()
+    for item in items or []:
+        if str(item.get("Name", "")).casefold() == wanted:
+            return dict(item)
+    return None
+
+
+# -- the endpoint -------------------------------------------------------------------------------------
+
+
+def same_server(a: str, b: str) -> bool:
+    """Two spellings of one server URL (case of scheme and host, a trailing slash) are the same server."""
+    return _server_key(a) == _server_key(b)
+
+
+def _server_key(url: str) -> str:
+    parts = urlsplit(url.strip())
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}{parts.path.rstrip('/')}"
+
+
+def new_subscription_id() -> str:
+    """``poll://`` + 20 random lower-case letters + ``/``, the described system's shape."""
+    letters = "".join(secrets.choice(_SUBSCRIPTION_LETTERS) for _ in range(_SUBSCRIPTION_LENGTH))
+    return f"poll://{letters}/"
+
+
+def subscription_id_for(config: AgentConfig, server_url: str) -> str:
+    """Reuse the id already used with this server, so one agent registered in several spaces is one
+    polling connection; otherwise a new one."""
+    for entry in config.polling:
+        if same_server(entry.url, server_url):
+            return entry.subscription_id
+    return new_subscription_id()
+
+
+def listening_uri(config: AgentConfig, public_hostname: str | None) -> str:
+    """``https://<host>:<listen port>/`` where ``host`` is how the server should reach this agent.
+
+    Without ``--public-hostname`` the listen address is used, unless it is a wildcard (``0.0.0.0``),
+    which the server cannot connect to; then this machine's name.
+    """
+    host = (public_hostname or "").strip()
+    if not host:
+        address = config.listen_address.strip()
+        host = machine_name() if address in _WILDCARD_ADDRESSES else address
+    host = host.lower()
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"  # an IPv6 address
+    return f"https://{host}:{config.listen_port}/"
+
+
+def machine_name() -> str:
+    """The fully qualified name when the resolver knows one; ``localhost`` would send the server to itself."""
+    fqdn = socket.getfqdn()
+    return socket.gethostname() if fqdn.lower().startswith("localhost") else fqdn
+
+
+def endpoint_for(
+    request: WorkerRequest, config: AgentConfig, own_thumbprint: str, server_url: str
+) -> dict[str, Any]:
+    if request.style == ACTIVE:
+        uri = subscription_id_for(config, server_url)
+    else:
+        uri = listening_uri(config, request.public_hostname)
+    return {"CommunicationStyle": request.style, "Uri": uri, "Thumbprint": own_thumbprint}
+
+
+def remember_polling(
+    config: AgentConfig, server_url: str, request: WorkerRequest, subscription_id: str, thumbprint: str
+) -> None:
+    """Add or update the entry the running agent polls: the server's host, comms port and certificate."""
+    host = urlsplit(server_url).hostname or server_url
+    for entry in config.polling:
+        if same_server(entry.url, server_url):
+            entry.host = host
+            entry.comms_port = request.server_comms_port
+            entry.subscription_id = subscription_id
+            entry.thumbprint = thumbprint
+            return
+    config.polling.append(
+        PollingServer(server_url, host, request.server_comms_port, subscription_id, thumbprint)
+    )
+
+
+# -- the verbs ----------------------------------------------------------------------------------------
+
+
+def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request: WorkerRequest) -> Registered:
+    """Create (or with ``force`` update) this agent's worker in ``api``'s space, then trust the server.
+
+    ``config`` is changed in memory only after the server accepted the worker; the caller saves it.
+    """
+    check_api_version(api)
+    thumbprint = server_thumbprint(api)
+    space = api.space
+    pools = resolve_pools(api, request.pools)
+    policy = resolve_policy(api, request.policy) if request.policy is not None else None
+    existing = find_worker_named(api, request.name)
+    if existing is not None and not request.force:
+        raise CliError(
+            f"A worker named '{request.name}' already exists in space '{space['Name']}'; "
+            "use --force to update it"
+        )
+    endpoint = endpoint_for(request, config, own_thumbprint, api.server)
+    body: dict[str, Any] = {
+        **(existing or {}),
+        "Name": existing["Name"] if existing else request.name,
+        "WorkerPoolIds": [p["Id"] for p in pools],
+        "Endpoint": endpoint,
+    }
+    if policy is not None:
+        body["MachinePolicyId"] = policy["Id"]
+    if existing is None:
+        worker: dict[str, Any] = api.post(api.in_space("workers"), body)
+    else:
+        worker = _put(api, api.in_space(f"workers/{existing['Id']}"), body)
+    config.trust(thumbprint)
+    if request.style == ACTIVE:
+        remember_polling(config, api.server, request, str(endpoint["Uri"]), thumbprint)
+    return Registered(worker, existing is None, space, pools, thumbprint)
+
+
+def _put(api: ApiSession, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``ApiSession`` has no ``put`` helper; ``request`` still translates every HTTP failure."""
+    response = api.request("PUT", path, body=body)
+    try:
+        answer = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CliError(
+            f"the server at {api.server} answered PUT {path} with something that is not JSON"
+        ) from None
+    return dict(answer) if isinstance(answer, dict) else body
+
+
+def workers_with_thumbprint(api: ApiSession, thumbprint: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = api.get(api.in_space("workers/all"), {"thumbprint": thumbprint})
+    return found
+
+
+def deregister(api: ApiSession, own_thumbprint: str, multiple: bool) -> list[dict[str, Any]]:
+    """Delete this agent's worker(s) in ``api``'s space; several only when the user said ``--multiple``."""
+    found = workers_with_thumbprint(api, own_thumbprint)
+    where = f"space '{api.space['Name']}'"
+    if not found:
+        raise CliError(f"no worker with this agent's thumbprint {own_thumbprint} is registered in {where}")
+    if len(found) > 1 and not multiple:
+        names = ", ".join(f"{w.get('Name')} ({w.get('Id')})" for w in found)
+        raise CliError(
+            f"{len(found)} workers in {where} have this agent's thumbprint ({names}); "
+            "use --multiple to deregister them all"
+        )
+    for item in found:
+        api.delete(api.in_space(f"workers/{item['Id']}"))
+    return found
