@@ -295,3 +295,33 @@ def test_policy_interval_checks_follow_an_agent_stopping_and_starting(
     wait_for_health(c, worker, "Healthy")
     checks = c.get("/api/tasks", params={"name": "Health", "take": 100}).json()["Items"]
     assert any("policy" in t["Description"] for t in checks)
+
+
+@pytest.mark.parametrize("how", ["killed", "stopped"])
+def test_a_script_on_an_agent_outlives_a_server_restart(
+    how: str, server_factory: Any, agent_factory: Any
+) -> None:
+    srv = server_factory("--shutdown-grace", "0.2")
+    agent = agent_factory(trust=[server_thumbprint(srv.client)])
+    pool = new_pool(srv.client)
+    worker = add_worker(srv.client, "survivor", [pool], listening_endpoint(agent))
+    assert check_health(srv.client, worker)["HealthStatus"] == "Healthy"
+    marker = agent.home / "runs"
+    body = f"echo run >> {marker}\nfor i in $(seq 1 40); do echo line $i; sleep 0.05; done"
+    created = srv.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
+    with srv.client.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
+        for line in stream.iter_lines():
+            if '"line 8"' in line:
+                break
+    if how == "killed":
+        srv.kill()  # SIGKILL: lines not yet stored are fetched again from the agent
+    else:
+        assert srv.stop() == 0  # SIGTERM: the node hands the task over instead of failing it
+    again = server_factory(home=srv.home, api_key=srv.api_key)
+    final = follow(again.client, created["Id"])
+    raw = again.client.get(f"/api/tasks/{created['Id']}/raw").text
+    assert final["State"] == "Success", raw
+    lines = [line.split("|", 1)[1].strip() for line in raw.splitlines() if "|   line " in line]
+    assert lines == [f"line {i}" for i in range(1, 41)]  # none lost, none repeated
+    assert marker.read_text() == "run\n"  # the script ran once
+    assert "Resuming 1 script(s)" in raw

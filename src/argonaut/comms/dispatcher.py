@@ -19,6 +19,7 @@ from typing import Any
 from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
 from argonaut.domain.health import HealthReport, combine
 from argonaut.domain.scripts import (
+    DETACH,
     CollectedArtifact,
     LogEntry,
     OutputVariable,
@@ -74,7 +75,7 @@ class AgentDispatcher:
         self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
         assert isinstance(target, WorkerTarget)
-        ticket = secrets.token_hex(16)
+        ticket = job.ticket or secrets.token_hex(16)
         start = {
             "ticket": ticket,
             "task_id": f"ServerTasks-{job.task_id}",
@@ -83,8 +84,9 @@ class AgentDispatcher:
             "variables": dict(job.variables),
             "sensitive_variables": sorted(job.sensitive_variables),
         }
-        await self._call(target, "script.start.v1", start)
-        since = 0
+        since = job.resume_from or 0
+        if job.resume_from is None:
+            await self._call(target, "script.start.v1", start)
         try:
             while True:
                 query = {"ticket": ticket, "since": since, "wait_ms": STATUS_WAIT_MS}
@@ -94,8 +96,9 @@ class AgentDispatcher:
                 since = status.next_seq
                 if status.state == "Complete":  # the agent says Complete only once every line was sent
                     break
-        except asyncio.CancelledError:
-            await asyncio.shield(self._cancel(target, ticket, since))
+        except asyncio.CancelledError as exc:
+            if DETACH not in exc.args:  # a node handing the script over leaves it running
+                await asyncio.shield(self._cancel(target, ticket, since))
             raise
         with contextlib.suppress(WorkerUnreachable):
             await self._call(target, "script.complete.v1", {"ticket": ticket})

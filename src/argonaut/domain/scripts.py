@@ -44,6 +44,8 @@ class ScriptJob:
     variables: Mapping[str, str] = field(default_factory=dict)
     sensitive_variables: frozenset[str] = frozenset()
     artifact_dir: Path | None = None
+    ticket: str | None = None  # names the script on an agent; chosen (and stored) by the orchestrator
+    resume_from: int | None = None  # set when re-attaching after a restart: the first line still wanted
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,3 +72,8 @@ class ScriptOutcome:
 
 class WorkerUnreachable(Exception):
     """The worker could not be contacted; the message says which and why."""
+
+
+DETACH = "detach"
+"""The message a task is cancelled with when the node stops but the script should go on (on an agent):
+the dispatcher then leaves the script running instead of cancelling it, for the next node to resume."""

@@ -8,6 +8,7 @@ Runs go in parallel up to ``Octopus.Action.MaxParallelism`` (default 10).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from typing import Any
 
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.scripts import (
+    DETACH,
     BuiltInTarget,
     LogEntry,
     ScriptJob,
@@ -28,7 +30,7 @@ from argonaut.domain.tasks import TaskState
 from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, leases_repo, pools_repo, spaces_repo, workers_repo
+from argonaut.store import Store, leases_repo, pools_repo, script_runs_repo, spaces_repo, workers_repo
 
 DEFAULT_MAX_PARALLELISM = 10
 
@@ -148,60 +150,130 @@ class AdHocScripts:
         async with limit:
             activity = run.log.open_activity(f"Run script on {planned.label}", parent=run.root_activity)
             lease_id = None
-            if planned.lease_worker is not None:
-                run.took_leases = True
-                async with self._store.transaction() as conn:
+            target = planned.target
+            assert target is not None
+            ticket = secrets.token_hex(16) if isinstance(target, WorkerTarget) else None
+            async with self._store.transaction() as conn:
+                if planned.lease_worker is not None:
+                    run.took_leases = True
                     lease_id = await leases_repo.take(conn, planned.lease_worker, run.task_id)
-            staging = self._artifacts_dir / "staging" / uuid.uuid4().hex
+                if isinstance(target, WorkerTarget) and ticket is not None:
+                    # Stored before the agent hears of it: a node that restarts finds the script by ticket.
+                    await script_runs_repo.record(
+                        conn, run.task_id, activity, ticket, target.worker_id, target.name, target.endpoint
+                    )
             job = ScriptJob(
                 task_id=run.task_id,
                 script_body=str(args.get("ScriptBody", "")),
                 syntax="Python" if str(args.get("Syntax", "Bash")).lower() == "python" else "Bash",
                 variables=_task_variables(run),
-                artifact_dir=staging,
+                artifact_dir=self._staging(),
+                ticket=ticket,
             )
+            return await self._carry_out(run, activity, planned.label, target, job, lease_id)
 
-            def on_log(entry: LogEntry) -> None:
-                run.log.write(activity, entry.category, entry.text, entry.occurred)
+    async def resume(self, run: TaskRun) -> Verdict:
+        """Re-attach to the task's scripts on agents after this node restarted, from the last stored line."""
+        async with self._store.transaction() as conn:
+            runs = await script_runs_repo.for_task(conn, run.task_id)
+            since = {
+                r["ticket"]: await script_runs_repo.stored_lines(conn, run.task_id, r["activity"])
+                for r in runs
+            }
+        run.took_leases = True
+        failures = [f"{r['failure']} (on {r['worker_name']})" for r in runs if r["finished"] and r["failure"]]
+        pending = [r for r in runs if not r["finished"]]
+        run.log.write(
+            run.root_activity, "Info", f"Resuming {len(pending)} script(s) after the server node restarted"
+        )
+        results = await asyncio.gather(
+            *(
+                self._carry_out(
+                    run,
+                    r["activity"],
+                    r["worker_name"],
+                    WorkerTarget(int(r["worker_id"]), str(r["worker_name"]), r["endpoint"]),
+                    ScriptJob(
+                        task_id=run.task_id,
+                        script_body="",
+                        syntax="Bash",
+                        artifact_dir=self._staging(),
+                        ticket=str(r["ticket"]),
+                        resume_from=since[r["ticket"]],
+                    ),
+                    None,
+                )
+                for r in pending
+            )
+        )
+        failures += [message for message in results if message is not None]
+        if failures:
+            return Verdict(
+                TaskState.FAILED, failures[0] if len(failures) == 1 else f"{len(failures)} runs failed"
+            )
+        return Verdict(TaskState.SUCCESS)
 
-            assert planned.target is not None
-            try:
-                outcome = await self._dispatcher.run_script(planned.target, job, on_log)
-            except WorkerUnreachable as exc:
-                run.log.write(activity, "Fatal", str(exc))
-                run.log.close_activity(activity, "Failed")
-                return str(exc)
-            finally:
-                if lease_id is not None:
-                    async with self._store.transaction() as conn:
-                        await leases_repo.release(conn, lease_id)
-            for variable in outcome.output_variables:
-                shown = "********" if variable.sensitive else variable.value
-                run.output_variables.append(
-                    {
-                        "Name": variable.name,
-                        "Value": self._encrypt(variable.value) if variable.sensitive else variable.value,
-                        "IsSensitive": variable.sensitive,
-                        "Machine": planned.label,
-                    }
-                )
-                run.log.write(activity, "Verbose", f"Output variable '{variable.name}' = '{shown}'")
-            for artifact in outcome.artifacts:
-                stored_name = uuid.uuid4().hex
-                self._artifacts_dir.mkdir(parents=True, exist_ok=True)
-                shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
-                run.artifacts.append((artifact.name, artifact.length, stored_name))
-                run.log.write(
-                    activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)"
-                )
-            shutil.rmtree(staging, ignore_errors=True)
-            if outcome.exit_code != 0 or outcome.failure_message:
-                message = outcome.failure_message or f"The script exited with code {outcome.exit_code}"
-                run.log.write(activity, "Error", message)
-                run.log.close_activity(activity, "Failed")
-                return f"{message} (on {planned.label})"
-            run.log.close_activity(activity, "Success")
-            return None
+    def _staging(self) -> Path:
+        return self._artifacts_dir / "staging" / uuid.uuid4().hex
+
+    async def _carry_out(
+        self, run: TaskRun, activity: str, label: str, target: Target, job: ScriptJob, lease_id: int | None
+    ) -> str | None:
+        """Run (or follow) one script to its end and collect what it produced; answers its failure, if any."""
+
+        def on_log(entry: LogEntry) -> None:
+            run.log.write(activity, entry.category, entry.text, entry.occurred)
+
+        on_agent = isinstance(target, WorkerTarget)
+        run.active_runs[on_agent] += 1
+        try:
+            outcome = await self._dispatcher.run_script(target, job, on_log)
+        except WorkerUnreachable as exc:
+            run.log.write(activity, "Fatal", str(exc))
+            run.log.close_activity(activity, "Failed")
+            await self._finished(job, str(exc))
+            return str(exc)
+        except asyncio.CancelledError as exc:
+            if DETACH in exc.args:
+                lease_id = None  # the next node carries on with this worker
+            raise
+        finally:
+            run.active_runs[on_agent] -= 1
+            if lease_id is not None:
+                async with self._store.transaction() as conn:
+                    await leases_repo.release(conn, lease_id)
+        for variable in outcome.output_variables:
+            shown = "********" if variable.sensitive else variable.value
+            run.output_variables.append(
+                {
+                    "Name": variable.name,
+                    "Value": self._encrypt(variable.value) if variable.sensitive else variable.value,
+                    "IsSensitive": variable.sensitive,
+                    "Machine": label,
+                }
+            )
+            run.log.write(activity, "Verbose", f"Output variable '{variable.name}' = '{shown}'")
+        for artifact in outcome.artifacts:
+            stored_name = uuid.uuid4().hex
+            self._artifacts_dir.mkdir(parents=True, exist_ok=True)
+            shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
+            run.artifacts.append((artifact.name, artifact.length, stored_name))
+            run.log.write(activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
+        if job.artifact_dir is not None:
+            shutil.rmtree(job.artifact_dir, ignore_errors=True)
+        failure = None
+        if outcome.exit_code != 0 or outcome.failure_message:
+            message = outcome.failure_message or f"The script exited with code {outcome.exit_code}"
+            run.log.write(activity, "Error", message)
+            failure = f"{message} (on {label})"
+        run.log.close_activity(activity, "Failed" if failure else "Success")
+        await self._finished(job, failure)
+        return failure
+
+    async def _finished(self, job: ScriptJob, failure: str | None) -> None:
+        if job.ticket is not None:
+            async with self._store.transaction() as conn:
+                await script_runs_repo.finish(conn, job.ticket, failure)
 
 
 def _task_variables(run: TaskRun) -> dict[str, str]:

@@ -15,17 +15,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.scripts import DETACH
 from argonaut.domain.tasks import TaskState, transition
 from argonaut.orchestrator.events import Completed, TaskEvents
 from argonaut.orchestrator.task_log import TaskLog
-from argonaut.store import Store, artifacts_repo, leases_repo, tasks_repo
+from argonaut.store import Store, artifacts_repo, leases_repo, script_runs_repo, tasks_repo
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,9 @@ class TaskRun:
     root_activity: str
     output_variables: list[dict[str, Any]] = field(default_factory=list)
     took_leases: bool = False
+    # Scripts in flight, by where they run: {False: built-in worker, True: agents}. A node that stops
+    # hands a task over only if none of its scripts would die with it.
+    active_runs: dict[bool, int] = field(default_factory=lambda: {False: 0, True: 0})
     artifacts: list[tuple[str, int, str]] = field(default_factory=list)  # (filename, length, stored_name)
 
     @property
@@ -88,21 +92,29 @@ class TaskQueue:
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._fail_orphans()
+        for row in await self._recover_orphans():
+            self._launch(row, resume=True)
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="task-queue"),
             asyncio.create_task(self._flush_loop(), name="task-log-flusher"),
         ]
 
     async def stop(self, grace_s: float) -> None:
-        """Stop taking work, let running tasks finish for ``grace_s``, then end the rest as Failed."""
+        """Stop taking work and let running tasks finish for ``grace_s``. Then a task whose scripts all
+        run on agents is handed over (left running there, resumed by the next node to start); the
+        rest end as Failed, since their scripts die with this node."""
         self._accepting = False
         self._wake.set()
         if self._running:
             jobs = [r.job for r in self._running.values()]
             _, still = await asyncio.wait(jobs, timeout=grace_s) if grace_s > 0 else (set(), set(jobs))
             for running in list(self._running.values()):
-                if running.job in still:
+                if running.job not in still:
+                    continue
+                if running.run.active_runs[True] and not running.run.active_runs[False]:
+                    running.cancel_reason = DETACH
+                    running.job.cancel(DETACH)
+                else:
                     running.cancel_reason = (
                         f"The server node '{self.node}' shut down while this task was running"
                     )
@@ -200,6 +212,7 @@ class TaskQueue:
                 async with self._store.transaction() as conn:
                     for task_log, rows in batches:
                         await tasks_repo.append_logs(conn, task_log.task_id, rows)
+                        await tasks_repo.save_activities(conn, task_log.task_id, task_log.activities)
             except Exception:
                 log.exception("writing task logs failed; they will be written when the task completes")
                 for task_log, rows in batches:
@@ -211,24 +224,30 @@ class TaskQueue:
 
     # -- running one task ----------------------------------------------------------------------------
 
-    def _launch(self, row: RowMapping) -> None:
-        task_log = TaskLog(int(row["id"]), self._events, first_seq=int(row["log_count"]))
-        root = task_log.open_activity(str(row["description"]))
+    def _launch(self, row: RowMapping, resume: bool = False) -> None:
+        activities = list(row["activities"]) if resume else None
+        task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), activities)
+        root = activities[0]["Id"] if activities else task_log.open_activity(str(row["description"]))
         run = TaskRun(row=row, log=task_log, root_activity=root)
-        job = asyncio.create_task(self._execute(run), name=f"task-{row['id']}")
+        job = asyncio.create_task(self._execute(run, resume), name=f"task-{row['id']}")
         self._running[run.task_id] = _Running(run=run, job=job)
 
-    async def _execute(self, run: TaskRun) -> None:
+    async def _execute(self, run: TaskRun, resume: bool = False) -> None:
         verdict: Verdict
         started = time.monotonic()
         executor = self._executors.get(str(run.row["name"]))
         try:
             if executor is None:
                 verdict = Verdict(TaskState.FAILED, f"This node cannot run tasks of type '{run.row['name']}'")
+            elif resume:
+                verdict = await getattr(executor, "resume")(run)  # noqa: B009 - optional capability
             else:
                 verdict = await executor(run)
         except asyncio.CancelledError:
             reason = self._running[run.task_id].cancel_reason or "Canceled"
+            if reason == DETACH:
+                await self._hand_over(run)
+                return
             state = TaskState.CANCELED if reason == "Canceled by user" else TaskState.FAILED
             verdict = Verdict(state, reason)
         except Exception as exc:  # an executor bug must still end the task, never leave it Executing
@@ -267,6 +286,7 @@ class TaskQueue:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
                     if run.took_leases:
                         await leases_repo.release_task(conn, run.task_id)
+                    await script_runs_repo.forget_task(conn, run.task_id)
                     final = await tasks_repo.complete(
                         conn,
                         run.task_id,
@@ -286,10 +306,44 @@ class TaskQueue:
                 await asyncio.sleep(0.2 * (attempt + 1))
         return None
 
-    async def _fail_orphans(self) -> None:
-        """Tasks this node left running when it died: mark them Failed with a line saying why."""
+    async def _hand_over(self, run: TaskRun) -> None:
+        """Leave a task Executing for the next node, with every line so far and its activities stored."""
+        rows = run.log.take_pending()
+        try:
+            async with self._store.transaction() as conn:
+                await tasks_repo.append_logs(conn, run.task_id, rows)
+                await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+        finally:
+            self._running.pop(run.task_id, None)
+        log.info(
+            "%s handed over: its scripts keep running on their agents",
+            format_id(Collection.SERVER_TASKS, run.task_id),
+        )
+
+    async def _recover_orphans(self) -> list[RowMapping]:
+        """Tasks a node left running when it stopped: those whose scripts all run on agents are resumed
+        (the rows to launch are returned); the rest are marked Failed with a line saying why."""
+        resumable: list[RowMapping] = []
         async with self._store.transaction() as conn:
             for row in await tasks_repo.orphaned(conn, None if self._store.is_sqlite else self.node):
+                executor = self._executors.get(str(row["name"]))
+                runs = await script_runs_repo.for_task(conn, int(row["id"]))
+                if (
+                    hasattr(executor, "resume")
+                    and row["state"] == TaskState.EXECUTING.value
+                    and any(not r["finished"] for r in runs)
+                    and _only_agent_runs_open(row["activities"], runs)
+                ):
+                    claimed = await tasks_repo.set_state(
+                        conn,
+                        int(row["id"]),
+                        TaskState.EXECUTING,
+                        expected=[TaskState.EXECUTING],
+                        extra={"server_node": self.node},
+                    )
+                    if claimed is not None:
+                        resumable.append(claimed)
+                    continue
                 task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), row["activities"])
                 task_log.close_open_activities("Failed")
                 message = (
@@ -311,6 +365,15 @@ class TaskQueue:
                 )
                 log.warning("%s: %s", format_id(Collection.SERVER_TASKS, int(row["id"])), message)
             await leases_repo.sweep_stale(conn)
+        return resumable
+
+
+def _only_agent_runs_open(activities: list[dict[str, Any]], runs: Sequence[RowMapping]) -> bool:
+    """True when every script activity still open belongs to a script on an agent (a built-in worker's
+    script died with the node, so such a task cannot be resumed)."""
+    on_agents = {r["activity"] for r in runs}
+    open_scripts = [a for a in activities if a.get("ParentId") and a.get("Ended") is None]
+    return all(a["Id"] in on_agents for a in open_scripts)
 
 
 def _summary(verdict: Verdict, seconds: float) -> str:

@@ -200,3 +200,21 @@ worker_leases = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     **_AUTO,
 )
+
+script_runs = Table(
+    "script_runs",
+    metadata,
+    # One script a task started on an agent, recorded before the agent is asked to start it, so a node
+    # that restarts can find the script by its ticket and carry on from the last stored line.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("activity", String(60), nullable=False),
+    Column("ticket", String(64), nullable=False, unique=True),
+    Column("worker_id", Integer, nullable=False),
+    Column("worker_name", String(200), nullable=False),
+    Column("endpoint", JSON, nullable=False),
+    Column("finished", Boolean, nullable=False, default=False),
+    Column("failure", Text, nullable=True),
+    Column("created", DateTime(timezone=True), nullable=False),
+    **_AUTO,
+)

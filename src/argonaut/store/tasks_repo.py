@@ -31,6 +31,11 @@ _LOGS_SINCE = (
     .order_by(task_log.c.seq)
 )
 _INSERT_LOGS = insert(task_log)
+_SAVE_ACTIVITIES = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("task_id"))
+    .values(activities=bindparam("activities", type_=tasks.c.activities.type))
+)
 _SET_LOG_COUNT = update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
 _COMPLETE = (
     update(tasks)
@@ -200,6 +205,11 @@ async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_to
     )
     if count_too:
         await conn.execute(_SET_LOG_COUNT, {"task_id": task_id, "count": rows[-1].seq + 1})
+
+
+async def save_activities(conn: Conn, task_id: int, activities: list[dict[str, Any]]) -> None:
+    """Keep a running task's activity tree stored, so a node that restarts can resume it."""
+    await conn.execute(_SAVE_ACTIVITIES, {"task_id": task_id, "activities": activities})
 
 
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
