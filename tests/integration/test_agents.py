@@ -325,3 +325,64 @@ def test_a_script_on_an_agent_outlives_a_server_restart(
     assert lines == [f"line {i}" for i in range(1, 41)]  # none lost, none repeated
     assert marker.read_text() == "run\n"  # the script ran once
     assert "Resuming 1 script(s)" in raw
+
+
+def _older_runner(agent_home: Any) -> None:
+    """Give an agent home the runner an older server would have pushed."""
+    from argonaut.runner import PACKAGE_BUNDLE, RunnerBundle, save_bundle
+
+    save_bundle(agent_home / "runner" / "current", RunnerBundle("0.9.0", dict(PACKAGE_BUNDLE.files)))
+
+
+def test_an_older_runner_is_replaced_before_the_next_script(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    from argonaut.runner import RUNNER_VERSION
+
+    c = server.client
+    agent = agent_factory(trust=[server_thumbprint(c)], start=False)
+    _older_runner(agent.home)
+    agent.start()
+    pool = new_pool(c)
+    worker = add_worker(c, unique("old-runner"), [pool], listening_endpoint(agent))
+    assert check_health(c, worker)["HasLatestCalamari"] is False
+    task = run_script(c, "echo on the new runner", WorkerPoolIds=[pool])
+    assert task["State"] == "Success"
+    verbose = c.get(f"/api/tasks/{task['Id']}/details", params={"verbose": "true"}).text
+    assert "updated from 0.9.0" in verbose
+    assert c.get(f"/api/workers/{worker}").json()["HasLatestCalamari"] is True
+    assert (agent.home / "runner" / "current" / "VERSION").read_text() == RUNNER_VERSION
+    assert check_health(c, worker)["HasLatestCalamari"] is True  # the agent itself now reports it
+
+
+def test_update_calamari_task_updates_named_workers(server: ServerProcess, agent_factory: Any) -> None:
+    c = server.client
+    agent = agent_factory(trust=[server_thumbprint(c)], start=False)
+    _older_runner(agent.home)
+    agent.start()
+    worker = add_worker(c, unique("update-me"), [new_pool(c)], listening_endpoint(agent))
+    assert check_health(c, worker)["HasLatestCalamari"] is False
+    task = c.post("/api/tasks", json={"Name": "UpdateCalamari", "Arguments": {"MachineIds": [worker]}}).json()
+    assert follow(c, task["Id"])["State"] == "Success"
+    assert "Updated the runner from 0.9.0" in c.get(f"/api/tasks/{task['Id']}/raw").text
+    assert c.get(f"/api/workers/{worker}").json()["HasLatestCalamari"] is True
+
+
+def test_a_check_of_an_offline_polling_agent_cancels_at_once(server: ServerProcess) -> None:
+    c = server.client
+    endpoint = {
+        "CommunicationStyle": "TentacleActive",
+        "Uri": "poll://offlineagentxxxxxxxx/",
+        "Thumbprint": "EF" * 20,
+    }
+    worker = add_worker(c, unique("offline"), [new_pool(c)], endpoint)
+    task = c.post(
+        "/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [worker], "Timeout": "00:05:00"}}
+    )
+    task_id = task.json()["Id"]
+    for _ in range(200):  # wait until it is really waiting for the agent
+        if c.get(f"/api/tasks/{task_id}").json()["State"] == "Executing":
+            break
+        time.sleep(0.02)
+    c.post(f"/api/tasks/{task_id}/cancel")
+    assert follow(c, task_id)["State"] == "Canceled"  # not after the 2-minute polling queue timeout

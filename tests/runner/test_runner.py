@@ -80,6 +80,10 @@ def test_public_api_is_exactly_the_contract() -> None:
         [
             "ScriptRequest",
             "LogLine",
+            "RunnerBundle",
+            "PACKAGE_BUNDLE",
+            "load_bundle",
+            "save_bundle",
             "OutputVariable",
             "Artifact",
             "ScriptResult",

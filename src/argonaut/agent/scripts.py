@@ -27,7 +27,7 @@ from argonaut.protocol.methods import (
     TicketOnly,
 )
 from argonaut.runner import LogLine as RunnerLine
-from argonaut.runner import ScriptRequest, ScriptResult, run_script
+from argonaut.runner import RunnerBundle, ScriptRequest, ScriptResult, run_script
 
 MAX_LINES_PER_ANSWER = 5000
 
@@ -48,9 +48,10 @@ class _Script:
 
 
 class ScriptService:
-    def __init__(self, work_root: Path, artifacts_root: Path) -> None:
+    def __init__(self, work_root: Path, artifacts_root: Path, runner: RunnerBundle) -> None:
         self._work_root = work_root
         self._artifacts_root = artifacts_root
+        self.runner = runner  # replaced when the server pushes a newer one; running scripts keep theirs
         self._scripts: dict[str, _Script] = {}
 
     async def start(self, params: StartScript) -> ScriptStatus:
@@ -112,6 +113,7 @@ class ScriptService:
             variables=params.variables,
             sensitive_variables=frozenset(params.sensitive_variables),
             artifact_dir=script.artifacts_dir,
+            runner=self.runner,
         )
         try:
             script.result = await run_script(request, on_log)

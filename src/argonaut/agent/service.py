@@ -32,11 +32,13 @@ from argonaut.protocol.methods import (
     METHODS,
     Capabilities,
     Empty,
+    RunnerUpdate,
+    RunnerVersion,
     ScriptStatusQuery,
     StartScript,
     TicketOnly,
 )
-from argonaut.runner import RUNNER_VERSION
+from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION, RunnerBundle, load_bundle, save_bundle
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint
 
@@ -46,11 +48,11 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 
 
-def capabilities() -> Capabilities:
+def capabilities(runner_version: str = RUNNER_VERSION) -> Capabilities:
     shells = tuple(name for name, exe in (("Bash", "bash"), ("Python", "python3")) if shutil.which(exe))
     return Capabilities(
         agent_version=__version__,
-        runner_version=RUNNER_VERSION,
+        runner_version=runner_version,
         os=platform.system(),
         architecture=platform.machine(),
         shells=shells,
@@ -63,7 +65,7 @@ class Agent:
         self.home = home
         self.config = config
         self.certificate = certificate
-        self.scripts = ScriptService(home / "work", home / "artifacts")
+        self.scripts = ScriptService(home / "work", home / "artifacts", _installed_runner(home))
         self._links: set[Link] = set()
 
     async def handle(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -83,9 +85,27 @@ class Agent:
         elif isinstance(parsed, TicketOnly):
             await self.scripts.complete(parsed)
             result = Empty()
+        elif isinstance(parsed, RunnerUpdate):
+            result = self._update_runner(parsed)
         else:
-            result = capabilities()
+            result = capabilities(self.scripts.runner.version)
         return result.model_dump(mode="json")
+
+    def _update_runner(self, update: RunnerUpdate) -> RunnerVersion:
+        """Install the pushed runner beside the old one, then switch: a failed write changes nothing."""
+        bundle = RunnerBundle(update.version, dict(update.files))
+        staging = self.home / "runner" / f".incoming-{update.version}"
+        shutil.rmtree(staging, ignore_errors=True)
+        try:
+            save_bundle(staging, bundle)
+        except ValueError as exc:
+            raise MethodError("bad-params", str(exc)) from None
+        current = self.home / "runner" / "current"
+        shutil.rmtree(current, ignore_errors=True)
+        staging.rename(current)
+        previous, self.scripts.runner = self.scripts.runner.version, bundle
+        log.info("runner updated from %s to %s", previous, bundle.version)
+        return RunnerVersion(version=bundle.version)
 
     # -- listening -----------------------------------------------------------------------------------
 
@@ -198,6 +218,14 @@ async def _run(home: Path) -> int:
             await poller
     await agent.close()
     return 0
+
+
+def _installed_runner(home: Path) -> RunnerBundle:
+    """The runner the server last pushed to this agent, else the one installed with the agent."""
+    try:
+        return load_bundle(home / "runner" / "current")
+    except (OSError, ValueError):
+        return PACKAGE_BUNDLE
 
 
 def run_agent(home: Path) -> int:

@@ -127,8 +127,23 @@ async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> di
     return canonical
 
 
-_ARGUMENTS = {TaskType.AD_HOC_SCRIPT: adhoc_arguments, TaskType.HEALTH: health_arguments}
-DESCRIPTIONS = {TaskType.AD_HOC_SCRIPT: "Run script", TaskType.HEALTH: "Check health"}
+async def runner_update_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+    """Same shape as a health check's: MachineIds, or every worker of the space when empty."""
+    canonical = await health_arguments(conn, space_id, raw)
+    canonical.pop("Timeout", None)
+    return canonical
+
+
+_ARGUMENTS = {
+    TaskType.AD_HOC_SCRIPT: adhoc_arguments,
+    TaskType.HEALTH: health_arguments,
+    TaskType.UPDATE_CALAMARI: runner_update_arguments,
+}
+DESCRIPTIONS = {
+    TaskType.AD_HOC_SCRIPT: "Run script",
+    TaskType.HEALTH: "Check health",
+    TaskType.UPDATE_CALAMARI: "Update the runner on workers",
+}
 
 
 async def task_arguments(

@@ -12,7 +12,8 @@ import base64
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,15 +46,21 @@ def endpoint_of(target: WorkerTarget) -> Endpoint:
 
 
 class AgentDispatcher:
+    """``runner_files`` is the server's runner bundle (file name -> text) at ``runner_version``: pushed
+    to any agent that reports an older runner, before its next script or by an UpdateCalamari task."""
+
     def __init__(
-        self, connections: Connections, wait_s: Callable[[WorkerTarget], float] | None = None
+        self, connections: Connections, runner_version: str, runner_files: Mapping[str, str]
     ) -> None:
         self._connections = connections
-        self._wait_s = wait_s or (lambda _target: 120.0)
+        self._runner_version = runner_version
+        self._runner_files = dict(runner_files)
+        # What each live link's agent last reported: a reconnect (maybe to a reinstalled agent) asks again.
+        self._agent_runner: weakref.WeakKeyDictionary[Link, str] = weakref.WeakKeyDictionary()
 
     async def _link(self, target: WorkerTarget) -> Link:
         try:
-            return await self._connections.link(endpoint_of(target), self._wait_s(target))
+            return await self._connections.link(endpoint_of(target), target.connect_wait_s)
         except AgentUnreachable as exc:
             raise WorkerUnreachable(f"Worker '{target.name}' cannot be contacted: {exc}") from exc
 
@@ -85,7 +92,9 @@ class AgentDispatcher:
             "sensitive_variables": sorted(job.sensitive_variables),
         }
         since = job.resume_from or 0
+        updated_from = None
         if job.resume_from is None:
+            updated_from = await self.update_runner(target)
             await self._call(target, "script.start.v1", start)
         try:
             while True:
@@ -111,7 +120,23 @@ class AgentDispatcher:
                 _store_artifact(job.artifact_dir, a.name, a.content_b64) for a in status.artifacts
             ),
             failure_message=status.failure_message,
+            runner_updated_from=updated_from,
         )
+
+    async def update_runner(self, target: Target) -> str | None:
+        """Make the agent's runner the server's; answers the version it replaced (None: it was current)."""
+        assert isinstance(target, WorkerTarget)
+        link = await self._link(target)
+        version = self._agent_runner.get(link)
+        if version is None:
+            version = Capabilities.model_validate(
+                await self._call(target, "capabilities.v1", {})
+            ).runner_version
+        if version != self._runner_version:
+            update = {"version": self._runner_version, "files": self._runner_files}
+            await self._call(target, "runner.update.v1", update)
+        self._agent_runner[link] = self._runner_version
+        return None if version == self._runner_version else version
 
     async def _cancel(self, target: WorkerTarget, ticket: str, since: int) -> None:
         """Stop the script on the agent; bounded, so cancelling never hangs on an agent that is gone."""
@@ -129,6 +154,7 @@ class AgentDispatcher:
             async with asyncio.timeout(timeout_s):
                 link = await self._connections.link(endpoint_of(target), min(timeout_s, 30.0))
                 found = Capabilities.model_validate(await link.call("capabilities.v1", {}))
+                self._agent_runner[link] = found.runner_version
         except TimeoutError:
             return HealthReport(combine(False, None, ()), f"The machine did not answer within {timeout_s:g}s")
         except (AgentUnreachable, LinkClosed, CallFailed) as exc:

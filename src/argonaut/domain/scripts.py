@@ -31,6 +31,9 @@ class WorkerTarget:
     worker_id: int
     name: str
     endpoint: Mapping[str, Any]
+    # How long a call waits for the worker to be reachable (a polling agent to connect): the machine
+    # policy's PollingRequestQueueTimeout, two minutes by default as in the described system.
+    connect_wait_s: float = 120.0
 
 
 Target = BuiltInTarget | WorkerTarget
@@ -68,6 +71,7 @@ class ScriptOutcome:
     output_variables: tuple[OutputVariable, ...] = ()
     artifacts: tuple[CollectedArtifact, ...] = ()
     failure_message: str | None = None
+    runner_updated_from: str | None = None  # set when the worker's older runner was replaced first
 
 
 class WorkerUnreachable(Exception):

@@ -27,10 +27,20 @@ from argonaut.domain.scripts import (
     WorkerUnreachable,
 )
 from argonaut.domain.tasks import TaskState
+from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, leases_repo, pools_repo, script_runs_repo, spaces_repo, workers_repo
+from argonaut.store import (
+    Store,
+    leases_repo,
+    policies_repo,
+    pools_repo,
+    script_runs_repo,
+    spaces_repo,
+    workers_repo,
+)
+from argonaut.store.connection import Conn
 
 DEFAULT_MAX_PARALLELISM = 10
 
@@ -79,6 +89,7 @@ class AdHocScripts:
     async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[Planned]:
         target_type = args.get("TargetType", "WorkerPools")
         space_id = int(run.row["space_id"])
+        waits: dict[int, float] = {}
         async with self._store.transaction() as conn:
             if target_type == "OctopusServer":
                 if not self._built_in_enabled:
@@ -101,13 +112,9 @@ class AdHocScripts:
                             Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})")
                         )
                         continue
-                    plan.append(
-                        Planned(
-                            row["name"],
-                            WorkerTarget(row["id"], row["name"], row["endpoint"]),
-                            lease_worker=row["id"],
-                        )
-                    )
+                    wait_s = await self._connect_wait_s(conn, space_id, row["machine_policy_id"], waits)
+                    target = WorkerTarget(row["id"], row["name"], row["endpoint"], wait_s)
+                    plan.append(Planned(row["name"], target, lease_worker=row["id"]))
                 return plan
             texts = args.get("WorkerPoolIds") or []
             pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
@@ -131,7 +138,8 @@ class AdHocScripts:
                     plan.append(Planned(pool.name, None, choice.reason))
                 else:
                     member = next(m for m in pool.members if format_id(Collection.WORKERS, m.id) == choice.id)
-                    target = WorkerTarget(member.id, member.name, member.endpoint)
+                    wait_s = await self._connect_wait_s(conn, space_id, member.machine_policy_id, waits)
+                    target = WorkerTarget(member.id, member.name, member.endpoint, wait_s)
                     plan.append(Planned(member.name, target, lease_worker=member.id))
             if not plan:
                 space = await spaces_repo.get(conn, space_id)
@@ -213,6 +221,19 @@ class AdHocScripts:
             )
         return Verdict(TaskState.SUCCESS)
 
+    async def _connect_wait_s(
+        self, conn: Conn, space_id: int, policy_id: int, cache: dict[int, float]
+    ) -> float:
+        """The worker policy's PollingRequestQueueTimeout: how long a call may wait for the agent."""
+        if policy_id not in cache:
+            policy = await policies_repo.get(conn, space_id, policy_id)
+            text = (policy["document"] if policy else {}).get("PollingRequestQueueTimeout") or "00:02:00"
+            try:
+                cache[policy_id] = parse_timespan(str(text))
+            except InvalidTimeSpan:
+                cache[policy_id] = 120.0
+        return cache[policy_id]
+
     def _staging(self) -> Path:
         return self._artifacts_dir / "staging" / uuid.uuid4().hex
 
@@ -242,6 +263,14 @@ class AdHocScripts:
             if lease_id is not None:
                 async with self._store.transaction() as conn:
                     await leases_repo.release(conn, lease_id)
+        if outcome.runner_updated_from and isinstance(target, WorkerTarget):
+            run.log.write(
+                activity,
+                "Verbose",
+                f"The runner on {label} was updated from {outcome.runner_updated_from} first",
+            )
+            async with self._store.transaction() as conn:
+                await workers_repo.record_runner(conn, target.worker_id, True)
         for variable in outcome.output_variables:
             shown = "********" if variable.sensitive else variable.value
             run.output_variables.append(

@@ -9,7 +9,10 @@ agent that is offline.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
+
+from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.health import HealthReport
 from argonaut.domain.ids import Collection, parse_id
@@ -21,6 +24,7 @@ from argonaut.domain.workers import HealthStatus
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, policies_repo, workers_repo
+from argonaut.store.connection import Conn
 
 MAX_CONCURRENT_CHECKS = 100
 
@@ -35,15 +39,7 @@ class HealthChecks:
         args: dict[str, Any] = dict(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._store.transaction() as conn:
-            if args.get("MachineIds"):
-                numbers = [parse_id(Collection.WORKERS, str(m)) or 0 for m in args["MachineIds"]]
-                rows = [r for r in await workers_repo.all_in_space(conn, space_id) if r["id"] in numbers]
-            elif args.get("WorkerpoolId"):
-                pool = parse_id(Collection.WORKER_POOLS, str(args["WorkerpoolId"])) or 0
-                filt = workers_repo.WorkerFilter(pool_ids=[pool])
-                _, rows = await workers_repo.list_workers(conn, space_id, filt, 0, 100_000)
-            else:
-                rows = await workers_repo.all_in_space(conn, space_id)
+            rows = await select_workers(conn, space_id, args)
             policies = {}
             for row in rows:
                 if row["machine_policy_id"] not in policies:
@@ -136,6 +132,20 @@ class HealthChecks:
                 tuple(warnings),
             )
         return report
+
+
+async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Sequence[RowMapping]:
+    """The workers a Health or UpdateCalamari task names: MachineIds, a WorkerpoolId, or the whole space."""
+    if args.get("MachineIds"):
+        numbers = {parse_id(Collection.WORKERS, str(m)) for m in args["MachineIds"]}
+        return [r for r in await workers_repo.all_in_space(conn, space_id) if r["id"] in numbers]
+    if args.get("WorkerpoolId"):
+        pool = parse_id(Collection.WORKER_POOLS, str(args["WorkerpoolId"])) or 0
+        _, rows = await workers_repo.list_workers(
+            conn, space_id, workers_repo.WorkerFilter(pool_ids=[pool]), 0, 100_000
+        )
+        return rows
+    return await workers_repo.all_in_space(conn, space_id)
 
 
 def _timeout(value: Any) -> float:

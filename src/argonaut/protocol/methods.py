@@ -79,10 +79,22 @@ class ScriptStatus(_Strict):
     artifacts: tuple[ArtifactData, ...] = ()  # filled once Complete
 
 
+class RunnerUpdate(_Strict):
+    """The server's runner bundle (bootstraps by file name), pushed to a worker whose runner is older."""
+
+    version: str = Field(pattern=r"^[0-9A-Za-z.+-]{1,40}$")
+    files: dict[str, str]
+
+
+class RunnerVersion(_Strict):
+    version: str
+
+
 METHODS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "capabilities.v1": (Empty, Capabilities),
     "script.start.v1": (StartScript, ScriptStatus),
     "script.status.v1": (ScriptStatusQuery, ScriptStatus),
     "script.cancel.v1": (ScriptStatusQuery, ScriptStatus),
     "script.complete.v1": (TicketOnly, Empty),
+    "runner.update.v1": (RunnerUpdate, RunnerVersion),
 }

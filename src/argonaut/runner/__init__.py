@@ -6,8 +6,8 @@ See ``api_contract.md`` (fixed; other code is written against it).
 """
 
 from argonaut.runner.execution import run_script
-from argonaut.runner.interpreters import RUNNER_VERSION
-from argonaut.runner.model import Artifact, LogLine, OutputVariable, ScriptRequest, ScriptResult
+from argonaut.runner.interpreters import PACKAGE_BUNDLE, RUNNER_VERSION, load_bundle, save_bundle
+from argonaut.runner.model import Artifact, LogLine, OutputVariable, RunnerBundle, ScriptRequest, ScriptResult
 
 __all__ = [
     "ScriptRequest",
@@ -17,4 +17,8 @@ __all__ = [
     "ScriptResult",
     "run_script",
     "RUNNER_VERSION",
+    "RunnerBundle",
+    "PACKAGE_BUNDLE",
+    "load_bundle",
+    "save_bundle",
 ]

@@ -56,7 +56,7 @@ async def run_script(request: ScriptRequest, on_log: Callable[[LogLine], None]) 
         write_private_file(script_path, script_body.encode("utf-8"), run_as)
         if request.variables:
             write_private_file(variables_path, encode_variables(request.variables), run_as)
-        argv = command_line(request.syntax, script_path, variables_path)
+        argv = command_line(request.syntax, script_path, variables_path, request.runner)
         returncode = await _execute(argv, work_dir, request, run_as, output)
         exit_code = returncode if returncode >= 0 else 128 - returncode  # killed by signal N: 128+N
         artifacts = await collect_artifacts(

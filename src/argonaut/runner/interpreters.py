@@ -8,10 +8,11 @@ along as one more argument that bash only evaluates when a helper is first calle
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-from argonaut.runner.model import Syntax
+from argonaut.runner.model import BUNDLE_FILES, RunnerBundle, Syntax
 
 # Bump whenever a bootstrap or the runner's handling of service messages changes: workers report it so
 # the server can tell which helper semantics a script got.
@@ -29,17 +30,48 @@ def _compact(script: str) -> str:
     return "\n".join(line for line in lines if line and not line.startswith("#"))
 
 
-_BOOTSTRAPS = resources.files("argonaut.runner") / "bootstrap"
-_BASH_BOOTSTRAP = _compact((_BOOTSTRAPS / "bootstrap.sh").read_text(encoding="utf-8"))
-_BASH_HELPERS = _compact((_BOOTSTRAPS / "helpers.sh").read_text(encoding="utf-8"))
-_PYTHON_BOOTSTRAP = (_BOOTSTRAPS / "bootstrap.py").read_text(encoding="utf-8")
+def _read_package_bundle() -> RunnerBundle:
+    folder = resources.files("argonaut.runner") / "bootstrap"
+    return RunnerBundle(
+        RUNNER_VERSION, {name: (folder / name).read_text(encoding="utf-8") for name in BUNDLE_FILES}
+    )
 
 
-def command_line(syntax: Syntax, script: Path, variables_file: Path) -> list[str]:
+PACKAGE_BUNDLE = _read_package_bundle()
+
+
+def load_bundle(folder: Path) -> RunnerBundle:
+    """A bundle saved by :func:`save_bundle`; raises ``FileNotFoundError``/``ValueError`` when incomplete."""
+    version = (folder / "VERSION").read_text(encoding="utf-8").strip()
+    if not version:
+        raise ValueError(f"{folder} has no runner version")
+    return RunnerBundle(version, {name: (folder / name).read_text(encoding="utf-8") for name in BUNDLE_FILES})
+
+
+def save_bundle(folder: Path, bundle: RunnerBundle) -> None:
+    missing = [name for name in BUNDLE_FILES if name not in bundle.files]
+    if missing:
+        raise ValueError(f"the runner bundle {bundle.version} lacks {', '.join(missing)}")
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in BUNDLE_FILES:
+        (folder / name).write_text(bundle.files[name], encoding="utf-8")
+    (folder / "VERSION").write_text(bundle.version, encoding="utf-8")
+
+
+@lru_cache(maxsize=8)
+def _compiled(bundle: RunnerBundle) -> tuple[str, str, str]:
+    files = bundle.files
+    return _compact(files["bootstrap.sh"]), _compact(files["helpers.sh"]), files["bootstrap.py"]
+
+
+def command_line(
+    syntax: Syntax, script: Path, variables_file: Path, bundle: RunnerBundle | None = None
+) -> list[str]:
+    bash_bootstrap, bash_helpers, python_bootstrap = _compiled(bundle or PACKAGE_BUNDLE)
     if syntax == "Bash":
         # $0 becomes the script path, so `$0` and error messages name the user's script.
-        return ["bash", "-c", _BASH_BOOTSTRAP, str(script), str(variables_file), _BASH_HELPERS]
+        return ["bash", "-c", bash_bootstrap, str(script), str(variables_file), bash_helpers]
     if syntax == "Python":
         # -u: unbuffered, so lines reach the log as they are printed and stdout/stderr keep their order.
-        return ["python3", "-u", "-c", _PYTHON_BOOTSTRAP, str(script), str(variables_file)]
+        return ["python3", "-u", "-c", python_bootstrap, str(script), str(variables_file)]
     raise ValueError(f"Unsupported script syntax: {syntax!r}")

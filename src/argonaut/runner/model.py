@@ -24,6 +24,7 @@ class ScriptRequest:
     artifact_dir: Path | None = None
     keep_work_dir: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
+    runner: RunnerBundle | None = None  # the bootstraps to use; default: the ones installed with this package
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,3 +56,21 @@ class ScriptResult:
     artifacts: tuple[Artifact, ...]
     failure_message: str | None
     work_dir: Path
+
+
+BUNDLE_FILES = ("bootstrap.sh", "helpers.sh", "bootstrap.py")
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerBundle:
+    """The script-facing part of the runner: the bootstraps that define the helpers, and their version.
+
+    This is what the server pushes to a worker whose runner is older ("keeping Calamari current"): the
+    process handling around it is part of the agent itself.
+    """
+
+    version: str
+    files: Mapping[str, str]  # file name -> text, for every name in BUNDLE_FILES
+
+    def __hash__(self) -> int:  # files is a dict: hash by version and content, for the compile cache
+        return hash((self.version, tuple(sorted(self.files.items()))))

@@ -38,6 +38,11 @@ class Dispatch:
             return await self._agents.run_script(target, job, on_log)
         raise WorkerUnreachable(f"Worker '{target.name}' uses {style}, which this server cannot reach yet")
 
+    async def update_runner(self, target: Target) -> str | None:
+        if self._style(target) in TENTACLE_STYLES:
+            return await self._agents.update_runner(target)
+        return None  # the built-in worker runs the server's own runner
+
     async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
         style = self._style(target)
         if style in TENTACLE_STYLES:

@@ -23,7 +23,8 @@ from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks
 from argonaut.orchestrator.health_schedule import HealthSchedule
 from argonaut.orchestrator.queue import TaskQueue
-from argonaut.runner import RUNNER_VERSION
+from argonaut.orchestrator.runner_updates import RunnerUpdates
+from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.master_key import SecretBox, load_or_create_master_key
 from argonaut.security.tls import accepting_context, connecting_context
@@ -68,14 +69,14 @@ class Node:
             created_key = await first_start(conn, chosen)
         events = TaskEvents()
         connections = Connections(connecting_context(certificate))
-        dispatch = Dispatch(
-            BuiltInWorker(settings.work_dir, settings.built_in_worker_user), AgentDispatcher(connections)
-        )
+        agents = AgentDispatcher(connections, PACKAGE_BUNDLE.version, PACKAGE_BUNDLE.files)
+        dispatch = Dispatch(BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents)
         executors = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
                 store, dispatch, settings.built_in_worker, settings.artifacts_dir, box.encrypt
             ),
             TaskType.HEALTH.value: HealthChecks(store, dispatch, RUNNER_VERSION),
+            TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),
         }
         queue = TaskQueue(store, events, executors, name, settings.task_cap)
         services = Services(

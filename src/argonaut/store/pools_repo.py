@@ -112,6 +112,7 @@ class PoolMember:
     health_status: str
     is_disabled: bool
     endpoint: dict[str, Any]
+    machine_policy_id: int
     active_leases: int
     exclusively_leased: bool
 
@@ -144,6 +145,7 @@ def _candidates_statement(default_only: bool) -> Any:
             workers.c.health_status,
             workers.c.is_disabled,
             workers.c.endpoint,
+            workers.c.machine_policy_id,
             func.coalesce(leases.c.active, 0).label("active"),
             func.coalesce(leases.c.exclusive, 0).label("exclusive"),
         )
@@ -183,6 +185,7 @@ async def pools_with_members(
                     row.health_status,
                     bool(row.is_disabled),
                     row.endpoint,
+                    int(row.machine_policy_id),
                     int(row.active),
                     bool(row.exclusive),
                 )

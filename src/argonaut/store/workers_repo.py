@@ -160,3 +160,9 @@ async def all_in_space(conn: Conn, space_id: int) -> Sequence[RowMapping]:
         .mappings()
         .all()
     )
+
+
+async def record_runner(conn: Conn, worker_id: int, has_latest: bool) -> None:
+    await conn.execute(
+        update(workers).where(workers.c.id == worker_id).values(has_latest_calamari=has_latest)
+    )
