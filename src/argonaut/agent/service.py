@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from argonaut import __version__
 from argonaut.agent import config as agent_config
 from argonaut.agent.config import AgentConfig, PollingServer
+from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
 from argonaut.protocol.link import Link, MethodError, await_hello, offer_hello, write_frame
 from argonaut.protocol.messages import Hello, Refused, Welcome, negotiate
@@ -32,6 +33,8 @@ from argonaut.protocol.methods import (
     METHODS,
     Capabilities,
     Empty,
+    FileDownload,
+    FileUpload,
     RunnerUpdate,
     RunnerVersion,
     ScriptStatusQuery,
@@ -65,6 +68,7 @@ class Agent:
         self.home = home
         self.config = config
         self.certificate = certificate
+        self.files = FileService(home / "files")
         self.scripts = ScriptService(home / "work", home / "artifacts", _installed_runner(home))
         self._links: set[Link] = set()
 
@@ -87,6 +91,10 @@ class Agent:
             result = Empty()
         elif isinstance(parsed, RunnerUpdate):
             result = self._update_runner(parsed)
+        elif isinstance(parsed, FileUpload):
+            result = self.files.upload(parsed)
+        elif isinstance(parsed, FileDownload):
+            result = self.files.download(parsed)
         else:
             result = capabilities(self.scripts.runner.version)
         return result.model_dump(mode="json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import logging
 import secrets
 import weakref
@@ -31,7 +32,7 @@ from argonaut.domain.scripts import (
     WorkerUnreachable,
 )
 from argonaut.protocol.link import CallFailed, Link, LinkClosed
-from argonaut.protocol.methods import Capabilities, ScriptStatus
+from argonaut.protocol.methods import Capabilities, FileData, ScriptStatus
 
 log = logging.getLogger("argonaut.comms")
 
@@ -138,6 +139,17 @@ class AgentDispatcher:
         self._agent_runner[link] = self._runner_version
         return None if version == self._runner_version else version
 
+    async def upload_file(self, target: WorkerTarget, path: str, data: bytes) -> FileData:
+        params = {"path": path, "content_b64": base64.b64encode(data).decode(), "sha256": _sha256(data)}
+        return FileData.model_validate(await self._call(target, "file.upload.v1", params))
+
+    async def download_file(self, target: WorkerTarget, path: str) -> bytes:
+        answer = FileData.model_validate(await self._call(target, "file.download.v1", {"path": path}))
+        data = base64.b64decode(answer.content_b64 or "")
+        if _sha256(data) != answer.sha256:
+            raise WorkerUnreachable(f"'{path}' from worker '{target.name}' failed its SHA-256 check")
+        return data
+
     async def _cancel(self, target: WorkerTarget, ticket: str, since: int) -> None:
         """Stop the script on the agent; bounded, so cancelling never hangs on an agent that is gone."""
         try:
@@ -177,3 +189,7 @@ def _store_artifact(folder: Path | None, name: str, content_b64: str) -> Collect
     data = base64.b64decode(content_b64)
     path.write_bytes(data)
     return CollectedArtifact(name, path, len(data))
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()

@@ -90,6 +90,25 @@ class RunnerVersion(_Strict):
     version: str
 
 
+class FileUpload(_Strict):
+    """A file for the agent to keep; ``sha256`` lets it refuse a corrupted transfer."""
+
+    path: str = Field(min_length=1, max_length=1000)  # relative to the agent's files folder
+    content_b64: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class FileDownload(_Strict):
+    path: str = Field(min_length=1, max_length=1000)
+
+
+class FileData(_Strict):
+    path: str
+    length: int
+    sha256: str
+    content_b64: str | None = None  # only in answers to file.download.v1
+
+
 METHODS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "capabilities.v1": (Empty, Capabilities),
     "script.start.v1": (StartScript, ScriptStatus),
@@ -97,4 +116,6 @@ METHODS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "script.cancel.v1": (ScriptStatusQuery, ScriptStatus),
     "script.complete.v1": (TicketOnly, Empty),
     "runner.update.v1": (RunnerUpdate, RunnerVersion),
+    "file.upload.v1": (FileUpload, FileData),
+    "file.download.v1": (FileDownload, FileData),
 }
