@@ -191,12 +191,7 @@ class AgentProcess:
 
     def start(self, timeout_s: float = 30.0) -> AgentProcess:
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-c",
-                "import sys, pathlib; from argonaut.agent.service import run_agent; "
-                f"sys.exit(run_agent(pathlib.Path({str(self.home)!r})))",
-            ],
+            [str(ARGONAUT), "agent", "run", "--home", str(self.home)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -542,3 +542,49 @@ def test_worker_add_verbs_report_bad_input(server: Any) -> None:
         )
     )
     assert "worker pool" in line
+
+
+@pytest.mark.parametrize("style", ["TentaclePassive", "TentacleActive"])
+def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
+    style: str, server: Any, tmp_path: Path
+) -> None:
+    """The newcomer's path, verb by verb: create, configure, register, run, then a script on it."""
+    from conftest import AgentProcess, follow, free_port, run_script
+
+    port = free_port()
+    home = new_agent(tmp_path, "--listen-port", str(port))
+    if style == "TentacleActive":
+        ok(agent(home, "configure", "--no-listen"))
+    pool = server.client.post("/api/workerpools", json={"Name": unique("cli-agents")}).json()
+    name = unique("cli-agent")
+    extra = ["--server-comms-port", str(server.comms_port)] if style == "TentacleActive" else []
+    ok(
+        agent(
+            home,
+            "register-worker",
+            *connect(server),
+            "--name",
+            name,
+            "--comms-style",
+            style,
+            "--worker-pool",
+            pool["Name"],
+            *extra,
+        )
+    )
+    process = AgentProcess(home, thumbprint(home), port).start()
+    try:
+        worker = server.client.get("/api/workers/all", params={"thumbprint": thumbprint(home)}).json()
+        [mine] = [w for w in worker if w["Name"] == name]
+        check = server.client.post(
+            "/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [mine["Id"]]}}
+        )
+        follow(server.client, check.json()["Id"])
+        assert server.client.get(f"/api/workers/{mine['Id']}").json()["HealthStatus"] == "Healthy"
+        task = run_script(server.client, "echo set up by the command line", WorkerPoolIds=[pool["Id"]])
+        assert task["State"] == "Success"
+        assert "set up by the command line" in server.client.get(f"/api/tasks/{task['Id']}/raw").text
+    finally:
+        process.stop()
+    ok(agent(home, "deregister-worker", *connect(server)))
+    assert server.client.get(f"/api/workers/{mine['Id']}").status_code == 404
