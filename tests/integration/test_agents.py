@@ -386,3 +386,37 @@ def test_a_check_of_an_offline_polling_agent_cancels_at_once(server: ServerProce
         time.sleep(0.02)
     c.post(f"/api/tasks/{task_id}/cancel")
     assert follow(c, task_id)["State"] == "Canceled"  # not after the 2-minute polling queue timeout
+
+
+def test_a_policy_can_delete_machines_that_stay_unavailable(server: ServerProcess) -> None:
+    c = server.client
+    policy = c.post(
+        "/api/machinepolicies",
+        json={
+            "Name": unique("Tidy"),
+            "MachineCleanupPolicy": {
+                "DeleteMachinesBehavior": "DeleteUnavailableMachines",
+                "DeleteMachinesElapsedTimeSpan": "00:00:00",
+            },
+        },
+    ).json()["Id"]
+    endpoint = {
+        "CommunicationStyle": "TentaclePassive",
+        "Uri": "https://127.0.0.1:1/",
+        "Thumbprint": "AB" * 20,
+    }
+    gone = c.post(
+        "/api/workers",
+        json={
+            "Name": unique("gone"),
+            "WorkerPoolIds": [new_pool(c)],
+            "MachinePolicyId": policy,
+            "Endpoint": endpoint,
+        },
+    ).json()["Id"]
+    kept = add_worker(c, unique("kept"), [new_pool(c)], endpoint)  # default policy: never deleted
+    for worker in (gone, kept):
+        task = c.post("/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [worker]}}).json()
+        follow(c, task["Id"])
+    assert c.get(f"/api/workers/{gone}").status_code == 404
+    assert c.get(f"/api/workers/{kept}").json()["HealthStatus"] == "Unavailable"

@@ -9,6 +9,7 @@ agent that is offline.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -81,10 +82,32 @@ class HealthChecks:
             latest = report.runner_version == self._runner_version if report.runner_version else None
             category = "Info" if report.status.can_run_scripts else "Error"
             run.log.write(activity, category, f"{row['name']}: {report.status.value} — {report.summary}")
+            details = dict(row["details"] or {})
+            details.update(report.details)
+            now = time.time()
+            if report.status is HealthStatus.UNAVAILABLE:
+                details.setdefault("UnavailableSince", str(now))
+            else:
+                details.pop("UnavailableSince", None)
+            cleanup = policy.get("MachineCleanupPolicy") or {}
+            unavailable_s = now - float(details.get("UnavailableSince", now))
             async with self._store.transaction() as conn:
-                await workers_repo.record_health(
-                    conn, int(row["id"]), report.status.value, report.summary, latest, report.details or None
-                )
+                if cleanup.get(
+                    "DeleteMachinesBehavior"
+                ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
+                    cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
+                ):
+                    await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
+                    run.log.write(
+                        activity,
+                        "Warning",
+                        f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
+                        "deletes unavailable machines",
+                    )
+                else:
+                    await workers_repo.record_health(
+                        conn, int(row["id"]), report.status.value, report.summary, latest, details
+                    )
             run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
             return report
 
@@ -148,8 +171,8 @@ async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Seq
     return await workers_repo.all_in_space(conn, space_id)
 
 
-def _timeout(value: Any) -> float:
+def _timeout(value: Any, minimum_s: float = 1.0) -> float:
     try:
-        return max(1.0, parse_timespan(str(value))) if value else 300.0
+        return max(minimum_s, parse_timespan(str(value))) if value else 300.0
     except ValueError:
         return 300.0

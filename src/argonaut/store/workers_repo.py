@@ -143,7 +143,7 @@ async def record_health(
     values: dict[str, Any] = {"health_status": status, "status_summary": summary}
     if has_latest_runner is not None:
         values["has_latest_calamari"] = has_latest_runner
-    if details:
+    if details is not None:
         values["details"] = details
     await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
 
