@@ -8,6 +8,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from argonaut.domain.scripts import OutputVariable  # one type for an output variable, runner to store
+
 Syntax = Literal["Bash", "Python"]
 Category = Literal["Info", "Error", "Warning", "Verbose", "Highlight", "Wait"]
 
@@ -32,13 +34,6 @@ class LogLine:
     occurred: datetime
     category: Category
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class OutputVariable:
-    name: str
-    value: str
-    sensitive: bool
 
 
 @dataclass(frozen=True, slots=True)

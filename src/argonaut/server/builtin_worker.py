@@ -13,7 +13,6 @@ from argonaut.domain.scripts import (
     BuiltInTarget,
     CollectedArtifact,
     LogEntry,
-    OutputVariable,
     ScriptJob,
     ScriptOutcome,
     Target,
@@ -46,9 +45,7 @@ class BuiltInWorker:
         result = await run_script(request, forward)
         return ScriptOutcome(
             exit_code=result.exit_code,
-            output_variables=tuple(
-                OutputVariable(v.name, v.value, v.sensitive) for v in result.output_variables
-            ),
+            output_variables=result.output_variables,
             artifacts=tuple(CollectedArtifact(a.name, a.stored_path, a.length) for a in result.artifacts),
             failure_message=result.failure_message,
         )
