@@ -33,13 +33,22 @@ class RawClient:
             self._reader = self._writer = None
 
     async def _send(self, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str]]:
+        reused = self._writer is not None
         reader, writer = await self._connect()
         head = (
             f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\nX-Octopus-ApiKey: {self.api_key}\r\n"
             f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
         )
         writer.write(head.encode() + body)
-        status_line = await reader.readline()
+        try:
+            status_line = await reader.readline()
+        except ConnectionResetError:
+            status_line = b""
+        if not status_line and reused:
+            # The server closed an idle keep-alive connection (uvicorn does after 5 s) before reading
+            # this request: send it again once, on a new connection.
+            await self.close()
+            return await self._send(method, path, body)
         status = int(status_line.split()[1])
         headers: dict[str, str] = {}
         while True:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import statistics
 import string
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -55,29 +58,58 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
     print(f"+{line}+")
 
 
+@dataclass(frozen=True)
+class RunningServer:
+    url: str  # http://127.0.0.1:PORT
+    key: str  # the admin API key
+    pid: int
+    comms_port: int  # the polling agents' TLS port; 0 when the server did not print one
+    home: Path
+
+
+@contextmanager
+def running_node(*args: str, log: Path | None = None) -> Iterator[RunningServer]:
+    """A server process on free ports with its own temporary home; stopped and removed afterwards.
+
+    Its stdout is drained on a thread once it is up, so a chatty server never blocks on a full pipe; its
+    log (stderr) goes to ``log`` when given, else nowhere.
+    """
+    key = "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
+    home = Path(tempfile.mkdtemp(prefix="argonaut-bench-"))
+    exe = Path(sys.executable).with_name("argonaut")
+    with open(log or os.devnull, "wb") as stderr:
+        proc = subprocess.Popen(
+            [str(exe), "server", "--home", str(home), "--listen", "127.0.0.1:0", *args],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "ARGONAUT_ADMIN_API_KEY": key},
+        )
+    try:
+        assert proc.stdout is not None
+        url, comms_port = "", 0
+        for line in proc.stdout:
+            if line.startswith("Comms port for polling agents: "):
+                comms_port = int(line.rsplit(":", 1)[1])
+            if line.startswith("Listening on "):
+                url = line.split()[-1]
+                break
+        if not url:
+            raise SystemExit("the server did not start")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()
+        yield RunningServer(url, key, proc.pid, comms_port, home)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        shutil.rmtree(home, ignore_errors=True)
+
+
 @contextmanager
 def running_server(*args: str) -> Iterator[tuple[str, str, int]]:
-    key = "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
-    home = tempfile.mkdtemp(prefix="argonaut-bench-")
-    exe = Path(sys.executable).with_name("argonaut")
-    proc = subprocess.Popen(
-        [str(exe), "server", "--home", home, "--listen", "127.0.0.1:0", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "ARGONAUT_ADMIN_API_KEY": key},
-    )
-    assert proc.stdout is not None
-    url = ""
-    for line in proc.stdout:
-        if line.startswith("Listening on "):
-            url = line.split()[-1]
-            break
-    if not url:
-        proc.kill()
-        raise SystemExit("the server did not start")
-    try:
-        yield url, key, proc.pid
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(30)
+    with running_node(*args) as node:
+        yield node.url, node.key, node.pid
