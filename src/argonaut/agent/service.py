@@ -43,7 +43,7 @@ from argonaut.protocol.methods import (
 )
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION, RunnerBundle, load_bundle, save_bundle
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
-from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint
+from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint, trim_tls_buffers
 
 log = logging.getLogger("argonaut.agent")
 
@@ -200,6 +200,7 @@ class Agent:
 
 
 async def _run(home: Path) -> int:
+    trim_tls_buffers()
     config = agent_config.load(home)
     certificate = load_or_create_certificate(home, "Argonaut agent")
     agent = Agent(home, config, certificate)

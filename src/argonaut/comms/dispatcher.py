@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
 from argonaut.domain.health import HealthReport, combine
 from argonaut.domain.scripts import (
@@ -171,6 +173,11 @@ class AgentDispatcher:
             return HealthReport(combine(False, None, ()), f"The machine did not answer within {timeout_s:g}s")
         except (AgentUnreachable, LinkClosed, CallFailed) as exc:
             return HealthReport(combine(False, None, ()), str(exc))
+        except ValidationError as exc:  # an agent speaking another version of the contract
+            return HealthReport(
+                combine(False, None, ()),
+                f"The agent's capabilities answer does not match this server's protocol: {exc}",
+            )
         details = {
             "OperatingSystem": found.os,
             "Architecture": found.architecture,

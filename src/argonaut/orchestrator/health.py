@@ -71,7 +71,10 @@ class HealthChecks:
             check_policy = policy.get("MachineHealthCheckPolicy") or {}
             timeout_s = _timeout(args.get("Timeout") or check_policy.get("HealthCheckTimeout"))
             target = WorkerTarget(int(row["id"]), str(row["name"]), row["endpoint"])
-            report = await self._dispatcher.check_health(target, timeout_s)
+            try:
+                report = await self._dispatcher.check_health(target, timeout_s)
+            except Exception as exc:  # one broken check must not fail the others' task
+                report = HealthReport(HealthStatus.UNHEALTHY, f"The health check itself failed: {exc}")
             script = ((check_policy.get("BashHealthCheckPolicy") or {}).get("ScriptBody") or "").strip()
             if (
                 report.status.can_run_scripts
@@ -160,8 +163,11 @@ class HealthChecks:
 async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Sequence[RowMapping]:
     """The workers a Health or UpdateCalamari task names: MachineIds, a WorkerpoolId, or the whole space."""
     if args.get("MachineIds"):
-        numbers = {parse_id(Collection.WORKERS, str(m)) for m in args["MachineIds"]}
-        return [r for r in await workers_repo.all_in_space(conn, space_id) if r["id"] in numbers]
+        numbers = [parse_id(Collection.WORKERS, str(m)) or 0 for m in args["MachineIds"]]
+        _, rows = await workers_repo.list_workers(
+            conn, space_id, workers_repo.WorkerFilter(ids=numbers), 0, 100_000
+        )
+        return rows
     if args.get("WorkerpoolId"):
         pool = parse_id(Collection.WORKER_POOLS, str(args["WorkerpoolId"])) or 0
         _, rows = await workers_repo.list_workers(

@@ -10,7 +10,7 @@ import logging
 import os
 import socket
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from argonaut.api.services import Services
 from argonaut.comms.connections import Connections
@@ -27,13 +27,15 @@ from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.master_key import SecretBox, load_or_create_master_key
-from argonaut.security.tls import accepting_context, connecting_context
+from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
 from argonaut.store import Store, tasks_repo, workers_repo
 
 log = logging.getLogger("argonaut.server")
+
+ARRIVAL_BATCH_S = 0.25
 
 
 def prepare_home(settings: ServerSettings) -> None:
@@ -46,6 +48,20 @@ def prepare_home(settings: ServerSettings) -> None:
         os.chmod(settings.work_dir, 0o711)
 
 
+def raise_open_file_limit() -> None:
+    """Every connected polling agent holds a file descriptor; the common soft limit of 1,024 would cap a
+    node below a thousand agents, so take the hard limit the operator allows."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            log.warning("could not raise the open-file limit from %s", soft)
+
+
 @dataclass
 class Node:
     settings: ServerSettings
@@ -55,10 +71,14 @@ class Node:
     schedule: HealthSchedule
     comms: asyncio.Server | None
     created_key: str | None
+    _arrivals: dict[int, set[int]] = field(default_factory=dict)  # space -> workers whose agent connected
+    _arrivals_flush: asyncio.TimerHandle | None = None
 
     @classmethod
     async def start(cls, settings: ServerSettings) -> Node:
         prepare_home(settings)
+        trim_tls_buffers()
+        raise_open_file_limit()
         name = settings.node_name or socket.gethostname()
         box = SecretBox(load_or_create_master_key(settings.home / "master.key"))
         certificate = load_or_create_certificate(settings.home, f"Argonaut server {name}")
@@ -106,27 +126,27 @@ class Node:
         return server
 
     async def _authorize_polling(self, subscription: str, thumbprint: str) -> bool:
-        """A polling agent may connect if some space registered it; it then gets a health check at once."""
-        store = self.services.store
-        async with store.transaction() as conn:
+        """A polling agent may connect if some space registered it; it then gets a health check soon."""
+        async with self.services.store.transaction() as conn:
             registrations = await workers_repo.by_subscription(conn, subscription, thumbprint)
-            for space_id in sorted({int(r["space_id"]) for r in registrations}):
-                ids = [
-                    format_id(Collection.WORKERS, int(r["id"]))
-                    for r in registrations
-                    if r["space_id"] == space_id
-                ]
-                arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
-                await tasks_repo.create_task(
-                    conn,
-                    space_id,
-                    TaskType.HEALTH.value,
-                    "Check health of a polling agent that connected",
-                    arguments,
-                )
-        if registrations:
-            self.services.queue.wake()
+        for row in registrations:
+            self._arrivals.setdefault(int(row["space_id"]), set()).add(int(row["id"]))
+        if registrations and self._arrivals_flush is None:
+            # Agents arriving together (hundreds, after a server restart) share one check per space.
+            self._arrivals_flush = asyncio.get_running_loop().call_later(
+                ARRIVAL_BATCH_S, lambda: asyncio.ensure_future(self._check_arrivals())
+            )
         return bool(registrations)
+
+    async def _check_arrivals(self) -> None:
+        arrivals, self._arrivals, self._arrivals_flush = self._arrivals, {}, None
+        async with self.services.store.transaction() as conn:
+            for space_id, workers in sorted(arrivals.items()):
+                ids = [format_id(Collection.WORKERS, w) for w in sorted(workers)]
+                arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
+                description = f"Check health of {len(ids)} polling agent(s) that connected"
+                await tasks_repo.create_task(conn, space_id, TaskType.HEALTH.value, description, arguments)
+        self.services.queue.wake()
 
     async def stop(self) -> None:
         queue = self.services.queue
