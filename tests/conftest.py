@@ -9,9 +9,11 @@ import string
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -252,3 +254,16 @@ def agent_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     yield factory
     for agent in made:
         agent.stop()
+
+
+def wait_for_health(
+    client: httpx.Client, worker_id: str, wanted: str, space: str = "Spaces-1"
+) -> dict[str, Any]:
+    """Polls the API (bounded) for a state the server reaches on its own, e.g. after an agent connects."""
+    worker: dict[str, Any] = {}
+    for _ in range(600):
+        worker = client.get(f"/api/{space}/workers/{worker_id}").json()
+        if worker["HealthStatus"] == wanted:
+            return worker
+        time.sleep(0.05)
+    raise AssertionError(f"{worker_id} stayed {worker.get('HealthStatus')}: {worker.get('StatusSummary')}")

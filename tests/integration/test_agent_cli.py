@@ -549,7 +549,9 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
     style: str, server: Any, tmp_path: Path
 ) -> None:
     """The newcomer's path, verb by verb: create, configure, register, run, then a script on it."""
-    from conftest import AgentProcess, follow, free_port, run_script
+    from test_agents import wait_for_health
+
+    from conftest import AgentProcess, free_port, run_script
 
     port = free_port()
     home = new_agent(tmp_path, "--listen-port", str(port))
@@ -557,7 +559,7 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
         ok(agent(home, "configure", "--no-listen"))
     pool = server.client.post("/api/workerpools", json={"Name": unique("cli-agents")}).json()
     name = unique("cli-agent")
-    extra = ["--server-comms-port", str(server.comms_port)] if style == "TentacleActive" else []
+    extra = ["--server-comms-port", str(server.comms_port)]
     ok(
         agent(
             home,
@@ -576,11 +578,8 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
     try:
         worker = server.client.get("/api/workers/all", params={"thumbprint": thumbprint(home)}).json()
         [mine] = [w for w in worker if w["Name"] == name]
-        check = server.client.post(
-            "/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [mine["Id"]]}}
-        )
-        follow(server.client, check.json()["Id"])
-        assert server.client.get(f"/api/workers/{mine['Id']}").json()["HealthStatus"] == "Healthy"
+        # No health check requested: an agent that starts tells the server (both styles), which checks it.
+        wait_for_health(server.client, mine["Id"], "Healthy")
         task = run_script(server.client, "echo set up by the command line", WorkerPoolIds=[pool["Id"]])
         assert task["State"] == "Success"
         assert "set up by the command line" in server.client.get(f"/api/tasks/{task['Id']}/raw").text

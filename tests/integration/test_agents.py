@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import AgentProcess, ServerProcess, follow, run_script, script_task, unique
+from conftest import AgentProcess, ServerProcess, follow, run_script, script_task, unique, wait_for_health
 
 
 def server_thumbprint(client: httpx.Client) -> str:
@@ -42,19 +42,6 @@ def check_health(client: httpx.Client, worker_id: str, space: str = "Spaces-1") 
     follow(client, task.json()["Id"])
     worker: dict[str, Any] = client.get(f"/api/{space}/workers/{worker_id}").json()
     return worker
-
-
-def wait_for_health(
-    client: httpx.Client, worker_id: str, wanted: str, space: str = "Spaces-1"
-) -> dict[str, Any]:
-    """Polls the API (bounded) for a state the server reaches on its own, e.g. after an agent connects."""
-    worker: dict[str, Any] = {}
-    for _ in range(600):
-        worker = client.get(f"/api/{space}/workers/{worker_id}").json()
-        if worker["HealthStatus"] == wanted:
-            return worker
-        time.sleep(0.05)
-    raise AssertionError(f"{worker_id} stayed {worker.get('HealthStatus')}: {worker.get('StatusSummary')}")
 
 
 def new_pool(client: httpx.Client, space: str = "Spaces-1") -> str:

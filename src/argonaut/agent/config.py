@@ -38,12 +38,23 @@ class PollingServer:
 
 
 @dataclass
+class KnownServer:
+    """A server this listening agent is registered with: told at start so it checks the agent at once."""
+
+    url: str
+    host: str
+    comms_port: int
+    thumbprint: str
+
+
+@dataclass
 class AgentConfig:
     listen: bool = True
     listen_address: str = "127.0.0.1"
     listen_port: int = DEFAULT_LISTEN_PORT
     trusted: list[TrustedServer] = field(default_factory=list)
     polling: list[PollingServer] = field(default_factory=list)
+    announce_to: list[KnownServer] = field(default_factory=list)
 
     def trusts(self, thumbprint: str) -> bool:
         return any(t.thumbprint == thumbprint.upper() for t in self.trusted)
@@ -63,6 +74,7 @@ class AgentConfig:
             listen_port=int(data.get("listen_port", DEFAULT_LISTEN_PORT)),
             trusted=[TrustedServer(str(t["thumbprint"]).upper()) for t in data.get("trusted", [])],
             polling=[PollingServer(**p) for p in data.get("polling", [])],
+            announce_to=[KnownServer(**k) for k in data.get("announce_to", [])],
         )
 
 

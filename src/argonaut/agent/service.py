@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from argonaut import __version__
 from argonaut.agent import config as agent_config
-from argonaut.agent.config import AgentConfig, PollingServer
+from argonaut.agent.config import AgentConfig, KnownServer, PollingServer
 from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
 from argonaut.protocol.link import Link, MethodError, await_hello, offer_hello, write_frame
@@ -193,6 +193,29 @@ class Agent:
             delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10)))
             await asyncio.sleep(delay)
 
+    async def announce(self, target: KnownServer) -> None:
+        """Tell a server this listening agent has started, so it checks it now rather than at its interval."""
+        context = connecting_context(self.certificate)
+        for attempt in range(5):
+            try:
+                reader, writer = await asyncio.open_connection(
+                    target.host, target.comms_port, ssl=context, server_hostname="argonaut"
+                )
+                try:
+                    if peer_thumbprint(writer.get_extra_info("ssl_object")) != target.thumbprint:
+                        raise ConnectionRefusedError(
+                            f"the server at {target.url} presented another certificate"
+                        )
+                    hello = Hello(versions=(1,), role="agent", purpose="announce", agent_version=__version__)
+                    await offer_hello(reader, writer, hello)
+                finally:
+                    writer.close()
+                log.info("told %s that this agent started", target.url)
+                return
+            except Exception as exc:
+                log.info("could not tell %s that this agent started: %s", target.url, exc)
+                await asyncio.sleep(random.uniform(0, BACKOFF_FIRST_S * 2**attempt))
+
     async def close(self) -> None:
         for link in list(self._links):
             await link.close()
@@ -210,6 +233,8 @@ async def _run(home: Path) -> int:
         loop.add_signal_handler(sig, stop.set)
     listener = await agent.serve_listening() if config.listen else None
     pollers = [asyncio.create_task(agent.poll(target)) for target in config.polling]
+    if listener is not None:
+        pollers += [asyncio.create_task(agent.announce(target)) for target in config.announce_to]
     if listener is None and not pollers:
         print(
             "error: this agent neither listens nor polls any server; see 'argonaut agent configure'",

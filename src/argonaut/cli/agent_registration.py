@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from argonaut.agent.config import AgentConfig, PollingServer
+from argonaut.agent.config import AgentConfig, KnownServer, PollingServer
 from argonaut.cli.client.http import ApiSession, CliError, find_one
 
 PASSIVE = "TentaclePassive"
@@ -206,6 +206,13 @@ def remember_polling(
     )
 
 
+def remember_announce(config: AgentConfig, server_url: str, request: WorkerRequest, thumbprint: str) -> None:
+    """A listening agent tells this server's comms port when it starts, so it is checked at once."""
+    host = urlsplit(server_url).hostname or server_url
+    config.announce_to = [k for k in config.announce_to if not same_server(k.url, server_url)]
+    config.announce_to.append(KnownServer(server_url, host, request.server_comms_port, thumbprint))
+
+
 # -- the verbs ----------------------------------------------------------------------------------------
 
 
@@ -241,6 +248,8 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
     config.trust(thumbprint)
     if request.style == ACTIVE:
         remember_polling(config, api.server, request, str(endpoint["Uri"]), thumbprint)
+    else:
+        remember_announce(config, api.server, request, thumbprint)
     return Registered(worker, existing is None, space, pools, thumbprint)
 
 

@@ -26,6 +26,7 @@ from argonaut.security.tls import peer_thumbprint
 log = logging.getLogger("argonaut.comms")
 
 Authorize = Callable[[str, str], Awaitable[bool]]  # (subscription id, thumbprint) -> registered?
+Announce = Callable[[str], Awaitable[bool]]  # (thumbprint of a listening agent that started) -> registered?
 
 
 class AgentUnreachable(ConnectionError):
@@ -125,7 +126,11 @@ class Connections:
     # -- the polling hub -------------------------------------------------------------------------------
 
     async def accept_polling(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, authorize: Authorize
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        authorize: Authorize,
+        announce: Announce | None = None,
     ) -> None:
         presented = peer_thumbprint(writer.get_extra_info("ssl_object"))
         peer = writer.get_extra_info("peername")
@@ -133,6 +138,15 @@ class Connections:
             hello = await await_hello(reader)
         except (ProtocolError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
             log.warning("polling connection from %s dropped before its hello: %s", peer, exc)
+            writer.close()
+            return
+        if hello.purpose == "announce":
+            known = presented is not None and announce is not None and await announce(presented)
+            write_frame(
+                writer, Welcome(version=1) if known else Refused(reason="this agent is not registered")
+            )
+            with contextlib.suppress(ConnectionError, OSError):
+                await writer.drain()
             writer.close()
             return
         subscription = (hello.subscription or "").lower()

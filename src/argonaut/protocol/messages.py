@@ -30,6 +30,9 @@ class Hello(_Strict):
     versions: tuple[int, ...]
     role: Literal["server", "agent"]
     subscription: str | None = None  # a polling agent names the subscription it serves
+    # "announce": a listening agent that just started tells the server so, then hangs up (it serves
+    # calls on the connections the server opens to it, as ever).
+    purpose: Literal["poll", "announce"] = "poll"
     agent_version: str | None = None
 
 

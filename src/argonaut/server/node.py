@@ -10,7 +10,10 @@ import logging
 import os
 import socket
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from sqlalchemy.engine import RowMapping
 
 from argonaut.api.services import Services
 from argonaut.comms.connections import Connections
@@ -116,7 +119,9 @@ class Node:
 
     async def _open_comms_port(self) -> asyncio.Server:
         server = await asyncio.start_server(
-            lambda reader, writer: self.connections.accept_polling(reader, writer, self._authorize_polling),
+            lambda reader, writer: self.connections.accept_polling(
+                reader, writer, self._authorize_polling, self._listening_agent_started
+            ),
             self.settings.listen_host,
             self.settings.comms_port,
             ssl=accepting_context(self.certificate),
@@ -129,6 +134,16 @@ class Node:
         """A polling agent may connect if some space registered it; it then gets a health check soon."""
         async with self.services.store.transaction() as conn:
             registrations = await workers_repo.by_subscription(conn, subscription, thumbprint)
+        self._queue_arrival_checks(registrations)
+        return bool(registrations)
+
+    async def _listening_agent_started(self, thumbprint: str) -> bool:
+        async with self.services.store.transaction() as conn:
+            registrations = await workers_repo.listening_by_thumbprint(conn, thumbprint)
+        self._queue_arrival_checks(registrations)
+        return bool(registrations)
+
+    def _queue_arrival_checks(self, registrations: Sequence[RowMapping]) -> None:
         for row in registrations:
             self._arrivals.setdefault(int(row["space_id"]), set()).add(int(row["id"]))
         if registrations and self._arrivals_flush is None:
@@ -136,7 +151,6 @@ class Node:
             self._arrivals_flush = asyncio.get_running_loop().call_later(
                 ARRIVAL_BATCH_S, lambda: asyncio.ensure_future(self._check_arrivals())
             )
-        return bool(registrations)
 
     async def _check_arrivals(self) -> None:
         arrivals, self._arrivals, self._arrivals_flush = self._arrivals, {}, None

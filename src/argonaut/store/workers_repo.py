@@ -166,3 +166,11 @@ async def record_runner(conn: Conn, worker_id: int, has_latest: bool) -> None:
     await conn.execute(
         update(workers).where(workers.c.id == worker_id).values(has_latest_calamari=has_latest)
     )
+
+
+async def listening_by_thumbprint(conn: Conn, thumbprint: str) -> Sequence[RowMapping]:
+    """Every registration (in any space) of the listening agent with this certificate."""
+    query = select(workers).where(
+        workers.c.thumbprint == thumbprint.upper(), workers.c.communication_style == "TentaclePassive"
+    )
+    return (await conn.execute(query)).mappings().all()
