@@ -95,3 +95,40 @@ def test_unknown_methods_and_bad_params_are_named_errors(agent_factory: Any, ser
         await connections.close()
 
     asyncio.run(scenario())
+
+
+def test_a_fully_isolated_script_has_the_agent_to_itself(agent_factory: Any, server_home: Path) -> None:
+    agent = trusted_agent(agent_factory, server_home)
+    record = agent.home / "spans"
+
+    def body(name: str) -> str:
+        stamp = f"$(date +%s%N) >> {record}"
+        return f"echo {name} start {stamp}; sleep 0.3; echo {name} end {stamp}"
+
+    async def scenario() -> None:
+        connections, dispatcher, target = link_to(agent, server_home)
+        waits: list[str] = []
+
+        async def run(name: str, isolation: str) -> int:
+            job = ScriptJob(task_id=1, script_body=body(name), syntax="Bash", isolation=isolation)  # type: ignore[arg-type]
+            outcome = await dispatcher.run_script(
+                target, job, lambda e: waits.append(e.text) if e.category == "Wait" else None
+            )
+            return outcome.exit_code
+
+        shared = [asyncio.create_task(run(f"shared{n}", "NoIsolation")) for n in range(3)]
+        await asyncio.sleep(0.1)  # the shared scripts are running when the exclusive one arrives
+        codes = await asyncio.gather(run("alone", "FullIsolation"), *shared)
+        assert codes == [0, 0, 0, 0]
+        assert any("requires that no other scripts" in line for line in waits)
+        await connections.close()
+
+    asyncio.run(scenario())
+    spans: dict[str, dict[str, int]] = {}
+    for line in record.read_text().split("\n"):
+        if line:
+            name, edge, stamp = line.split()
+            spans.setdefault(name, {})[edge] = int(stamp)
+    alone = spans.pop("alone")
+    for span in spans.values():  # no shared script overlaps the exclusive one
+        assert span["end"] <= alone["start"] or span["start"] >= alone["end"], (span, alone)

@@ -407,3 +407,37 @@ def test_a_policy_can_delete_machines_that_stay_unavailable(server: ServerProces
         follow(c, task["Id"])
     assert c.get(f"/api/workers/{gone}").status_code == 404
     assert c.get(f"/api/workers/{kept}").json()["HealthStatus"] == "Unavailable"
+
+
+def test_one_polling_agent_serves_two_spaces(server: ServerProcess, agent_factory: Any) -> None:
+    c = server.client
+    subscription = "poll://" + unique("two").replace("-", "")[:20].ljust(20, "y") + "/"
+    agent = agent_factory(listen=False, start=False)
+    spaces = [c.post("/api/spaces", json={"Name": unique("PollShared")}).json()["Id"] for _ in range(2)]
+    workers = {}
+    for space in spaces:
+        pool = c.get(f"/api/{space}/workerpools/all").json()[0]["Id"]
+        endpoint = {
+            "CommunicationStyle": "TentacleActive",
+            "Uri": subscription,
+            "Thumbprint": agent.thumbprint,
+        }
+        workers[space] = add_worker(c, "one-agent", [pool], endpoint, space=space)
+    agent_factory(
+        listen=False,
+        home=agent.home,
+        polling=[
+            {
+                "url": server.url,
+                "host": "127.0.0.1",
+                "comms_port": server.comms_port,
+                "subscription_id": subscription,
+                "thumbprint": server_thumbprint(c),
+            }
+        ],
+    )
+    for space in spaces:
+        wait_for_health(c, workers[space], "Healthy", space=space)
+        assert run_script(c, "echo from the shared poller", space=space)["State"] == "Success"
+    c.delete(f"/api/{spaces[0]}/workers/{workers[spaces[0]]}")
+    assert run_script(c, "echo still serving", space=spaces[1])["State"] == "Success"

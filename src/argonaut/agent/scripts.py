@@ -13,9 +13,11 @@ import base64
 import contextlib
 import shutil
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from argonaut.agent.isolation import IsolationMutex
 from argonaut.protocol.link import MethodError
 from argonaut.protocol.methods import (
     ArtifactData,
@@ -52,6 +54,7 @@ class ScriptService:
         self._work_root = work_root
         self._artifacts_root = artifacts_root
         self.runner = runner  # replaced when the server pushes a newer one; running scripts keep theirs
+        self._isolation = IsolationMutex()
         self._scripts: dict[str, _Script] = {}
 
     async def start(self, params: StartScript) -> ScriptStatus:
@@ -115,8 +118,12 @@ class ScriptService:
             artifact_dir=script.artifacts_dir,
             runner=self.runner,
         )
+        exclusive = params.isolation == "FullIsolation"
+        if exclusive and self._isolation.busy or not exclusive and self._isolation.busy_exclusively:
+            on_log(_waiting_line(exclusive))
         try:
-            script.result = await run_script(request, on_log)
+            async with self._isolation.hold(exclusive):
+                script.result = await run_script(request, on_log)
         except asyncio.CancelledError:
             script.error = "The script was canceled"
         except Exception as exc:  # the step fails with the reason instead of the agent crashing
@@ -159,4 +166,15 @@ def _artifact(artifact: Any) -> ArtifactData:
     content = Path(artifact.stored_path).read_bytes()
     return ArtifactData(
         name=artifact.name, length=len(content), content_b64=base64.b64encode(content).decode()
+    )
+
+
+def _waiting_line(exclusive: bool) -> RunnerLine:
+    why = (
+        "this script requires that no other scripts are running on this agent"
+        if exclusive
+        else "a script that requires this agent to itself is running"
+    )
+    return RunnerLine(
+        occurred=datetime.now(UTC), category="Wait", text=f"Waiting for other scripts to finish: {why}"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError
 
@@ -33,6 +33,7 @@ class AdHocArguments(ApiInput):
     WorkerPoolIds: list[str] = Field(default_factory=list, max_length=1000)
     MachineIds: list[str] = Field(default_factory=list, max_length=1000)
     MaxParallelism: int | None = Field(None, ge=1, le=1000)
+    Isolation: Literal["NoIsolation", "FullIsolation"] = "NoIsolation"
 
 
 def _ids(collection: Collection, texts: list[str], field: str) -> list[int]:
@@ -66,6 +67,8 @@ async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dic
     canonical: dict[str, Any] = {"ScriptBody": args.ScriptBody, "Syntax": syntax, "TargetType": target_type}
     if args.MaxParallelism is not None:
         canonical["MaxParallelism"] = args.MaxParallelism
+    if args.Isolation == "FullIsolation":
+        canonical["Isolation"] = args.Isolation
     if target_type == "WorkerPools":
         numbers = _ids(Collection.WORKER_POOLS, args.WorkerPoolIds, "Arguments.WorkerPoolIds")
         found = (

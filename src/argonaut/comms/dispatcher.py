@@ -93,6 +93,7 @@ class AgentDispatcher:
             "syntax": job.syntax,
             "variables": dict(job.variables),
             "sensitive_variables": sorted(job.sensitive_variables),
+            "isolation": job.isolation,
         }
         since = job.resume_from or 0
         updated_from = None

@@ -49,6 +49,7 @@ class ScriptJob:
     artifact_dir: Path | None = None
     ticket: str | None = None  # names the script on an agent; chosen (and stored) by the orchestrator
     resume_from: int | None = None  # set when re-attaching after a restart: the first line still wanted
+    isolation: Literal["NoIsolation", "FullIsolation"] = "NoIsolation"  # FullIsolation: the worker to itself
 
 
 @dataclass(frozen=True, slots=True)

@@ -177,6 +177,7 @@ class AdHocScripts:
                 variables=_task_variables(run),
                 artifact_dir=self._staging(),
                 ticket=ticket,
+                isolation="FullIsolation" if args.get("Isolation") == "FullIsolation" else "NoIsolation",
             )
             return await self._carry_out(run, activity, planned.label, target, job, lease_id)
 
