@@ -441,3 +441,26 @@ def test_one_polling_agent_serves_two_spaces(server: ServerProcess, agent_factor
         assert run_script(c, "echo from the shared poller", space=space)["State"] == "Success"
     c.delete(f"/api/{spaces[0]}/workers/{workers[spaces[0]]}")
     assert run_script(c, "echo still serving", space=spaces[1])["State"] == "Success"
+
+
+def test_an_exclusive_step_waits_for_its_worker_instead_of_failing(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    c = server.client
+    agent = agent_factory(trust=[server_thumbprint(c)])
+    pool = new_pool(c)
+    worker = add_worker(c, unique("exclusive"), [pool], listening_endpoint(agent))
+    assert check_health(c, worker)["HealthStatus"] == "Healthy"
+    record = agent.home / "spans"
+    body = f"echo start $(date +%s%N) >> {record}; sleep 0.4; echo end $(date +%s%N) >> {record}"
+    ids = [
+        c.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool], Isolation="FullIsolation")).json()[
+            "Id"
+        ]
+        for _ in range(2)
+    ]
+    assert [follow(c, task_id)["State"] for task_id in ids] == ["Success", "Success"]
+    assert any("Waiting:" in c.get(f"/api/tasks/{task_id}/raw").text for task_id in ids)
+    edges = [line.split() for line in record.read_text().splitlines()]
+    assert [edge for edge, _ in edges] == ["start", "end", "start", "end"]  # one after the other
+    assert c.get("/api/workers/" + worker).json()["HealthStatus"] == "Healthy"

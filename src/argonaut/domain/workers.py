@@ -51,6 +51,7 @@ class BuiltInWorker:
 @dataclass(frozen=True, slots=True)
 class NoWorker:
     reason: str
+    busy: bool = False  # healthy workers exist but are all taken: worth waiting for, not a failure
 
 
 Choice = WorkerCandidate | BuiltInWorker | NoWorker
@@ -87,7 +88,7 @@ def choose_worker(
     if not usable:
         healthy = [w for w in members if w.health.can_run_scripts and not w.is_disabled]
         if healthy:
-            return NoWorker(f"every healthy worker in pool '{pool_name}' is busy")
+            return NoWorker(f"every healthy worker in pool '{pool_name}' is busy", busy=True)
         return NoWorker(f"no healthy worker available in pool '{pool_name}'")
     return min(usable, key=lambda w: (w.active_leases, _id_order(w.id)))
 

@@ -12,7 +12,7 @@ import secrets
 import shutil
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,8 @@ class Planned:
     target: Target | None
     problem: str | None = None
     lease_worker: int | None = None
+    busy: bool = False
+    lease_id: int | None = None
 
 
 class AdHocScripts:
@@ -71,6 +73,18 @@ class AdHocScripts:
     async def __call__(self, run: TaskRun) -> Verdict:
         args: dict[str, Any] = dict(run.row["arguments"])
         plan = await self._plan(run, args)
+        waited = 0.0
+        while any(p.busy for p in plan) and not any(p.problem and not p.busy for p in plan):
+            # Every healthy worker is leased (exclusively, or up to its limit): wait for one rather than
+            # fail the step, as the described system learned to (OctopusDeploy/Issues#9470).
+            if waited == 0.0:
+                for p in plan:
+                    if p.busy:
+                        run.log.write(run.root_activity, "Wait", f"Waiting: {p.problem}")
+            delay = min(2.0, 0.1 * 2 ** min(waited, 5))
+            await asyncio.sleep(delay)
+            waited += 1
+            plan = await self._plan(run, args)
         problems = [p for p in plan if p.problem]
         if problems:
             for p in problems:
@@ -87,84 +101,98 @@ class AdHocScripts:
         return Verdict(TaskState.SUCCESS)
 
     async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[Planned]:
+        exclusive = args.get("Isolation") == "FullIsolation"  # such a step takes its worker alone
         target_type = args.get("TargetType", "WorkerPools")
+        if target_type == "OctopusServer":
+            if not self._built_in_enabled:
+                return [
+                    Planned("Octopus Server", None, "the built-in worker is disabled on this server node")
+                ]
+            return [Planned("the built-in worker", BuiltInTarget())]
         space_id = int(run.row["space_id"])
         waits: dict[int, float] = {}
         async with self._store.transaction() as conn:
-            if target_type == "OctopusServer":
-                if not self._built_in_enabled:
-                    return [
-                        Planned("Octopus Server", None, "the built-in worker is disabled on this server node")
-                    ]
-                return [Planned("the built-in worker", BuiltInTarget())]
             if target_type == "Workers":
-                plan = []
-                for worker_text in args.get("MachineIds") or []:
-                    worker_id = parse_id(Collection.WORKERS, str(worker_text)) or 0
-                    row = await workers_repo.get(conn, space_id, worker_id)
-                    if row is None:
-                        plan.append(Planned(str(worker_text), None, f"worker {worker_text} no longer exists"))
-                        continue
-                    health = HealthStatus(row["health_status"])
-                    if row["is_disabled"] or not health.can_run_scripts:
-                        why = "disabled" if row["is_disabled"] else f"health status {health.value}"
-                        plan.append(
-                            Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})")
-                        )
-                        continue
-                    wait_s = await self._connect_wait_s(conn, space_id, row["machine_policy_id"], waits)
-                    target = WorkerTarget(row["id"], row["name"], row["endpoint"], wait_s)
-                    plan.append(Planned(row["name"], target, lease_worker=row["id"]))
+                plan = await self._plan_workers(conn, space_id, args, waits)
+            else:
+                plan = await self._plan_pools(conn, space_id, args, exclusive, waits)
+            if any(p.problem for p in plan):
                 return plan
-            texts = args.get("WorkerPoolIds") or []
-            pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
-            plan = []
-            for pool in await pools_repo.pools_with_members(conn, space_id, pool_ids):
-                candidates = [
-                    WorkerCandidate(
-                        id=format_id(Collection.WORKERS, m.id),
-                        name=m.name,
-                        health=HealthStatus(m.health_status),
-                        is_disabled=m.is_disabled,
-                        active_leases=m.active_leases,
-                        exclusively_leased=m.exclusively_leased,
+            # Leases are taken in the transaction that chose the workers, so two steps planning at
+            # once cannot both take the one idle worker exclusively.
+            leased = []
+            for p in plan:
+                if p.lease_worker is not None:
+                    run.took_leases = True
+                    p = replace(
+                        p, lease_id=await leases_repo.take(conn, p.lease_worker, run.task_id, exclusive)
                     )
-                    for m in pool.members
-                ]
-                choice = choose_worker(pool.name, pool.is_default, candidates, self._built_in_enabled)
-                if isinstance(choice, BuiltInWorker):
-                    plan.append(Planned(f"the built-in worker (pool '{pool.name}')", BuiltInTarget()))
-                elif isinstance(choice, NoWorker):
-                    plan.append(Planned(pool.name, None, choice.reason))
-                else:
-                    member = next(m for m in pool.members if format_id(Collection.WORKERS, m.id) == choice.id)
-                    wait_s = await self._connect_wait_s(conn, space_id, member.machine_policy_id, waits)
-                    target = WorkerTarget(member.id, member.name, member.endpoint, wait_s)
-                    plan.append(Planned(member.name, target, lease_worker=member.id))
-            if not plan:
-                space = await spaces_repo.get(conn, space_id)
-                plan.append(
-                    Planned(
-                        "",
-                        None,
-                        f"no worker pool was selected in space '{space['name'] if space else space_id}'",
-                    )
+                leased.append(p)
+            return leased
+
+    async def _plan_workers(
+        self, conn: Conn, space_id: int, args: dict[str, Any], waits: dict[int, float]
+    ) -> list[Planned]:
+        plan = []
+        for worker_text in args.get("MachineIds") or []:
+            worker_id = parse_id(Collection.WORKERS, str(worker_text)) or 0
+            row = await workers_repo.get(conn, space_id, worker_id)
+            if row is None:
+                plan.append(Planned(str(worker_text), None, f"worker {worker_text} no longer exists"))
+                continue
+            health = HealthStatus(row["health_status"])
+            if row["is_disabled"] or not health.can_run_scripts:
+                why = "disabled" if row["is_disabled"] else f"health status {health.value}"
+                plan.append(Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})"))
+                continue
+            wait_s = await self._connect_wait_s(conn, space_id, row["machine_policy_id"], waits)
+            target = WorkerTarget(row["id"], row["name"], row["endpoint"], wait_s)
+            plan.append(Planned(row["name"], target, lease_worker=row["id"]))
+        return plan
+
+    async def _plan_pools(
+        self, conn: Conn, space_id: int, args: dict[str, Any], exclusive: bool, waits: dict[int, float]
+    ) -> list[Planned]:
+        texts = args.get("WorkerPoolIds") or []
+        pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
+        plan = []
+        for pool in await pools_repo.pools_with_members(conn, space_id, pool_ids):
+            candidates = [
+                WorkerCandidate(
+                    id=format_id(Collection.WORKERS, m.id),
+                    name=m.name,
+                    health=HealthStatus(m.health_status),
+                    is_disabled=m.is_disabled,
+                    active_leases=m.active_leases,
+                    exclusively_leased=m.exclusively_leased,
                 )
-            return plan
+                for m in pool.members
+            ]
+            choice = choose_worker(pool.name, pool.is_default, candidates, self._built_in_enabled, exclusive)
+            if isinstance(choice, BuiltInWorker):
+                plan.append(Planned(f"the built-in worker (pool '{pool.name}')", BuiltInTarget()))
+            elif isinstance(choice, NoWorker):
+                plan.append(Planned(pool.name, None, choice.reason, busy=choice.busy))
+            else:
+                member = next(m for m in pool.members if format_id(Collection.WORKERS, m.id) == choice.id)
+                wait_s = await self._connect_wait_s(conn, space_id, member.machine_policy_id, waits)
+                target = WorkerTarget(member.id, member.name, member.endpoint, wait_s)
+                plan.append(Planned(member.name, target, lease_worker=member.id))
+        if not plan:
+            space = await spaces_repo.get(conn, space_id)
+            name = space["name"] if space else space_id
+            plan.append(Planned("", None, f"no worker pool was selected in space '{name}'"))
+        return plan
 
     async def _run_one(
         self, run: TaskRun, args: dict[str, Any], planned: Planned, limit: asyncio.Semaphore
     ) -> str | None:
         async with limit:
             activity = run.log.open_activity(f"Run script on {planned.label}", parent=run.root_activity)
-            lease_id = None
             target = planned.target
             assert target is not None
             ticket = secrets.token_hex(16) if isinstance(target, WorkerTarget) else None
             async with self._store.transaction() as conn:
-                if planned.lease_worker is not None:
-                    run.took_leases = True
-                    lease_id = await leases_repo.take(conn, planned.lease_worker, run.task_id)
                 if isinstance(target, WorkerTarget) and ticket is not None:
                     # Stored before the agent hears of it: a node that restarts finds the script by ticket.
                     await script_runs_repo.record(
@@ -179,7 +207,7 @@ class AdHocScripts:
                 ticket=ticket,
                 isolation="FullIsolation" if args.get("Isolation") == "FullIsolation" else "NoIsolation",
             )
-            return await self._carry_out(run, activity, planned.label, target, job, lease_id)
+            return await self._carry_out(run, activity, planned.label, target, job, planned.lease_id)
 
     async def resume(self, run: TaskRun) -> Verdict:
         """Re-attach to the task's scripts on agents after this node restarted, from the last stored line."""
