@@ -16,12 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/argonaut server $(ARGS)
 
-# OpenSSH and Chromium, for the SSH and portal tests (later issues): installed when missing on Debian as root.
+# OpenSSH's sshd, for the SSH worker tests: installed when missing on Debian as root.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
-	  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
 	fi
 
@@ -36,7 +35,7 @@ contracts: $(STAMP)
 
 check: lint typecheck contracts
 
-test: $(STAMP) check
+test: $(STAMP) system-deps check
 	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
 
 bench: $(STAMP)

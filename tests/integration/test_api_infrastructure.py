@@ -147,6 +147,15 @@ def test_invalid_workers_are_refused_with_reasons(server: ServerProcess) -> None
     assert no_pool.status_code == 400
     elsewhere = c.post(f"/api/{space}/workers", json=listening("y", ["WorkerPools-999999"]))
     assert elsewhere.status_code == 400 and "WorkerPools-999999" in elsewhere.json()["ErrorMessage"]
+    account = c.post(
+        "/api/" + space + "/accounts",
+        json={
+            "Name": unique("acct"),
+            "AccountType": "UsernamePassword",
+            "Username": "u",
+            "Password": {"HasValue": True, "NewValue": "pw"},
+        },
+    ).json()["Id"]
     ssh = c.post(
         f"/api/{space}/workers",
         json={
@@ -156,7 +165,7 @@ def test_invalid_workers_are_refused_with_reasons(server: ServerProcess) -> None
                 "CommunicationStyle": "Ssh",
                 "Host": "127.0.0.1",
                 "Port": 2222,
-                "AccountId": "Accounts-1",
+                "AccountId": account,
             },
         },
     )

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 
 from argonaut.api import (
     errors,
+    routes_accounts,
     routes_artifacts,
     routes_machine_policies,
     routes_spaces,
@@ -17,7 +18,14 @@ from argonaut.api import (
 )
 from argonaut.api.lenient import LenientRequests
 
-_FAMILIES = (routes_worker_pools, routes_workers, routes_machine_policies, routes_tasks, routes_artifacts)
+_FAMILIES = (
+    routes_worker_pools,
+    routes_workers,
+    routes_machine_policies,
+    routes_tasks,
+    routes_artifacts,
+    routes_accounts,
+)
 
 
 def add_api(app: FastAPI) -> None:

@@ -26,7 +26,7 @@ from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
 from argonaut.domain.workers import CommunicationStyle, HealthStatus
-from argonaut.store import policies_repo, pools_repo, workers_repo
+from argonaut.store import accounts_repo, policies_repo, pools_repo, workers_repo
 from argonaut.store.connection import Conn
 
 WorkerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -80,6 +80,16 @@ async def _pool_numbers(conn: Conn, space_id: int, texts: list[str]) -> list[int
     if missing:
         raise bad_request(f"Worker pool(s) {', '.join(missing)} do not exist in this space")
     return numbers
+
+
+async def _check_account(conn: Conn, space_id: int, endpoint: dict[str, Any]) -> None:
+    """An SSH endpoint must name an account of this space that can log in (not someone else's)."""
+    if endpoint.get("CommunicationStyle") != CommunicationStyle.SSH.value:
+        return
+    number = parse_id(Collection.ACCOUNTS, str(endpoint.get("AccountId")))
+    row = await accounts_repo.get(conn, space_id, number) if number is not None else None
+    if row is None:
+        raise bad_request(f"Endpoint.AccountId: account {endpoint.get('AccountId')} is not in this space")
 
 
 async def _policy_number(conn: Conn, space_id: int, text: str | None) -> int:
@@ -196,6 +206,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         endpoint = _endpoint(body.Endpoint)
         async with caller.services.store.transaction() as conn:
+            await _check_account(conn, caller.space_id, endpoint)
             pool_numbers = await _pool_numbers(conn, caller.space_id, body.WorkerPoolIds)
             policy = await _policy_number(conn, caller.space_id, body.MachinePolicyId)
             number = await workers_repo.create_worker(
@@ -230,6 +241,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         if body.IsDisabled is not None:
             values["is_disabled"] = body.IsDisabled
         async with caller.services.store.transaction() as conn:
+            if "endpoint" in values:
+                await _check_account(conn, caller.space_id, values["endpoint"])
             if body.MachinePolicyId is not None:
                 values["machine_policy_id"] = await _policy_number(
                     conn, caller.space_id, body.MachinePolicyId

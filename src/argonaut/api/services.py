@@ -10,6 +10,7 @@ from fastapi import Request
 from argonaut.config import ServerSettings
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.queue import TaskQueue
+from argonaut.security.master_key import SecretBox
 from argonaut.store import Store
 
 
@@ -21,6 +22,7 @@ class Services:
     events: TaskEvents
     server_thumbprint: str
     server_certificate_pem: str
+    secrets: SecretBox
     # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
     key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every

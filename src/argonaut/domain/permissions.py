@@ -24,6 +24,8 @@ class Permission(StrEnum):
     TASK_CREATE = "TaskCreate"
     TASK_CANCEL = "TaskCancel"
     ARTIFACT_VIEW = "ArtifactView"
+    ACCOUNT_VIEW = "AccountView"
+    ACCOUNT_EDIT = "AccountEdit"
     RUN_SCRIPT = "AdministerSystem"  # the script console needs system-level rights in the described system
     CONFIGURE_SERVER = "ConfigureServer"
 

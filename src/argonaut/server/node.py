@@ -109,6 +109,7 @@ class Node:
             events=events,
             server_thumbprint=certificate.thumbprint,
             server_certificate_pem=certificate.cert_path.read_text(),
+            secrets=box,
         )
         await queue.start()
         schedule = HealthSchedule(store, queue)

@@ -218,3 +218,20 @@ script_runs = Table(
     Column("created", DateTime(timezone=True), nullable=False),
     **_AUTO,
 )
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("account_type", String(40), nullable=False),
+    Column("username", String(200), nullable=True),
+    # Field name -> value encrypted with the master key ("enc1:…"); never returned by the API.
+    Column("secrets", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("space_id", "name_key"),
+    **_AUTO,
+)
