@@ -7,9 +7,11 @@ installs openssh-server on Debian.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -81,8 +83,24 @@ class Sshd:
             time.sleep(0.02)
         raise RuntimeError("sshd did not start listening")
 
+    def _children(self) -> list[int]:
+        assert self.proc is not None
+        found = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid:
+                found.append(int(stat.parent.name))
+        return found
+
     def stop(self) -> None:
+        """Stop the daemon and the sessions it forked (open connections die, as on a reboot)."""
         if self.proc is not None and self.proc.poll() is None:
+            for child in self._children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child, signal.SIGTERM)
             self.proc.terminate()
             self.proc.wait(10)
         self.proc = None

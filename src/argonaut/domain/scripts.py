@@ -34,6 +34,7 @@ class WorkerTarget:
     # How long a call waits for the worker to be reachable (a polling agent to connect): the machine
     # policy's PollingRequestQueueTimeout, two minutes by default as in the described system.
     connect_wait_s: float = 120.0
+    min_free_disk_mb: int = 500  # a health check warns below this (the policy's threshold)
 
 
 Target = BuiltInTarget | WorkerTarget

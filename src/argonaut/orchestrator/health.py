@@ -70,7 +70,13 @@ class HealthChecks:
             activity = run.log.open_activity(f"Check {row['name']}", parent=run.root_activity)
             check_policy = policy.get("MachineHealthCheckPolicy") or {}
             timeout_s = _timeout(args.get("Timeout") or check_policy.get("HealthCheckTimeout"))
-            target = WorkerTarget(int(row["id"]), str(row["name"]), row["endpoint"])
+            threshold = check_policy.get("MinimumFreeDiskSpaceWarningMegabytes")
+            target = WorkerTarget(
+                int(row["id"]),
+                str(row["name"]),
+                row["endpoint"],
+                min_free_disk_mb=int(threshold) if isinstance(threshold, int) else 500,
+            )
             try:
                 report = await self._dispatcher.check_health(target, timeout_s)
             except Exception as exc:  # one broken check must not fail the others' task

@@ -6,6 +6,7 @@ The ASGI app's lifespan owns a :class:`Node`; everything a request needs is on `
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import os
 import socket
@@ -19,7 +20,7 @@ from argonaut.api.services import Services
 from argonaut.comms.connections import Connections
 from argonaut.comms.dispatcher import AgentDispatcher
 from argonaut.config import ServerSettings
-from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
@@ -34,7 +35,9 @@ from argonaut.security.tls import accepting_context, connecting_context, trim_tl
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
-from argonaut.store import Store, tasks_repo, workers_repo
+from argonaut.ssh.connections import SshConnections
+from argonaut.ssh.dispatcher import SshDispatcher
+from argonaut.store import Store, accounts_repo, tasks_repo, workers_repo
 
 log = logging.getLogger("argonaut.server")
 
@@ -71,6 +74,7 @@ class Node:
     services: Services
     certificate: NodeCertificate
     connections: Connections
+    ssh_connections: SshConnections
     schedule: HealthSchedule
     comms: asyncio.Server | None
     created_key: str | None
@@ -93,7 +97,25 @@ class Node:
         events = TaskEvents()
         connections = Connections(connecting_context(certificate))
         agents = AgentDispatcher(connections, PACKAGE_BUNDLE.version, PACKAGE_BUNDLE.files)
-        dispatch = Dispatch(BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents)
+        ssh_connections = SshConnections()
+
+        async def credentials(account_id: str) -> tuple[str, str | None, bytes | None, str | None]:
+            async with store.transaction() as conn:
+                row = await accounts_repo.by_id(conn, parse_id(Collection.ACCOUNTS, account_id) or 0)
+            if row is None:
+                raise LookupError(account_id)
+            plain = {k: box.decrypt(v) for k, v in (row["secrets"] or {}).items()}
+            key = base64.b64decode(plain["PrivateKeyFile"]) if "PrivateKeyFile" in plain else None
+            return str(row["username"]), plain.get("Password"), key, plain.get("PrivateKeyPassphrase")
+
+        ssh = SshDispatcher(
+            ssh_connections,
+            credentials,
+            certificate.thumbprint[:16],
+            PACKAGE_BUNDLE.version,
+            PACKAGE_BUNDLE.files,
+        )
+        dispatch = Dispatch(BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh)
         executors = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
                 store, dispatch, settings.built_in_worker, settings.artifacts_dir, box.encrypt
@@ -114,7 +136,7 @@ class Node:
         await queue.start()
         schedule = HealthSchedule(store, queue)
         schedule.start()
-        node = cls(settings, services, certificate, connections, schedule, None, created_key)
+        node = cls(settings, services, certificate, connections, ssh_connections, schedule, None, created_key)
         node.comms = await node._open_comms_port()
         return node
 
@@ -175,4 +197,5 @@ class Node:
         await self.schedule.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.connections.close()
+        await self.ssh_connections.close()
         await self.services.store.close()

@@ -27,6 +27,7 @@ def serve(settings: ServerSettings) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one INFO line per channel otherwise
     app = create_app(settings)
     config = uvicorn.Config(
         app,

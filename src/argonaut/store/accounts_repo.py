@@ -69,3 +69,8 @@ async def delete_account(conn: Conn, space_id: int, account_id: int, account_tex
     if using:
         raise Refused(f"The account is used by worker(s) {', '.join(sorted(using))}: change them first")
     await conn.execute(delete(accounts).where(accounts.c.space_id == space_id, accounts.c.id == account_id))
+
+
+async def by_id(conn: Conn, account_id: int) -> RowMapping | None:
+    """An account by its global id (workers name accounts by id alone)."""
+    return (await conn.execute(select(accounts).where(accounts.c.id == account_id))).mappings().first()

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from argonaut.cli.client.http import ApiSession, find_one
+from argonaut.cli.client.http import ApiSession, CliError, find_one
 from argonaut.cli.client.options import with_api
 from argonaut.cli.client.output import Cell, Column, Output, field
 from argonaut.cli.client.pools import all_pools, find_pool
@@ -219,4 +219,48 @@ def add_polling(
 ) -> None:
     """Add a polling agent (TentacleActive) that connects to the server and asks for work."""
     endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": thumbprint}
+    _add_worker(api, out, name, endpoint, pools, policy)
+
+
+@worker.command("add-ssh")
+@_name_option
+@click.option("--host", required=True, metavar="HOST", help="The machine's host name or address")
+@click.option("--port", type=click.IntRange(1, 65535), default=22, show_default=True, help="Its SSH port")
+@click.option("--account", required=True, metavar="NAME-or-ID", help="The account to log in with")
+@click.option(
+    "--fingerprint",
+    metavar="SHA256:…",
+    help="The host key fingerprint; without it the server discovers the key and shows it for you to confirm",
+)
+@click.option("--yes", is_flag=True, help="Accept a discovered fingerprint without asking")
+@_pool_option
+@_policy_option
+@with_api()
+def add_ssh(
+    name: str,
+    host: str,
+    port: int,
+    account: str,
+    fingerprint: str | None,
+    yes: bool,
+    pools: tuple[str, ...],
+    policy: str | None,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Add an SSH machine as a worker: no agent to install; the server logs in with the account."""
+    found = find_one(api.get(api.in_space("accounts/all")), account, "account")
+    if fingerprint is None:
+        discovered = api.get(api.in_space("workers/discover"), {"host": host, "port": port, "type": "Ssh"})
+        fingerprint = str(discovered["Endpoint"]["Fingerprint"])
+        click.echo(f"{host}:{port} presents host key {fingerprint}", err=True)
+        if not yes and not click.confirm("Trust this host key?", err=True):
+            raise CliError("not added: the host key was not confirmed")
+    endpoint = {
+        "CommunicationStyle": "Ssh",
+        "Host": host,
+        "Port": port,
+        "Fingerprint": fingerprint,
+        "AccountId": found["Id"],
+    }
     _add_worker(api, out, name, endpoint, pools, policy)

@@ -1,0 +1,281 @@
+"""Scripts, health checks and runner updates on SSH workers: the Dispatcher for ``Ssh`` endpoints.
+
+Per worker, under ``~/.argonaut/<server>/`` (a folder per server, so two servers never share state):
+``runner/`` holds the runner bundle, uploaded over SFTP on first use and whenever the server's is
+newer, and ``work/run-*`` is one fresh working folder per script, removed afterwards. The script's
+bytes are the same the local runner would produce: ``#{}`` substitution, the variables file and the
+bootstraps; its output goes through the runner's own line handling (service messages, masking).
+The script runs in its own session (setsid), so cancelling kills its whole process group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
+from pathlib import Path, PurePosixPath
+
+import asyncssh
+
+from argonaut.domain.health import HealthReport
+from argonaut.domain.masking import Masker
+from argonaut.domain.scripts import (
+    CollectedArtifact,
+    LogEntry,
+    ScriptJob,
+    ScriptOutcome,
+    Target,
+    WorkerTarget,
+    WorkerUnreachable,
+)
+from argonaut.domain.substitution import substitute
+from argonaut.domain.workers import HealthStatus
+from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME
+from argonaut.runner.lines import LineSplitter
+from argonaut.runner.model import LogLine
+from argonaut.runner.output import ScriptOutput
+from argonaut.runner.workspace import encode_variables
+from argonaut.ssh.connections import Login, SshConnections, SshError
+
+Credentials = Callable[[str], Awaitable[tuple[str, str | None, bytes | None, str | None]]]
+"""AccountId -> (username, password, private key file, passphrase), decrypted for this one use."""
+
+_PGID = "##argonaut-pgid "
+KILL_GRACE_S = 3
+
+
+class SshDispatcher:
+    def __init__(
+        self,
+        connections: SshConnections,
+        credentials: Credentials,
+        server_id: str,
+        runner_version: str,
+        runner_files: Mapping[str, str],
+    ) -> None:
+        self._connections = connections
+        self._credentials = credentials
+        self._base = f".argonaut/{server_id}"
+        self._runner_version = runner_version
+        self._runner_files = dict(runner_files)
+
+    async def _login(self, target: WorkerTarget) -> Login:
+        raw = target.endpoint
+        account = str(raw.get("AccountId") or "")
+        try:
+            username, password, key, passphrase = await self._credentials(account)
+        except LookupError:
+            raise WorkerUnreachable(
+                f"Worker '{target.name}': its account {account} no longer exists"
+            ) from None
+        return Login(
+            str(raw.get("Host")),
+            int(raw.get("Port") or 22),
+            username,
+            raw.get("Fingerprint"),
+            password,
+            key,
+            passphrase,
+        )
+
+    async def _connection(self, target: WorkerTarget) -> tuple[Login, asyncssh.SSHClientConnection]:
+        login = await self._login(target)
+        try:
+            return login, await self._connections.connection(login)
+        except SshError as exc:
+            raise WorkerUnreachable(f"Worker '{target.name}': {exc}") from None
+
+    # -- runner ----------------------------------------------------------------------------------------
+
+    async def update_runner(self, target: Target) -> str | None:
+        assert isinstance(target, WorkerTarget)
+        _, connection = await self._connection(target)
+        return await self._ensure_runner(connection)
+
+    async def _ensure_runner(self, connection: asyncssh.SSHClientConnection) -> str | None:
+        found = await connection.run(f"cat {self._base}/runner/VERSION 2>/dev/null", check=False)
+        current = str(found.stdout or "").strip() or None
+        if current == self._runner_version:
+            return None
+        folder = f"{self._base}/runner"
+        await connection.run(f"mkdir -p {folder} && chmod 700 .argonaut {self._base}", check=False)
+        async with connection.start_sftp_client() as sftp:
+            for name, text in self._runner_files.items():
+                async with sftp.open(f"{folder}/{name}", "w") as handle:
+                    await handle.write(text)
+            async with sftp.open(f"{folder}/VERSION", "w") as handle:
+                await handle.write(self._runner_version)
+        return current or "none"
+
+    # -- scripts ---------------------------------------------------------------------------------------
+
+    async def run_script(
+        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        assert isinstance(target, WorkerTarget)
+        login, connection = await self._connection(target)
+        async with self._connections.channel_slot(login):
+            try:
+                updated_from = await self._ensure_runner(connection)
+                return replace(await self._run(connection, job, on_log), runner_updated_from=updated_from)
+            except (asyncssh.Error, OSError) as exc:
+                self._connections.forget(login)
+                raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
+
+    async def _run(
+        self, connection: asyncssh.SSHClientConnection, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        sensitive = {n.casefold() for n in job.sensitive_variables}
+        masker = Masker([v for n, v in job.variables.items() if n.casefold() in sensitive])
+
+        def forward(line: LogLine) -> None:
+            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
+
+        output = ScriptOutput(forward, masker)
+        made = await connection.run(
+            f'mkdir -p "$HOME/{self._base}/work" && mktemp -d "$HOME/{self._base}/work/run-XXXXXXXX"',
+            check=True,
+        )
+        work = str(made.stdout or "").strip()
+        script = f"{work}/{SCRIPT_FILE_NAMES[job.syntax]}"
+        variables = f"{work}/{VARIABLES_FILE_NAME}"
+        pgid: list[int] = []
+        try:
+            async with connection.start_sftp_client() as sftp:
+                for path, data in (
+                    (script, substitute(job.script_body, job.variables).encode()),
+                    (variables, encode_variables(job.variables)),
+                ):
+                    async with sftp.open(path, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as handle:
+                        await handle.write(data)
+            process = await connection.create_process(
+                self._command(job, work, script, variables), encoding=None
+            )
+            exit_code = await self._follow(process, output, pgid)
+            artifacts = await self._artifacts(connection, output, work, job.artifact_dir)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._kill(connection, pgid))
+            raise
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(connection.run(f"rm -rf {shlex.quote(work)}", check=False))
+        if output.result_message is not None:
+            failure: str | None = masker.mask(output.result_message)
+        elif exit_code != 0:
+            failure = f"The script exited with code {exit_code}"
+        else:
+            failure = None
+        return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
+
+    def _command(self, job: ScriptJob, work: str, script: str, variables: str) -> str:
+        runner = f'"$HOME/{self._base}/runner"'
+        if job.syntax == "Python":
+            inner = f"exec python3 -u {runner}/bootstrap.py {shlex.quote(script)} {shlex.quote(variables)}"
+        else:
+            inner = (
+                f'exec bash -c "$(cat {runner}/bootstrap.sh)" {shlex.quote(script)} {shlex.quote(variables)} '
+                f'"$(cat {runner}/helpers.sh)"'
+            )
+        # A session of its own: its process group is what a cancel kills; the first line says which.
+        wrapper = f'echo "{_PGID}$$"; {inner}'
+        return f"cd {shlex.quote(work)} && exec setsid --wait bash -c {shlex.quote(wrapper)} < /dev/null"
+
+    async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, pgid: list[int]) -> int:
+        def stdout_line(text: str) -> None:
+            if not pgid and text.startswith(_PGID):
+                pgid.append(int(text[len(_PGID) :]))
+                return
+            output.stdout_line(text)
+
+        async def pump(stream: asyncssh.SSHReader[bytes], splitter: LineSplitter) -> None:
+            while chunk := await stream.read(65536):
+                splitter.feed(chunk)
+            splitter.flush()
+
+        await asyncio.gather(
+            pump(process.stdout, LineSplitter(stdout_line)),
+            pump(process.stderr, LineSplitter(output.stderr_line)),
+        )
+        completed = await process.wait(check=False)
+        if completed.exit_status is not None:
+            return int(completed.exit_status)
+        return 128 + 15 if completed.exit_signal else -46
+
+    async def _kill(self, connection: asyncssh.SSHClientConnection, pgid: list[int]) -> None:
+        if pgid:
+            group = f"-{pgid[0]}"
+            await connection.run(
+                f"kill -TERM -- {group} 2>/dev/null; sleep {KILL_GRACE_S}; kill -KILL -- {group} 2>/dev/null",
+                check=False,
+            )
+
+    async def _artifacts(
+        self, connection: asyncssh.SSHClientConnection, output: ScriptOutput, work: str, folder: Path | None
+    ) -> tuple[CollectedArtifact, ...]:
+        if not output.artifact_requests or folder is None:
+            return ()
+        folder.mkdir(parents=True, exist_ok=True)
+        collected = []
+        async with connection.start_sftp_client() as sftp:
+            for request in output.artifact_requests:
+                remote = request.path if request.path.startswith("/") else f"{work}/{request.path}"
+                name = request.name or PurePosixPath(request.path).name
+                local = folder / f"{secrets.token_hex(8)}-{PurePosixPath(name).name}"
+                try:
+                    await sftp.get(remote, str(local))
+                except (asyncssh.SFTPError, OSError) as exc:
+                    output.log("Warning", f"Artifact {request.path} was not collected: {exc}")
+                    continue
+                collected.append(CollectedArtifact(name, local, local.stat().st_size))
+        return tuple(collected)
+
+    # -- health ----------------------------------------------------------------------------------------
+
+    async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
+        assert isinstance(target, WorkerTarget)
+        try:
+            async with asyncio.timeout(timeout_s):
+                login = await self._login(target)
+                connection = await self._connections.connection(login)
+                probe = await connection.run(
+                    # One value per line: $(…) drops a file's missing final newline that would merge lines.
+                    'echo "$(uname -s)"; echo "$(uname -m)"; '
+                    f'echo "$(cat "$HOME/{self._base}/runner/VERSION" 2>/dev/null || echo none)"; '
+                    'echo "$(command -v python3 >/dev/null && echo python3 || echo no-python3)"; '
+                    'echo "$(df -Pk "$HOME" | tail -1 | awk \'{print $4}\')"',
+                    check=False,
+                )
+        except TimeoutError:
+            return HealthReport(HealthStatus.UNAVAILABLE, f"The machine did not answer within {timeout_s:g}s")
+        except SshError as exc:
+            status = HealthStatus.UNHEALTHY if exc.reachable else HealthStatus.UNAVAILABLE
+            return HealthReport(status, str(exc))
+        except WorkerUnreachable as exc:
+            return HealthReport(HealthStatus.UNHEALTHY, str(exc))
+        except (asyncssh.Error, OSError) as exc:
+            self._connections.forget(login)
+            return HealthReport(HealthStatus.UNAVAILABLE, f"The SSH connection failed: {exc}")
+        system, machine, runner, python, free_kb = (str(probe.stdout or "").split("\n") + [""] * 5)[:5]
+        warnings = []
+        if python.strip() != "python3":
+            warnings.append("python3 is missing, so Python scripts cannot run here")
+        free_mb = int(free_kb) // 1024 if free_kb.strip().isdigit() else None
+        if free_mb is not None and free_mb < target.min_free_disk_mb:
+            warnings.append(
+                f"only {free_mb} MB of disk is free (the policy warns under {target.min_free_disk_mb} MB)"
+            )
+        details = {
+            "OperatingSystem": system.strip() or "Unknown",
+            "Architecture": machine.strip() or "Unknown",
+            "ShellName": "Bash",
+        }
+        status = HealthStatus.HAS_WARNINGS if warnings else HealthStatus.HEALTHY
+        summary = "; ".join(warnings) if warnings else "The machine is healthy"
+        version = runner.strip()
+        return HealthReport(
+            status, summary, version if version != "none" else "none", details, tuple(warnings)
+        )
