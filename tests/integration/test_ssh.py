@@ -285,3 +285,33 @@ def test_discovery_refuses_bad_hosts_with_a_clear_error(server: ServerProcess) -
         server.client.get("/api/workers/discover", params={"host": "127.0.0.1", "type": "Agent"}).status_code
         == 400
     )
+
+
+def test_low_disk_and_a_failing_check_script_show_in_the_health_status(
+    server: ServerProcess, sshd: Sshd
+) -> None:
+    c = server.client
+    worker, _ = ssh_worker(c, sshd, key_account(c, sshd.client_key))
+    strict = c.post(
+        "/api/machinepolicies",
+        json={
+            "Name": unique("Needs a petabyte"),
+            "MachineHealthCheckPolicy": {"MinimumFreeDiskSpaceWarningMegabytes": 10**9},
+        },
+    ).json()["Id"]
+    current = c.get(f"/api/workers/{worker}").json()
+    c.put(f"/api/workers/{worker}", json={**current, "MachinePolicyId": strict})
+    warned = health(c, worker)
+    assert warned["HealthStatus"] == "HasWarnings" and "MB of disk is free" in warned["StatusSummary"]
+    failing = c.post(
+        "/api/machinepolicies",
+        json={
+            "Name": unique("Check script"),
+            "MachineHealthCheckPolicy": {
+                "BashHealthCheckPolicy": {"RunType": "Inline", "ScriptBody": "exit 4"}
+            },
+        },
+    ).json()["Id"]
+    c.put(f"/api/workers/{worker}", json={**current, "MachinePolicyId": failing})
+    unhealthy = health(c, worker)
+    assert unhealthy["HealthStatus"] == "Unhealthy" and "exited with code 4" in unhealthy["StatusSummary"]
