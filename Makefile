@@ -39,7 +39,7 @@ test: $(STAMP) system-deps check
 	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
 
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) argonaut-data .pytest_cache .mypy_cache .ruff_cache

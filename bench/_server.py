@@ -68,14 +68,19 @@ class RunningServer:
 
 
 @contextmanager
-def running_node(*args: str, log: Path | None = None) -> Iterator[RunningServer]:
+def running_node(
+    *args: str, log: Path | None = None, home: Path | None = None, key: str | None = None
+) -> Iterator[RunningServer]:
     """A server process on free ports with its own temporary home; stopped and removed afterwards.
 
     Its stdout is drained on a thread once it is up, so a chatty server never blocks on a full pipe; its
-    log (stderr) goes to ``log`` when given, else nowhere.
+    log (stderr) goes to ``log`` when given, else nowhere. With ``home`` (and the ``key`` it was first
+    started with) the server starts on that home and leaves it in place, so a benchmark can restart a
+    node on the same state.
     """
-    key = "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
-    home = Path(tempfile.mkdtemp(prefix="argonaut-bench-"))
+    key = key or "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
+    keep_home = home is not None
+    home = home or Path(tempfile.mkdtemp(prefix="argonaut-bench-"))
     exe = Path(sys.executable).with_name("argonaut")
     with open(log or os.devnull, "wb") as stderr:
         proc = subprocess.Popen(
@@ -106,7 +111,8 @@ def running_node(*args: str, log: Path | None = None) -> Iterator[RunningServer]
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(10)
-        shutil.rmtree(home, ignore_errors=True)
+        if not keep_home:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 @contextmanager

@@ -6,15 +6,15 @@ described system's clients.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from fastapi import Query
+from fastapi import APIRouter, Depends, Query
 
 from argonaut.api.errors import bad_request
-from argonaut.domain.ids import Collection, parse_id
-from argonaut.domain.paging import Page
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.paging import MAX_TAKE, Page
 
 
 def envelope(
@@ -78,3 +78,50 @@ NameQuery = Query(None, max_length=200, description="Exact name, case-insensitiv
 
 def take_query(default: int) -> Any:
     return Query(default, ge=0, le=2147483647, description=f"Items per page (default {default})")
+
+
+Lister = Callable[..., Awaitable[tuple[int, Sequence[Any]]]]
+
+
+def add_named_list_routes(
+    router: APIRouter,
+    *,
+    segment: str,
+    item_type: str,
+    collection: Collection,
+    default_take: int,
+    view: Callable[..., Awaitable[Any]],
+    lister: Lister,
+    shape: Callable[[Any], dict[str, Any]],
+    noun: str,
+) -> None:
+    """``GET /{segment}`` (paged, ids/partialName/name) and ``GET /{segment}/all`` (plain array) for a
+    named resource of a space: the same two routes, with the same filters, for every such family.
+
+    ``lister(conn, space_id, skip, take, ids, partial_name, name)`` answers ``(total, rows)``.
+    """
+
+    @router.get(f"/{segment}", summary=f"List {noun} (paged, {default_take} per page by default)")
+    async def list_items(
+        caller: Any = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(default_take),
+        ids: list[str] | None = IdsQuery,
+        partialName: str | None = PartialNameQuery,  # noqa: N803 - the described system's parameter name
+        name: str | None = NameQuery,
+    ) -> dict[str, Any]:
+        numbers = parse_ids(collection, ids)
+        async with caller.services.store.transaction() as conn:
+            total, rows = await lister(conn, caller.space_id, skip, take, numbers, partialName, name)
+        path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/{segment}"
+        query = {"partialName": partialName, "name": name}
+        return envelope(item_type, [shape(r) for r in rows], Page(skip, take, total), path, query)
+
+    @router.get(f"/{segment}/all", summary=f"All {noun} as a plain array")
+    async def all_items(
+        caller: Any = Depends(view), ids: list[str] | None = IdsQuery
+    ) -> list[dict[str, Any]]:
+        numbers = parse_ids(collection, ids)
+        async with caller.services.store.transaction() as conn:
+            _, rows = await lister(conn, caller.space_id, 0, MAX_TAKE, numbers, None, None)
+        return [shape(r) for r in rows]

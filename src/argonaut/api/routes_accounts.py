@@ -15,20 +15,11 @@ from fastapi import APIRouter, Depends
 from pydantic import Field, StringConstraints
 
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import (
-    IdsQuery,
-    NameQuery,
-    PartialNameQuery,
-    SkipQuery,
-    envelope,
-    parse_ids,
-    take_query,
-)
+from argonaut.api.collections import add_named_list_routes
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs import ApiInput
 from argonaut.api.resources import iso
 from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
 from argonaut.ssh.keys import BadKey, load_private_key
 from argonaut.store import accounts_repo
@@ -123,36 +114,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             raise not_found(account_id)
         return row
 
-    @router.get("/accounts", summary="List accounts (paged); secrets are never returned")
-    async def list_accounts(
-        caller: Caller = Depends(view),
-        skip: int = SkipQuery,
-        take: int = take_query(30),
-        ids: list[str] | None = IdsQuery,
-        partialName: str | None = PartialNameQuery,  # noqa: N803
-        name: str | None = NameQuery,
-    ) -> dict[str, Any]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.ACCOUNTS, ids)
-        async with caller.services.store.transaction() as conn:
-            total, rows = await accounts_repo.list_accounts(
-                conn, caller.space_id, skip, take, numbers, partialName, name
-            )
-        path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/accounts"
-        items = [account_resource(r) for r in rows]
-        return envelope(
-            "Account", items, Page(skip, take, total), path, {"partialName": partialName, "name": name}
-        )
-
-    @router.get("/accounts/all", summary="All accounts as a plain array")
-    async def all_accounts(
-        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
-    ) -> list[dict[str, Any]]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.ACCOUNTS, ids)
-        async with caller.services.store.transaction() as conn:
-            _, rows = await accounts_repo.list_accounts(conn, caller.space_id, 0, MAX_TAKE, numbers)
-        return [account_resource(r) for r in rows]
+    add_named_list_routes(
+        router,
+        segment="accounts",
+        item_type="Account",
+        collection=Collection.ACCOUNTS,
+        default_take=30,
+        view=view,
+        lister=accounts_repo.list_accounts,
+        shape=account_resource,
+        noun="accounts",
+    )
 
     @router.post("/accounts", status_code=201, summary="Create an account")
     async def create_account(body: AccountInput, caller: Caller = Depends(edit)) -> dict[str, Any]:

@@ -9,19 +9,10 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import (
-    IdsQuery,
-    NameQuery,
-    PartialNameQuery,
-    SkipQuery,
-    envelope,
-    parse_ids,
-    take_query,
-)
+from argonaut.api.collections import add_named_list_routes
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs import ApiInput, canonical_keys
-from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.paging import MAX_TAKE, Page
+from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.permissions import Permission
 from argonaut.domain.policies import default_document, merge_document, validate_document
 from argonaut.store import policies_repo
@@ -89,36 +80,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             raise not_found(policy_id)
         return resources.machine_policy(row)
 
-    @router.get("/machinepolicies", summary="List machine policies (paged)")
-    async def list_policies(
-        caller: Caller = Depends(view),
-        skip: int = SkipQuery,
-        take: int = take_query(30),
-        ids: list[str] | None = IdsQuery,
-        partialName: str | None = PartialNameQuery,  # noqa: N803
-        name: str | None = NameQuery,
-    ) -> dict[str, Any]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.MACHINE_POLICIES, ids)
-        async with caller.services.store.transaction() as conn:
-            total, rows = await policies_repo.list_policies(
-                conn, caller.space_id, skip, take, numbers, partialName, name
-            )
-        path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/machinepolicies"
-        items = [resources.machine_policy(r) for r in rows]
-        return envelope(
-            "MachinePolicy", items, Page(skip, take, total), path, {"partialName": partialName, "name": name}
-        )
-
-    @router.get("/machinepolicies/all", summary="All machine policies as a plain array")
-    async def all_policies(
-        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
-    ) -> list[dict[str, Any]]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.MACHINE_POLICIES, ids)
-        async with caller.services.store.transaction() as conn:
-            _, rows = await policies_repo.list_policies(conn, caller.space_id, 0, MAX_TAKE, numbers)
-        return [resources.machine_policy(r) for r in rows]
+    add_named_list_routes(
+        router,
+        segment="machinepolicies",
+        item_type="MachinePolicy",
+        collection=Collection.MACHINE_POLICIES,
+        default_take=30,
+        view=view,
+        lister=policies_repo.list_policies,
+        shape=resources.machine_policy,
+        noun="machine policies",
+    )
 
     @router.get("/machinepolicies/template", summary="The defaults a new machine policy starts from")
     async def template(caller: Caller = Depends(view)) -> dict[str, Any]:

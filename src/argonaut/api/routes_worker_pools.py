@@ -9,20 +9,11 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import (
-    IdsQuery,
-    NameQuery,
-    PartialNameQuery,
-    SkipQuery,
-    envelope,
-    parse_ids,
-    take_query,
-)
+from argonaut.api.collections import SkipQuery, add_named_list_routes, take_query
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs import ApiInput
 from argonaut.api.routes_workers import worker_page
-from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.paging import MAX_TAKE, Page
+from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.permissions import Permission
 from argonaut.store import pools_repo, workers_repo
 
@@ -65,36 +56,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             raise not_found(pool_id)
         return resources.worker_pool(row)
 
-    @router.get("/workerpools", summary="List worker pools (paged, 10 per page by default)")
-    async def list_pools(
-        caller: Caller = Depends(view),
-        skip: int = SkipQuery,
-        take: int = take_query(10),
-        ids: list[str] | None = IdsQuery,
-        partialName: str | None = PartialNameQuery,  # noqa: N803
-        name: str | None = NameQuery,
-    ) -> dict[str, Any]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.WORKER_POOLS, ids)
-        async with caller.services.store.transaction() as conn:
-            total, rows = await pools_repo.list_pools(
-                conn, caller.space_id, skip, take, numbers, partialName, name
-            )
-        path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/workerpools"
-        items = [resources.worker_pool(r) for r in rows]
-        return envelope(
-            "WorkerPool", items, Page(skip, take, total), path, {"partialName": partialName, "name": name}
-        )
-
-    @router.get("/workerpools/all", summary="All worker pools as a plain array, by sort order")
-    async def all_pools(
-        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
-    ) -> list[dict[str, Any]]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.WORKER_POOLS, ids)
-        async with caller.services.store.transaction() as conn:
-            _, rows = await pools_repo.list_pools(conn, caller.space_id, 0, MAX_TAKE, numbers)
-        return [resources.worker_pool(r) for r in rows]
+    add_named_list_routes(
+        router,
+        segment="workerpools",
+        item_type="WorkerPool",
+        collection=Collection.WORKER_POOLS,
+        default_take=10,
+        view=view,
+        lister=pools_repo.list_pools,
+        shape=resources.worker_pool,
+        noun="worker pools",
+    )
 
     @router.post("/workerpools", status_code=201, summary="Create a worker pool")
     async def create_pool(body: PoolCreate, caller: Caller = Depends(edit)) -> dict[str, Any]:
