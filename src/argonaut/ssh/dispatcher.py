@@ -43,8 +43,39 @@ from argonaut.ssh.connections import Login, SshConnections, SshError
 Credentials = Callable[[str], Awaitable[tuple[str, str | None, bytes | None, str | None]]]
 """AccountId -> (username, password, private key file, passphrase), decrypted for this one use."""
 
-_PGID = "##argonaut-pgid "
 KILL_GRACE_S = 3
+STDERR_DRAIN_S = 5.0
+
+
+class _RunnerOutdated(Exception):
+    """The host's runner is missing or not this server's version; the script did not start."""
+
+
+class _RemoteRun:
+    """The markers one remote run prints about itself, with a nonce a script cannot guess."""
+
+    def __init__(self, nonce: str) -> None:
+        self.prefix = f"##argonaut-{nonce}-"
+        self.pgid: int | None = None
+        self.work = ""
+        self.runner_outdated = False
+
+    def marker(self, kind: str) -> str:
+        return f"{self.prefix}{kind}"
+
+    def take(self, line: str, exit_code: list[int]) -> bool:
+        kind, _, value = line[len(self.prefix) :].partition(" ")
+        if kind == "pgid" and value.isdigit():
+            self.pgid = int(value)
+        elif kind == "work":
+            self.work = value
+        elif kind == "exit" and value.lstrip("-").isdigit():
+            exit_code.append(int(value))
+        elif kind == "runner":
+            self.runner_outdated = True
+        else:
+            return False
+        return True
 
 
 class SshDispatcher:
@@ -93,9 +124,9 @@ class SshDispatcher:
     async def update_runner(self, target: Target) -> str | None:
         assert isinstance(target, WorkerTarget)
         _, connection = await self._connection(target)
-        return await self._ensure_runner(connection)
+        return await self._install_runner(connection)
 
-    async def _ensure_runner(self, connection: asyncssh.SSHClientConnection) -> str | None:
+    async def _install_runner(self, connection: asyncssh.SSHClientConnection) -> str | None:
         found = await connection.run(f"cat {self._base}/runner/VERSION 2>/dev/null", check=False)
         current = str(found.stdout or "").strip() or None
         if current == self._runner_version:
@@ -119,8 +150,12 @@ class SshDispatcher:
         login, connection = await self._connection(target)
         async with self._connections.channel_slot(login):
             try:
-                updated_from = await self._ensure_runner(connection)
-                return replace(await self._run(connection, job, on_log), runner_updated_from=updated_from)
+                try:
+                    return await self._run(connection, job, on_log)
+                except _RunnerOutdated:  # checked by the script's own command: no extra round trip
+                    updated_from = await self._install_runner(connection)
+                    outcome = await self._run(connection, job, on_log)
+                    return replace(outcome, runner_updated_from=updated_from)
             except (asyncssh.Error, OSError) as exc:
                 self._connections.forget(login)
                 raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
@@ -128,6 +163,12 @@ class SshDispatcher:
     async def _run(
         self, connection: asyncssh.SSHClientConnection, job: ScriptJob, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
+        """One exec channel per script: it makes the folder, takes the script and variables from stdin,
+        runs the script, reports its exit code, waits for us to fetch artifacts, then cleans up.
+
+        The first version made a channel (and so a remote shell) for each of those steps and spent
+        five round trips per script where plain ssh spends one (measured by bench/ssh.py).
+        """
         sensitive = {n.casefold() for n in job.sensitive_variables}
         masker = Masker([v for n, v in job.variables.items() if n.casefold() in sensitive])
 
@@ -135,34 +176,23 @@ class SshDispatcher:
             on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
 
         output = ScriptOutput(forward, masker)
-        made = await connection.run(
-            f'mkdir -p "$HOME/{self._base}/work" && mktemp -d "$HOME/{self._base}/work/run-XXXXXXXX"',
-            check=True,
+        script = substitute(job.script_body, job.variables).encode()
+        variables = encode_variables(job.variables)
+        run = _RemoteRun(secrets.token_hex(6))
+        process = await connection.create_process(
+            self._command(job, run, len(script), len(variables)), encoding=None
         )
-        work = str(made.stdout or "").strip()
-        script = f"{work}/{SCRIPT_FILE_NAMES[job.syntax]}"
-        variables = f"{work}/{VARIABLES_FILE_NAME}"
-        pgid: list[int] = []
         try:
-            async with connection.start_sftp_client() as sftp:
-                for path, data in (
-                    (script, substitute(job.script_body, job.variables).encode()),
-                    (variables, encode_variables(job.variables)),
-                ):
-                    async with sftp.open(path, "wb", asyncssh.SFTPAttrs(permissions=0o600)) as handle:
-                        await handle.write(data)
-            process = await connection.create_process(
-                self._command(job, work, script, variables), encoding=None
-            )
-            exit_code = await self._follow(process, output, pgid)
-            artifacts = await self._artifacts(connection, output, work, job.artifact_dir)
+            process.stdin.write(script + variables)
+            exit_code = await self._follow(process, output, run)
+            artifacts = await self._artifacts(connection, output, run.work, job.artifact_dir)
+            process.stdin.write(b"done\n")  # the folder may go now
+            process.stdin.write_eof()
+            await process.wait(check=False)
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
-                await asyncio.shield(self._kill(connection, pgid))
+                await asyncio.shield(self._kill(connection, run))
             raise
-        finally:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(connection.run(f"rm -rf {shlex.quote(work)}", check=False))
         if output.result_message is not None:
             failure: str | None = masker.mask(output.result_message)
         elif exit_code != 0:
@@ -171,47 +201,97 @@ class SshDispatcher:
             failure = None
         return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
 
-    def _command(self, job: ScriptJob, work: str, script: str, variables: str) -> str:
+    def _command(self, job: ScriptJob, run: _RemoteRun, script_bytes: int, variable_bytes: int) -> str:
         runner = f'"$HOME/{self._base}/runner"'
+        script = f'"$W/{SCRIPT_FILE_NAMES[job.syntax]}"'
+        variables = f'"$W/{VARIABLES_FILE_NAME}"'
         if job.syntax == "Python":
-            inner = f"exec python3 -u {runner}/bootstrap.py {shlex.quote(script)} {shlex.quote(variables)}"
+            inner = f"exec python3 -u {runner}/bootstrap.py {script} {variables}"
         else:
-            inner = (
-                f'exec bash -c "$(cat {runner}/bootstrap.sh)" {shlex.quote(script)} {shlex.quote(variables)} '
-                f'"$(cat {runner}/helpers.sh)"'
-            )
+            boot, helpers = f'"$(cat {runner}/bootstrap.sh)"', f'"$(cat {runner}/helpers.sh)"'
+            inner = f"exec bash -c {boot} {script} {variables} {helpers}"
         # A session of its own: its process group is what a cancel kills; the first line says which.
-        wrapper = f'echo "{_PGID}$$"; {inner}'
-        return f"cd {shlex.quote(work)} && exec setsid --wait bash -c {shlex.quote(wrapper)} < /dev/null"
+        wrapper = f'echo "{run.marker("pgid")} $$"; {inner}'
 
-    async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, pgid: list[int]) -> int:
-        def stdout_line(text: str) -> None:
-            if not pgid and text.startswith(_PGID):
-                pgid.append(int(text[len(_PGID) :]))
-                return
-            output.stdout_line(text)
+        def take(size: int, target: str) -> str:
+            # dd reads exactly `size` bytes of stdin (a read never returns more than asked), so the
+            # rest of stdin stays for the script's end-of-run handshake.
+            return f"dd iflag=fullblock bs={size} count=1 status=none > {target}" if size else f": > {target}"
 
-        async def pump(stream: asyncssh.SSHReader[bytes], splitter: LineSplitter) -> None:
-            while chunk := await stream.read(65536):
-                splitter.feed(chunk)
-            splitter.flush()
-
-        await asyncio.gather(
-            pump(process.stdout, LineSplitter(stdout_line)),
-            pump(process.stderr, LineSplitter(output.stderr_line)),
+        version = shlex.quote(self._runner_version)
+        return "; ".join(
+            [
+                "umask 077",
+                f'[ "$(cat "$HOME/{self._base}/runner/VERSION" 2>/dev/null)" = {version} ]'
+                f' || {{ echo "{run.marker("runner")} outdated"; exit 124; }}',
+                f'mkdir -p "$HOME/{self._base}/work"',
+                f'W=$(mktemp -d "$HOME/{self._base}/work/run-XXXXXXXX") || exit 125',
+                "export W",  # the script's wrapper runs in a shell of its own
+                f'echo "{run.marker("work")} $W"',
+                take(script_bytes, script),
+                take(variable_bytes, variables),
+                'cd "$W"',
+                f"setsid --wait bash -c {shlex.quote(wrapper)} < /dev/null",
+                "rc=$?",
+                f'echo "{run.marker("exit")} $rc"; echo "{run.marker("exit")} $rc" >&2',
+                "read -r _",  # wait while the server collects artifacts
+                'cd / && rm -rf "$W"',
+                "exit $rc",
+            ]
         )
-        completed = await process.wait(check=False)
-        if completed.exit_status is not None:
-            return int(completed.exit_status)
-        return 128 + 15 if completed.exit_signal else -46
 
-    async def _kill(self, connection: asyncssh.SSHClientConnection, pgid: list[int]) -> None:
-        if pgid:
-            group = f"-{pgid[0]}"
+    async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, run: _RemoteRun) -> int:
+        """Read both streams until each carries the end marker (or closes): every line is in, in order,
+        though the remote shell stays open for the artifacts handshake."""
+        exit_code: list[int] = []
+
+        def line_handler(deliver: Callable[[str], None], codes: list[int]) -> Callable[[str], bool]:
+            def handle(text: str) -> bool:
+                if text.startswith(run.prefix) and run.take(text, codes):
+                    return text.startswith(run.marker("exit")) or run.runner_outdated
+                deliver(text)
+                return False
+
+            return handle
+
+        async def pump(stream: asyncssh.SSHReader[bytes], handle: Callable[[str], bool]) -> None:
+            done = False
+
+            def emit(text: str) -> None:
+                nonlocal done
+                done = done or handle(text)
+
+            splitter = LineSplitter(emit)
+            while not done and (chunk := await stream.read(65536)):
+                splitter.feed(chunk)
+            if not done:
+                splitter.flush()
+
+        errors = asyncio.ensure_future(pump(process.stderr, line_handler(output.stderr_line, [])))
+        try:
+            await pump(process.stdout, line_handler(output.stdout_line, exit_code))
+            # stderr's marker follows the script's last stderr line; never wait on it forever, as the
+            # remote shell holds the channel open until the artifacts handshake.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(errors), STDERR_DRAIN_S)
+        finally:
+            errors.cancel()
+        if run.runner_outdated:
+            raise _RunnerOutdated()
+        if exit_code:
+            return exit_code[0]
+        completed = await process.wait(check=False)  # the remote shell ended without its marker
+        return int(completed.exit_status) if completed.exit_status is not None else -46
+
+    async def _kill(self, connection: asyncssh.SSHClientConnection, run: _RemoteRun) -> None:
+        if run.pgid is not None:
+            group = f"-{run.pgid}"
             await connection.run(
                 f"kill -TERM -- {group} 2>/dev/null; sleep {KILL_GRACE_S}; kill -KILL -- {group} 2>/dev/null",
                 check=False,
             )
+        if run.work:
+            await connection.run(f"rm -rf {shlex.quote(run.work)}", check=False)
 
     async def _artifacts(
         self, connection: asyncssh.SSHClientConnection, output: ScriptOutput, work: str, folder: Path | None
