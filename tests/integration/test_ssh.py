@@ -315,3 +315,18 @@ def test_low_disk_and_a_failing_check_script_show_in_the_health_status(
     c.put(f"/api/workers/{worker}", json={**current, "MachinePolicyId": failing})
     unhealthy = health(c, worker)
     assert unhealthy["HealthStatus"] == "Unhealthy" and "exited with code 4" in unhealthy["StatusSummary"]
+
+
+def test_large_scripts_and_odd_bytes_arrive_intact(server: ServerProcess, sshd: Sshd) -> None:
+    c = server.client
+    worker, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
+    assert health(c, worker)["HealthStatus"] == "Healthy"
+    padding = "# " + "x" * 100_000 + "\n"  # over the size the builtin read handles
+    body = padding + "printf '%s\\n' 'tab\there' \"quote'd\" 'back\\\\slash' 'ünïcødé'\necho done"
+    task = run_script(c, body, WorkerPoolIds=[pool])
+    raw = c.get(f"/api/tasks/{task['Id']}/raw").text
+    assert task["State"] == "Success", raw[-2000:]
+    for expected in ("tab\there", "quote'd", r"back\\slash", "ünïcødé", "done"):
+        assert f"|   {expected}" in raw, expected
+    small = run_script(c, 'echo "$(get_octopusvariable Octopus.Task.Id)"', WorkerPoolIds=[pool])
+    assert small["Id"] in c.get(f"/api/tasks/{small['Id']}/raw").text
