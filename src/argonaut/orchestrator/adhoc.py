@@ -38,6 +38,7 @@ from argonaut.store import (
     pools_repo,
     script_runs_repo,
     spaces_repo,
+    tasks_repo,
     workers_repo,
 )
 from argonaut.store.connection import Conn
@@ -194,10 +195,12 @@ class AdHocScripts:
             ticket = secrets.token_hex(16) if isinstance(target, WorkerTarget) else None
             async with self._store.transaction() as conn:
                 if isinstance(target, WorkerTarget) and ticket is not None:
+                    run.resumable = True
                     # Stored before the agent hears of it: a node that restarts finds the script by ticket.
                     await script_runs_repo.record(
                         conn, run.task_id, activity, ticket, target.worker_id, target.name, target.endpoint
                     )
+                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
             job = ScriptJob(
                 task_id=run.task_id,
                 script_body=str(args.get("ScriptBody", "")),
@@ -218,6 +221,7 @@ class AdHocScripts:
                 for r in runs
             }
         run.took_leases = True
+        run.resumable = True
         failures = [f"{r['failure']} (on {r['worker_name']})" for r in runs if r["finished"] and r["failure"]]
         pending = [r for r in runs if not r["finished"]]
         run.log.write(

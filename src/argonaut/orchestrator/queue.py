@@ -40,6 +40,9 @@ class TaskRun:
     root_activity: str
     output_variables: list[dict[str, Any]] = field(default_factory=list)
     took_leases: bool = False
+    # Whether any script of this task was recorded for resuming (runs on agents): only such a task
+    # needs its activity tree stored while it runs, and its records removed when it ends.
+    resumable: bool = False
     # Scripts in flight, by where they run: {False: built-in worker, True: agents}. A node that stops
     # hands a task over only if none of its scripts would die with it.
     active_runs: dict[bool, int] = field(default_factory=lambda: {False: 0, True: 0})
@@ -204,23 +207,24 @@ class TaskQueue:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self._flush_interval_s)
-            batches = [(r.run.log, r.run.log.take_pending()) for r in list(self._running.values())]
-            batches = [(tl, rows) for tl, rows in batches if rows]
+            batches = [(r.run, r.run.log.take_pending()) for r in list(self._running.values())]
+            batches = [(run, rows) for run, rows in batches if rows]
             if not batches:
                 continue
             try:
                 async with self._store.transaction() as conn:
-                    for task_log, rows in batches:
-                        await tasks_repo.append_logs(conn, task_log.task_id, rows)
-                        await tasks_repo.save_activities(conn, task_log.task_id, task_log.activities)
+                    for run, rows in batches:
+                        await tasks_repo.append_logs(conn, run.task_id, rows)
+                        if run.resumable:
+                            await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
             except Exception:
                 log.exception("writing task logs failed; they will be written when the task completes")
-                for task_log, rows in batches:
-                    task_log.pending[:0] = rows
-                    task_log.stored(rows)
+                for run, rows in batches:
+                    run.log.pending[:0] = rows
+                    run.log.stored(rows)
                 continue
-            for task_log, rows in batches:
-                task_log.stored(rows)
+            for run, rows in batches:
+                run.log.stored(rows)
 
     # -- running one task ----------------------------------------------------------------------------
 
@@ -286,7 +290,8 @@ class TaskQueue:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
                     if run.took_leases:
                         await leases_repo.release_task(conn, run.task_id)
-                    await script_runs_repo.forget_task(conn, run.task_id)
+                    if run.resumable:
+                        await script_runs_repo.forget_task(conn, run.task_id)
                     final = await tasks_repo.complete(
                         conn,
                         run.task_id,
