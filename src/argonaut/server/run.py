@@ -58,6 +58,14 @@ async def _serve(server: uvicorn.Server, settings: ServerSettings) -> None:
         host, port = sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"Listening on http://{shown}:{port}", flush=True)
+        comms = f" --server-comms-port {settings.comms_port}" if settings.comms_port not in (0, 10943) else ""
+        print(
+            "Add a worker: argonaut agent create-instance --home ./agent1 && "
+            f"argonaut agent register-worker --home ./agent1 --server http://{shown}:{port} "
+            f"--api-key API-… --name worker1 --worker-pool 'Default Worker Pool'{comms} "
+            "&& argonaut agent run --home ./agent1",
+            flush=True,
+        )
     await task
 
 
