@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import secrets
 import shlex
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from pathlib import Path, PurePosixPath
@@ -33,7 +34,6 @@ from argonaut.domain.scripts import (
 )
 from argonaut.domain.substitution import substitute
 from argonaut.domain.workers import HealthStatus
-from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME
 from argonaut.runner.lines import LineSplitter
 from argonaut.runner.model import LogLine
 from argonaut.runner.output import ScriptOutput
@@ -45,7 +45,45 @@ Credentials = Callable[[str], Awaitable[tuple[str, str | None, bytes | None, str
 
 KILL_GRACE_S = 3
 STDERR_DRAIN_S = 5.0
-BUILTIN_READ_MAX_BYTES = 32 * 1024
+
+
+_LOOP_READY = "##argonaut-loop ready"
+_LOOP_OUTDATED = "##argonaut-loop runner-outdated"
+# The remote script loop ($1: the server's folder under $HOME, $2: the runner version it needs).
+# Per script it reads "<nonce> <script bytes> <variables bytes> <syntax>" and those bytes from stdin,
+# runs the script with setsid (its pid is its process group, which a cancel kills), reports the exit
+# code on both streams, waits for "done" while artifacts are fetched, and removes the folder. Bash
+# builtins stand in for programs wherever they can: each program costs the host about a millisecond.
+_LOOP = r"""
+umask 077; export LC_ALL=C
+B="$HOME/$1"
+[ "$(< "$B/runner/VERSION")" = "$2" ] 2>/dev/null || { echo "##argonaut-loop runner-outdated"; exit 124; }
+[ -d "$B/work" ] || mkdir -p "$B/work"
+BOOT=$(< "$B/runner/bootstrap.sh"); HELPERS=$(< "$B/runner/helpers.sh")
+take() { if [ "$1" -eq 0 ]; then : > "$2"
+  elif [ "$1" -gt 32768 ]; then dd iflag=fullblock bs="$1" count=1 status=none > "$2"
+  else IFS= read -r -d '' -N "$1" body; printf '%s' "$body" > "$2"; fi; }
+echo "##argonaut-loop ready"
+while IFS=' ' read -r nonce sbytes vbytes syntax; do
+  M="##argonaut-$nonce"; W="$B/work/run-$nonce"
+  if ! mkdir "$W"; then echo "$M-exit 125"; echo "$M-exit 125" >&2; read -r _; continue; fi
+  echo "$M-work $W"
+  if [ "$syntax" = Python ]; then S="$W/script.py"; else S="$W/script.sh"; fi
+  take "$sbytes" "$S"; take "$vbytes" "$W/.argonaut-variables"
+  cd "$W"
+  if [ "$syntax" = Python ]; then
+    setsid python3 -u "$B/runner/bootstrap.py" "$S" "$W/.argonaut-variables" < /dev/null &
+  else
+    setsid bash -c "$BOOT" "$S" "$W/.argonaut-variables" "$HELPERS" < /dev/null &
+  fi
+  echo "$M-pgid $!"
+  wait $!; rc=$?
+  cd "$B"
+  echo "$M-exit $rc"; echo "$M-exit $rc" >&2
+  read -r _
+  rm -rf "$W"
+done
+"""
 
 
 class _RunnerOutdated(Exception):
@@ -56,6 +94,7 @@ class _RemoteRun:
     """The markers one remote run prints about itself, with a nonce a script cannot guess."""
 
     def __init__(self, nonce: str) -> None:
+        self.nonce = nonce
         self.prefix = f"##argonaut-{nonce}-"
         self.pgid: int | None = None
         self.work = ""
@@ -93,6 +132,10 @@ class SshDispatcher:
         self._base = f".argonaut/{server_id}"
         self._runner_version = runner_version
         self._runner_files = dict(runner_files)
+        # Idle script loops per connection (see _loop); they go when their connection goes.
+        self._idle: weakref.WeakKeyDictionary[
+            asyncssh.SSHClientConnection, list[asyncssh.SSHClientProcess]
+        ] = weakref.WeakKeyDictionary()
 
     async def _login(self, target: WorkerTarget) -> Login:
         raw = target.endpoint
@@ -152,24 +195,49 @@ class SshDispatcher:
         async with self._connections.channel_slot(login):
             try:
                 try:
-                    return await self._run(connection, job, on_log)
-                except _RunnerOutdated:  # checked by the script's own command: no extra round trip
+                    loop = await self._loop(connection)
+                    updated_from = None
+                except _RunnerOutdated:  # the loop checks the runner as it starts: no extra round trip
                     updated_from = await self._install_runner(connection)
-                    outcome = await self._run(connection, job, on_log)
-                    return replace(outcome, runner_updated_from=updated_from)
+                    loop = await self._loop(connection)
+                outcome = await self._run(connection, loop, job, on_log)
+                return replace(outcome, runner_updated_from=updated_from)
             except (asyncssh.Error, OSError) as exc:
                 self._connections.forget(login)
                 raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
 
-    async def _run(
-        self, connection: asyncssh.SSHClientConnection, job: ScriptJob, on_log: Callable[[LogEntry], None]
-    ) -> ScriptOutcome:
-        """One exec channel per script: it makes the folder, takes the script and variables from stdin,
-        runs the script, reports its exit code, waits for us to fetch artifacts, then cleans up.
+    async def _loop(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess:
+        """An idle script loop on this connection, or a new one.
 
-        The first version made a channel (and so a remote shell) for each of those steps and spent
-        five round trips per script where plain ssh spends one (measured by bench/ssh.py).
+        A loop is one long-lived remote bash that runs the scripts it is handed, one at a time: a
+        script then costs no new channel and no new login shell (bench/ssh.py measured both).
         """
+        idle = self._idle.setdefault(connection, [])
+        while idle:
+            loop = idle.pop()
+            if not loop.is_closing():
+                return loop
+        arguments = f"{shlex.quote(self._base)} {shlex.quote(self._runner_version)}"
+        loop = await connection.create_process(
+            f"exec bash -c {shlex.quote(_LOOP)} argonaut {arguments}", encoding=None
+        )
+        first = (await loop.stdout.readline()).decode(errors="replace").strip()
+        if first == _LOOP_READY:
+            return loop
+        loop.close()
+        if first == _LOOP_OUTDATED:
+            raise _RunnerOutdated()
+        raise asyncssh.ConnectionLost(f"the script loop did not start on the host: {first or 'no answer'}")
+
+    async def _run(
+        self,
+        connection: asyncssh.SSHClientConnection,
+        loop: asyncssh.SSHClientProcess,
+        job: ScriptJob,
+        on_log: Callable[[LogEntry], None],
+    ) -> ScriptOutcome:
+        """Hand one script to a loop: header and bytes on stdin, output back until the exit markers,
+        then artifacts over SFTP while the loop waits, then "done" and the loop is free again."""
         sensitive = {n.casefold() for n in job.sensitive_variables}
         masker = Masker([v for n, v in job.variables.items() if n.casefold() in sensitive])
 
@@ -180,20 +248,23 @@ class SshDispatcher:
         script = substitute(job.script_body, job.variables).encode()
         variables = encode_variables(job.variables)
         run = _RemoteRun(secrets.token_hex(6))
-        process = await connection.create_process(
-            self._command(job, run, len(script), len(variables)), encoding=None
-        )
+        reusable = False
         try:
-            process.stdin.write(script + variables)
-            exit_code = await self._follow(process, output, run)
+            header = f"{run.nonce} {len(script)} {len(variables)} {job.syntax}\n".encode()
+            loop.stdin.write(header + script + variables)
+            exit_code = await self._follow(loop, output, run)
             artifacts = await self._artifacts(connection, output, run.work, job.artifact_dir)
-            process.stdin.write(b"done\n")  # the folder may go now
-            process.stdin.write_eof()
-            await process.wait(check=False)
+            loop.stdin.write(b"done\n")  # the folder may go now; the loop takes the next script
+            reusable = True
         except asyncio.CancelledError:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._kill(connection, run))
             raise
+        finally:
+            if reusable:
+                self._idle.setdefault(connection, []).append(loop)
+            else:
+                loop.close()
         if output.result_message is not None:
             failure: str | None = masker.mask(output.result_message)
         elif exit_code != 0:
@@ -201,53 +272,6 @@ class SshDispatcher:
         else:
             failure = None
         return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
-
-    def _command(self, job: ScriptJob, run: _RemoteRun, script_bytes: int, variable_bytes: int) -> str:
-        """The whole run as one bash command. Bash builtins stand in for cat and dd wherever they can:
-        every program the command starts costs the host about a millisecond (bench/ssh.py)."""
-        runner = f'"$HOME/{self._base}/runner"'
-        script = f'"$W/{SCRIPT_FILE_NAMES[job.syntax]}"'
-        variables = f'"$W/{VARIABLES_FILE_NAME}"'
-        if job.syntax == "Python":
-            inner = f"exec python3 -u {runner}/bootstrap.py {script} {variables}"
-        else:
-            boot, helpers = f'"$(< {runner}/bootstrap.sh)"', f'"$(< {runner}/helpers.sh)"'
-            inner = f"exec bash -c {boot} {script} {variables} {helpers}"
-        # A session of its own: its process group is what a cancel kills; the first line says which.
-        wrapper = f'echo "{run.marker("pgid")} $$"; {inner}'
-
-        def take(size: int, target: str) -> str:
-            # Exactly `size` bytes of stdin, leaving the rest for the end-of-run handshake. read -N is a
-            # builtin (LC_ALL=C: bytes) but reads a pipe byte by byte; dd reads a large script in one go.
-            if not size:
-                return f": > {target}"
-            if size > BUILTIN_READ_MAX_BYTES:
-                return f"dd iflag=fullblock bs={size} count=1 status=none > {target}"
-            return f"IFS= read -r -d '' -N {size} body; printf '%s' \"$body\" > {target}"
-
-        version = shlex.quote(self._runner_version)
-        base = f'"$HOME/{self._base}"'
-        steps = [
-            "umask 077",
-            "export LC_ALL=C",
-            f'[ "$(< {base}/runner/VERSION)" = {version} ] 2>/dev/null'
-            f' || {{ echo "{run.marker("runner")} outdated"; exit 124; }}',
-            f"[ -d {base}/work ] || mkdir -p {base}/work",
-            f'W={base}/work/run-$$-$RANDOM$RANDOM; mkdir "$W" || exit 125',
-            "export W",  # the script's wrapper runs in a shell of its own
-            f'echo "{run.marker("work")} $W"',
-            take(script_bytes, script),
-            take(variable_bytes, variables),
-            'cd "$W"',
-            f"setsid --wait bash -c {shlex.quote(wrapper)} < /dev/null",
-            "rc=$?",
-            f'echo "{run.marker("exit")} $rc"; echo "{run.marker("exit")} $rc" >&2',
-            "read -r _",  # wait while the server collects artifacts
-            'cd / && rm -rf "$W"',
-            "exit $rc",
-        ]
-        # bash, whatever the account's login shell: the steps use its builtins.
-        return f"exec bash -c {shlex.quote('; '.join(steps))}"
 
     async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, run: _RemoteRun) -> int:
         """Read both streams until each carries the end marker (or closes): every line is in, in order,
@@ -289,8 +313,7 @@ class SshDispatcher:
             raise _RunnerOutdated()
         if exit_code:
             return exit_code[0]
-        completed = await process.wait(check=False)  # the remote shell ended without its marker
-        return int(completed.exit_status) if completed.exit_status is not None else -46
+        raise asyncssh.ConnectionLost("the script loop on the host ended in the middle of a script")
 
     async def _kill(self, connection: asyncssh.SSHClientConnection, run: _RemoteRun) -> None:
         if run.pgid is not None:
@@ -365,6 +388,10 @@ class SshDispatcher:
         status = HealthStatus.HAS_WARNINGS if warnings else HealthStatus.HEALTHY
         summary = "; ".join(warnings) if warnings else "The machine is healthy"
         version = runner.strip()
+        if version != self._runner_version:
+            # Drift seen (a reinstalled host, say): idle loops hold the old runner; new ones check again.
+            for loop in self._idle.pop(connection, []):
+                loop.close()
         return HealthReport(
             status, summary, version if version != "none" else "none", details, tuple(warnings)
         )
