@@ -267,3 +267,23 @@ def wait_for_health(
             return worker
         time.sleep(0.05)
     raise AssertionError(f"{worker_id} stayed {worker.get('HealthStatus')}: {worker.get('StatusSummary')}")
+
+
+def wait_for_log_line(client: httpx.Client, task_id: str, text: str) -> None:
+    """Follow a task's live stream until a line with ``text`` arrives (e.g. a script saying it started)."""
+    with client.stream("GET", f"/api/tasks/{task_id}/stream", timeout=60) as stream:
+        for line in stream.iter_lines():
+            if f'"{text}"' in line:
+                return
+    raise AssertionError(f"{task_id} ended without printing {text!r}")
+
+
+def assert_process_gone(pid: int, what: str) -> None:
+    """A killed process may take the kernel a moment to reap: wait for it, boundedly, then fail."""
+    for _ in range(200):
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{what} survived the cancel")

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from conftest import AgentProcess, ServerProcess, follow, run_script, script_task, unique, wait_for_health
+from conftest import (
+    AgentProcess,
+    ServerProcess,
+    assert_process_gone,
+    follow,
+    run_script,
+    script_task,
+    unique,
+    wait_for_health,
+    wait_for_log_line,
+)
 
 
 def server_thumbprint(client: httpx.Client) -> str:
@@ -151,21 +160,11 @@ def test_cancel_reaches_the_agent_and_kills_the_process_group(
     pid_file = agent.home / "child.pid"
     body = f"sleep 1000 & echo $! > {pid_file}\necho started\nwait"
     created = server.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
-    with server.client.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
-        for line in stream.iter_lines():
-            if '"started"' in line:
-                break
+    wait_for_log_line(server.client, created["Id"], "started")
     child = int(pid_file.read_text())
     server.client.post(f"/api/tasks/{created['Id']}/cancel")
     assert follow(server.client, created["Id"])["State"] == "Canceled"
-    for _ in range(200):
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the script's child survived the cancel on the agent")
+    assert_process_gone(child, "the script's child on the agent")
 
 
 def test_health_follows_the_agent_going_away_and_coming_back(

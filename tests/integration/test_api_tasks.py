@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from pathlib import Path
 
-import pytest
-
-from conftest import ServerProcess, follow, run_script, script_task, unique
+from conftest import (
+    ServerProcess,
+    assert_process_gone,
+    follow,
+    run_script,
+    script_task,
+    unique,
+    wait_for_log_line,
+)
 
 
 def test_script_output_lands_in_the_log_in_order(server: ServerProcess) -> None:
@@ -108,24 +113,14 @@ def test_cancel_kills_the_whole_process_group(server: ServerProcess, tmp_path: P
     pid_file = tmp_path / "child.pid"
     body = f"sleep 1000 & echo $! > {pid_file}\necho started\nwait"
     created = server.client.post("/api/Spaces-1/tasks", json=script_task(body)).json()
-    with server.client.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
-        for line in stream.iter_lines():
-            if '"started"' in line:
-                break
+    wait_for_log_line(server.client, created["Id"], "started")
     child = int(pid_file.read_text())
     os.kill(child, 0)  # alive while the task runs
     cancelled = server.client.post(f"/api/tasks/{created['Id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["State"] in ("Cancelling", "Canceled")
     final = follow(server.client, created["Id"])
     assert final["State"] == "Canceled"
-    for _ in range(100):  # the kernel may take a moment to reap the child
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the script's background child survived the cancel")
+    assert_process_gone(child, "the script's background child")
 
 
 def test_cancel_a_queued_task(server_factory: object) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +13,15 @@ import httpx
 import pytest
 
 from argonaut.runner import RUNNER_VERSION
-from conftest import ServerProcess, follow, run_script, script_task, unique
+from conftest import (
+    ServerProcess,
+    assert_process_gone,
+    follow,
+    run_script,
+    script_task,
+    unique,
+    wait_for_log_line,
+)
 from sshd import KEY_USER, PASSWORD, PASSWORD_USER, Sshd, make_sshd
 
 
@@ -220,21 +226,11 @@ def test_cancel_kills_the_remote_process_group(server: ServerProcess, sshd: Sshd
     marker = f"/tmp/argonaut-ssh-{unique('pid')}"
     body = f"sleep 1000 & echo $! > {marker}\necho started\nwait"
     created = c.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
-    with c.stream("GET", f"/api/tasks/{created['Id']}/stream") as stream:
-        for line in stream.iter_lines():
-            if '"started"' in line:
-                break
+    wait_for_log_line(c, created["Id"], "started")
     child = int(Path(marker).read_text())
     c.post(f"/api/tasks/{created['Id']}/cancel")
     assert follow(c, created["Id"])["State"] == "Canceled"
-    for _ in range(200):
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("the remote script's child survived the cancel")
+    assert_process_gone(child, "the remote script's child")
 
 
 def test_cli_adds_an_ssh_worker_after_confirming_the_discovered_key(
