@@ -135,8 +135,7 @@ class ScriptService:
         lines = tuple(script.lines[since : since + MAX_LINES_PER_ANSWER])
         next_seq = since + len(lines)
         if not script.finished or next_seq < len(script.lines):
-            state = "Running" if script.job is not None else "Pending"
-            return ScriptStatus(ticket=script.ticket, state=state, logs=lines, next_seq=next_seq)
+            return ScriptStatus(ticket=script.ticket, state="Running", logs=lines, next_seq=next_seq)
         result = script.result
         if result is None:
             return ScriptStatus(

@@ -171,9 +171,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def delete_account(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         row = await load(caller, id)
-        aid = format_id(Collection.ACCOUNTS, int(row["id"]))
         async with caller.services.store.transaction() as conn:
-            await accounts_repo.delete_account(conn, caller.space_id, int(row["id"]), aid)
+            await accounts_repo.delete_account(conn, caller.space_id, int(row["id"]))
         return account_resource(row)
 
     return router

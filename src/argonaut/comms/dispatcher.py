@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
-from argonaut.domain.health import HealthReport, combine
+from argonaut.domain.health import HealthReport
 from argonaut.domain.scripts import (
     DETACH,
     CollectedArtifact,
@@ -33,6 +33,7 @@ from argonaut.domain.scripts import (
     WorkerTarget,
     WorkerUnreachable,
 )
+from argonaut.domain.workers import HealthStatus
 from argonaut.protocol.link import CallFailed, Link, LinkClosed
 from argonaut.protocol.methods import Capabilities, FileData, ScriptStatus
 
@@ -171,12 +172,12 @@ class AgentDispatcher:
                 found = Capabilities.model_validate(await link.call("capabilities.v1", {}))
                 self._agent_runner[link] = found.runner_version
         except TimeoutError:
-            return HealthReport(combine(False, None, ()), f"The machine did not answer within {timeout_s:g}s")
+            return HealthReport(HealthStatus.UNAVAILABLE, f"The machine did not answer within {timeout_s:g}s")
         except (AgentUnreachable, LinkClosed, CallFailed) as exc:
-            return HealthReport(combine(False, None, ()), str(exc))
+            return HealthReport(HealthStatus.UNAVAILABLE, str(exc))
         except ValidationError as exc:  # an agent speaking another version of the contract
             return HealthReport(
-                combine(False, None, ()),
+                HealthStatus.UNAVAILABLE,
                 f"The agent's capabilities answer does not match this server's protocol: {exc}",
             )
         details = {
@@ -187,7 +188,7 @@ class AgentDispatcher:
             else (found.shells[0] if found.shells else "Unknown"),
             "AgentVersion": found.agent_version,
         }
-        return HealthReport(combine(True, None, ()), "The machine is healthy", found.runner_version, details)
+        return HealthReport(HealthStatus.HEALTHY, "The machine is healthy", found.runner_version, details)
 
 
 def _store_artifact(folder: Path | None, name: str, content_b64: str) -> CollectedArtifact:

@@ -1,4 +1,4 @@
-"""What a health check of one machine found, and how the pieces combine into a status.
+"""What a health check of one machine found.
 
 Unavailable means the machine could not be reached (or did not answer in time); Unhealthy means it
 answered but its checks failed; HasWarnings means it works but something needs attention.
@@ -17,12 +17,3 @@ class HealthReport:
     summary: str
     runner_version: str | None = None
     details: dict[str, str] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-
-
-def combine(reachable: bool, script_exit_code: int | None, warnings: tuple[str, ...]) -> HealthStatus:
-    if not reachable:
-        return HealthStatus.UNAVAILABLE
-    if script_exit_code not in (None, 0):
-        return HealthStatus.UNHEALTHY
-    return HealthStatus.HAS_WARNINGS if warnings else HealthStatus.HEALTHY

@@ -28,10 +28,6 @@ class Page:
         return self.number_of_pages - 1
 
     @property
-    def current_page_number(self) -> int:
-        return 0 if self.take <= 0 else self.skip // self.take
-
-    @property
     def has_next(self) -> bool:
         return self.take > 0 and self.skip + self.take < self.total
 

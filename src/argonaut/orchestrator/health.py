@@ -161,7 +161,6 @@ class HealthChecks:
                 f"The health check script warned: {warnings[0]}",
                 report.runner_version,
                 report.details,
-                tuple(warnings),
             )
         return report
 

@@ -392,6 +392,4 @@ class SshDispatcher:
             # Drift seen (a reinstalled host, say): idle loops hold the old runner; new ones check again.
             for loop in self._idle.pop(connection, []):
                 loop.close()
-        return HealthReport(
-            status, summary, version if version != "none" else "none", details, tuple(warnings)
-        )
+        return HealthReport(status, summary, version, details)

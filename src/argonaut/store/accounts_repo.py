@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.ids import Collection, format_id
 from argonaut.store.common import Refused, name_key, paged
 from argonaut.store.connection import Conn
 from argonaut.store.named import SpaceScoped
@@ -56,8 +57,9 @@ async def update_account(conn: Conn, space_id: int, account_id: int, values: dic
     await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
 
 
-async def delete_account(conn: Conn, space_id: int, account_id: int, account_text: str) -> None:
+async def delete_account(conn: Conn, space_id: int, account_id: int) -> None:
     """Refused while an SSH worker logs in with it: deleting would strand that worker."""
+    account_text = format_id(Collection.ACCOUNTS, account_id)
     rows = (
         await conn.execute(
             select(workers.c.name, workers.c.endpoint).where(
