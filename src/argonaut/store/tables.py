@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 metadata = MetaData(
@@ -216,6 +217,12 @@ script_runs = Table(
     Column("finished", Boolean, nullable=False, default=False),
     Column("failure", Text, nullable=True),
     Column("created", DateTime(timezone=True), nullable=False),
+    # BuiltIn | Agent | Ssh, and whether a node that restarts can re-attach to the script.
+    Column("kind", String(20), nullable=False, server_default="Agent"),
+    Column("resumable", Boolean, nullable=False, server_default=true()),
+    Column("handle", JSON, nullable=True),  # the dispatcher's serialised ScriptHandle
+    Column("cursor", JSON, nullable=True),  # where the lines the store holds end, in the worker's terms
+    Column("outcome", JSON, nullable=True),  # exit code, outputs and failure, once the script ended
     **_AUTO,
 )
 
