@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,8 @@ import pytest
 
 from argonaut.comms.connections import Connections
 from argonaut.comms.dispatcher import AgentDispatcher, endpoint_of
-from argonaut.domain.scripts import ScriptJob, WorkerTarget, WorkerUnreachable
+from argonaut.domain.scripts import ScriptHandle, ScriptJob, ScriptKind, WorkerTarget, WorkerUnreachable
+from argonaut.orchestrator.dispatcher import run_to_end
 from argonaut.runner import PACKAGE_BUNDLE
 from argonaut.security.certificates import load_or_create_certificate
 from argonaut.security.tls import connecting_context
@@ -23,6 +25,10 @@ def link_to(agent: Any, server_home: Path) -> tuple[Connections, AgentDispatcher
     dispatcher = AgentDispatcher(connections, PACKAGE_BUNDLE.version, PACKAGE_BUNDLE.files)
     endpoint = {"CommunicationStyle": "TentaclePassive", "Uri": agent.uri, "Thumbprint": agent.thumbprint}
     return connections, dispatcher, WorkerTarget(1, "agent", endpoint, 5.0)
+
+
+def agent_script(target: WorkerTarget) -> ScriptHandle:
+    return ScriptHandle(ScriptKind.AGENT, secrets.token_hex(16), target, resumable=True)
 
 
 @pytest.fixture
@@ -68,7 +74,9 @@ def test_many_scripts_run_at_once_over_one_link(agent_factory: Any, server_home:
 
         async def one(n: int) -> int:
             job = ScriptJob(task_id=n, script_body=f"sleep 0.3; echo job {n}", syntax="Bash")
-            outcome = await dispatcher.run_script(target, job, lambda entry: lines[n].append(entry.text))
+            outcome = await run_to_end(
+                dispatcher, agent_script(target), job, lambda e: lines[n].append(e.text)
+            )
             return outcome.exit_code
 
         codes = await asyncio.gather(*(one(n) for n in range(50)))
@@ -111,8 +119,11 @@ def test_a_fully_isolated_script_has_the_agent_to_itself(agent_factory: Any, ser
 
         async def run(name: str, isolation: str) -> int:
             job = ScriptJob(task_id=1, script_body=body(name), syntax="Bash", isolation=isolation)  # type: ignore[arg-type]
-            outcome = await dispatcher.run_script(
-                target, job, lambda e: waits.append(e.text) if e.category == "Wait" else None
+            outcome = await run_to_end(
+                dispatcher,
+                agent_script(target),
+                job,
+                lambda e: waits.append(e.text) if e.category == "Wait" else None,
             )
             return outcome.exit_code
 

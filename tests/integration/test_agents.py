@@ -310,7 +310,7 @@ def test_a_script_on_an_agent_outlives_a_server_restart(
     lines = [line.split("|", 1)[1].strip() for line in raw.splitlines() if "|   line " in line]
     assert lines == [f"line {i}" for i in range(1, 41)]  # none lost, none repeated
     assert marker.read_text() == "run\n"  # the script ran once
-    assert "Resuming 1 script(s)" in raw
+    assert "following 1 running script(s)" in raw
 
 
 def _older_runner(agent_home: Any) -> None:

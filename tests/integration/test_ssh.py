@@ -326,3 +326,26 @@ def test_large_scripts_and_odd_bytes_arrive_intact(server: ServerProcess, sshd: 
         assert f"|   {expected}" in raw, expected
     small = run_script(c, 'echo "$(get_octopusvariable Octopus.Task.Id)"', WorkerPoolIds=[pool])
     assert small["Id"] in c.get(f"/api/tasks/{small['Id']}/raw").text
+
+
+@pytest.mark.parametrize("how", ["stopped", "killed"])
+def test_an_ssh_script_cut_off_by_its_node_is_never_reported_a_success(
+    server_factory: Any, sshd: Sshd, tmp_path: Path, how: str
+) -> None:
+    """Its output lives only on the SSH channel, so no node can follow it after its own stopped: the task
+    fails saying so, where it once "resumed" an empty script and reported Success for an exit code 3."""
+    srv = server_factory("--shutdown-grace", "0.2")
+    c = srv.client
+    _, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
+    task = c.post("/api/tasks", json=script_task("echo begun; sleep 3; exit 3", WorkerPoolIds=[pool])).json()
+    wait_for_log_line(c, task["Id"], "begun")
+    if how == "stopped":
+        assert srv.stop() == 0
+    else:
+        srv.kill()
+    again = server_factory(home=srv.home, api_key=srv.api_key)
+    final = follow(again.client, task["Id"])
+    raw = again.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert final["State"] == "Failed", raw
+    message = str(final["ErrorMessage"])
+    assert ("shut down" in message) if how == "stopped" else ("outcome is unknown" in message), raw

@@ -5,15 +5,14 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import sqlite3
+import signal
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import follow, run_script, script_task
+from conftest import assert_process_gone, follow, run_script, script_task, wait_for_log_line
 
 
 def test_task_cap_is_held_exactly_under_30_concurrent_tasks(server_factory: object, tmp_path: Path) -> None:
@@ -40,47 +39,81 @@ def test_task_cap_is_held_exactly_under_30_concurrent_tasks(server_factory: obje
     assert max(counts) == 3, counts  # never more than the cap, and the cap was reached
 
 
-def test_queued_tasks_survive_a_restart_and_a_killed_task_is_marked_failed(server_factory: object) -> None:
+def _lines(raw: str, prefix: str) -> list[str]:
+    return [line.split("|   ", 1)[1] for line in raw.splitlines() if f"|   {prefix}" in line]
+
+
+def test_a_killed_node_loses_no_line_and_records_the_real_outcome_of_its_built_in_script(
+    server_factory: object,
+) -> None:
     srv = server_factory("--task-cap", "1")  # type: ignore[operator]
-    running = srv.client.post("/api/tasks", json=script_task("echo working; sleep 60")).json()
-    with srv.client.stream("GET", f"/api/tasks/{running['Id']}/stream") as stream:
-        for line in stream.iter_lines():
-            if '"working"' in line:
-                break
+    # 120 numbered lines over ~1.2 s, then a failing exit: the node is killed in the middle.
+    body = "for i in $(seq 1 120); do echo line $i; sleep 0.01; done; echo finished; exit 3"
+    running = srv.client.post("/api/tasks", json=script_task(body)).json()
+    wait_for_log_line(srv.client, running["Id"], "line 20")
     queued = [
         srv.client.post("/api/tasks", json=script_task(f"echo after restart {n}")).json() for n in range(3)
     ]
     assert {srv.client.get(f"/api/tasks/{t['Id']}").json()["State"] for t in queued} == {"Queued"}
-    number = int(running["Id"].split("-")[1])
-    for _ in range(200):  # lines reach the database in batches; wait until this one is stored
-        with sqlite3.connect(srv.home / "argonaut.db") as db:
-            if db.execute("select count(*) from task_log where task_id = ?", (number,)).fetchone()[0]:
-                break
-        time.sleep(0.05)
-    srv.kill()  # SIGKILL: no chance to clean up
+    srv.kill()  # SIGKILL: no chance to hand anything over, flush a line or reap a child
 
     again = server_factory("--task-cap", "1", home=srv.home, api_key=srv.api_key)  # type: ignore[operator]
-    died = again.client.get(f"/api/tasks/{running['Id']}").json()
-    assert died["State"] == "Failed" and "stopped while this task was running" in died["ErrorMessage"]
+    final = follow(again.client, running["Id"])
     raw = again.client.get(f"/api/tasks/{running['Id']}/raw").text
-    assert "working" in raw and "stopped while this task was running" in raw
+    # The script went on without the node; the restarted node followed it to its real end.
+    assert final["State"] == "Failed" and "exited with code 3" in str(final["ErrorMessage"]), raw
+    assert _lines(raw, "line ") == [f"line {i}" for i in range(1, 121)], raw  # each line exactly once
+    assert "finished" in raw
     for n, task in enumerate(queued):
-        final = follow(again.client, task["Id"])
-        assert final["State"] == "Success"
+        assert follow(again.client, task["Id"])["State"] == "Success"
         assert f"after restart {n}" in again.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert not any((srv.home / "work").iterdir())  # every script's folder went with its outcome
 
 
-def test_sigterm_shuts_down_cleanly_and_state_is_kept(server_factory: object) -> None:
+def test_a_built_in_script_whose_process_died_with_the_node_fails_honestly(server_factory: object) -> None:
+    srv = server_factory()  # type: ignore[operator]
+    running = srv.client.post("/api/tasks", json=script_task("echo started; sleep 60; exit 0")).json()
+    wait_for_log_line(srv.client, running["Id"], "started")
+    scripts = [p for p in (srv.home / "work").iterdir()]
+    assert len(scripts) == 1
+    pid = int((scripts[0] / "pid").read_text().split()[0])
+    srv.kill()
+    os.killpg(pid, signal.SIGKILL)  # as a reboot would: the script dies too, before it can say how it ended
+    assert_process_gone(pid, "the script")
+
+    again = server_factory(home=srv.home, api_key=srv.api_key)  # type: ignore[operator]
+    final = follow(again.client, running["Id"])
+    assert final["State"] == "Failed"
+    assert "outcome is unknown" in str(final["ErrorMessage"])
+    assert not scripts[0].exists()
+
+
+def test_sigterm_hands_a_running_built_in_script_over_to_the_next_start(server_factory: object) -> None:
     srv = server_factory("--shutdown-grace", "0.5")  # type: ignore[operator]
     done = run_script(srv.client, "echo kept")
     pool = srv.client.post("/api/workerpools", json={"Name": "Kept pool"}).json()
-    long = srv.client.post("/api/tasks", json=script_task("sleep 60")).json()
+    long = srv.client.post("/api/tasks", json=script_task("echo begun; sleep 2; echo ended well")).json()
+    wait_for_log_line(srv.client, long["Id"], "begun")
     assert srv.stop() == 0
+    assert any("handed over" in line for line in srv.output)
     again = server_factory(home=srv.home, api_key=srv.api_key)  # type: ignore[operator]
     assert again.client.get(f"/api/tasks/{done['Id']}").json()["State"] == "Success"
     assert again.client.get(f"/api/workerpools/{pool['Id']}").json()["Name"] == "Kept pool"
-    ended = again.client.get(f"/api/tasks/{long['Id']}").json()
-    assert ended["State"] == "Failed" and "shut down" in ended["ErrorMessage"]
+    ended = follow(again.client, long["Id"])
+    raw = again.client.get(f"/api/tasks/{long['Id']}/raw").text
+    assert ended["State"] == "Success", raw
+    assert raw.count("begun") == 1 and "ended well" in raw
+
+
+def test_leftover_working_folders_are_removed_at_start(server_factory: object) -> None:
+    srv = server_factory()  # type: ignore[operator]
+    assert run_script(srv.client, "echo hi")["State"] == "Success"
+    srv.stop()
+    stray = srv.home / "work" / "run-left-by-an-old-version"
+    stray.mkdir(parents=True)
+    (stray / "script.sh").write_text("echo old")
+    server_factory(home=srv.home, api_key=srv.api_key)  # type: ignore[operator]
+    assert not stray.exists()
 
 
 def test_without_the_built_in_worker_the_default_pool_has_no_worker(server_factory: object) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
 import secrets
@@ -23,12 +22,16 @@ from pydantic import ValidationError
 from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
 from argonaut.domain.health import HealthReport
 from argonaut.domain.scripts import (
-    DETACH,
+    UNKNOWN_EXIT_CODE,
     CollectedArtifact,
+    Cursor,
     LogEntry,
     OutputVariable,
+    ScriptHandle,
     ScriptJob,
+    ScriptLost,
     ScriptOutcome,
+    Started,
     Target,
     WorkerTarget,
     WorkerUnreachable,
@@ -42,6 +45,11 @@ log = logging.getLogger("argonaut.comms")
 STATUS_WAIT_MS = 10_000
 CANCEL_TIMEOUT_S = 10.0
 TENTACLE_STYLES = ("TentaclePassive", "TentacleActive")
+
+
+def _worker(handle: ScriptHandle) -> WorkerTarget:
+    assert isinstance(handle.target, WorkerTarget), "agent scripts run on workers"
+    return handle.target
 
 
 def endpoint_of(target: WorkerTarget) -> Endpoint:
@@ -79,16 +87,20 @@ class AgentDispatcher:
                     raise WorkerUnreachable(f"Worker '{target.name}' dropped the connection twice") from None
                 self._connections.forget(endpoint_of(target).uri)
             except CallFailed as exc:
+                if exc.code == "unknown-ticket":
+                    raise ScriptLost(
+                        f"Worker '{target.name}' no longer knows this script (the agent restarted?), "
+                        "so its outcome is unknown"
+                    ) from exc
                 raise WorkerUnreachable(f"Worker '{target.name}' refused {method}: {exc}") from exc
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def run_script(
-        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
-    ) -> ScriptOutcome:
-        assert isinstance(target, WorkerTarget)
-        ticket = job.ticket or secrets.token_hex(16)
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started:
+        """Bring the agent's runner up to date, then start the script (idempotent per ticket)."""
+        target = _worker(handle)
+        updated_from = await self.update_runner(target)
         start = {
-            "ticket": ticket,
+            "ticket": handle.ticket,
             "task_id": f"ServerTasks-{job.task_id}",
             "script_body": job.script_body,
             "syntax": job.syntax,
@@ -96,28 +108,26 @@ class AgentDispatcher:
             "sensitive_variables": sorted(job.sensitive_variables),
             "isolation": job.isolation,
         }
-        since = job.resume_from or 0
-        updated_from = None
-        if job.resume_from is None:
-            updated_from = await self.update_runner(target)
-            await self._call(target, "script.start.v1", start)
-        try:
-            while True:
-                query = {"ticket": ticket, "since": since, "wait_ms": STATUS_WAIT_MS}
-                status = ScriptStatus.model_validate(await self._call(target, "script.status.v1", query))
-                for line in status.logs:
-                    on_log(LogEntry(line.occurred, line.category, line.text))
-                since = status.next_seq
-                if status.state == "Complete":  # the agent says Complete only once every line was sent
-                    break
-        except asyncio.CancelledError as exc:
-            if DETACH not in exc.args:  # a node handing the script over leaves it running
-                await asyncio.shield(self._cancel(target, ticket, since))
-            raise
-        with contextlib.suppress(WorkerUnreachable):
-            await self._call(target, "script.complete.v1", {"ticket": ticket})
+        await self._call(target, "script.start.v1", start)
+        return Started(runner_updated_from=updated_from)
+
+    async def follow(
+        self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        """Long-poll the agent for lines from ``cursor`` until it says Complete. Cancelling only stops
+        asking: the script goes on, on the agent, for whoever follows it next."""
+        target = _worker(handle)
+        since = cursor if isinstance(cursor, int) else 0
+        while True:
+            query = {"ticket": handle.ticket, "since": since, "wait_ms": STATUS_WAIT_MS}
+            status = ScriptStatus.model_validate(await self._call(target, "script.status.v1", query))
+            for line in status.logs:
+                on_log(LogEntry(line.occurred, line.category, line.text, line.seq + 1))
+            since = status.next_seq
+            if status.state == "Complete":  # the agent says Complete only once every line was sent
+                break
         return ScriptOutcome(
-            exit_code=status.exit_code if status.exit_code is not None else -46,
+            exit_code=status.exit_code if status.exit_code is not None else UNKNOWN_EXIT_CODE,
             output_variables=tuple(
                 OutputVariable(v.name, v.value, v.sensitive) for v in status.output_variables
             ),
@@ -125,8 +135,27 @@ class AgentDispatcher:
                 _store_artifact(job.artifact_dir, a.name, a.content_b64) for a in status.artifacts
             ),
             failure_message=status.failure_message,
-            runner_updated_from=updated_from,
         )
+
+    async def cancel(self, handle: ScriptHandle) -> None:
+        """Stop the script on the agent; bounded, so cancelling never hangs on an agent that is gone."""
+        target = _worker(handle)
+        try:
+            async with asyncio.timeout(CANCEL_TIMEOUT_S):
+                link = await self._connections.link(endpoint_of(target), 0)
+                await link.call("script.cancel.v1", {"ticket": handle.ticket, "since": 0, "wait_ms": 0})
+        except (TimeoutError, AgentUnreachable, LinkClosed, CallFailed) as exc:
+            log.warning("could not cancel script %s on %s: %s", handle.ticket, target.name, exc)
+
+    async def release(self, handle: ScriptHandle) -> None:
+        """The outcome is stored: the agent may drop the script's lines and artifacts (best effort)."""
+        target = _worker(handle)
+        try:
+            async with asyncio.timeout(CANCEL_TIMEOUT_S):
+                link = await self._connections.link(endpoint_of(target), 0)
+                await link.call("script.complete.v1", {"ticket": handle.ticket})
+        except (TimeoutError, AgentUnreachable, LinkClosed, CallFailed) as exc:
+            log.info("could not tell %s to forget script %s: %s", target.name, handle.ticket, exc)
 
     async def update_runner(self, target: Target) -> str | None:
         """Make the agent's runner the server's; answers the version it replaced (None: it was current)."""
@@ -153,16 +182,6 @@ class AgentDispatcher:
         if _sha256(data) != answer.sha256:
             raise WorkerUnreachable(f"'{path}' from worker '{target.name}' failed its SHA-256 check")
         return data
-
-    async def _cancel(self, target: WorkerTarget, ticket: str, since: int) -> None:
-        """Stop the script on the agent; bounded, so cancelling never hangs on an agent that is gone."""
-        try:
-            async with asyncio.timeout(CANCEL_TIMEOUT_S):
-                link = await self._connections.link(endpoint_of(target), 0)
-                await link.call("script.cancel.v1", {"ticket": ticket, "since": since})
-                await link.call("script.complete.v1", {"ticket": ticket})
-        except (TimeoutError, AgentUnreachable, LinkClosed, CallFailed) as exc:
-            log.warning("could not cancel script %s on %s: %s", ticket, target.name, exc)
 
     async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
         assert isinstance(target, WorkerTarget)

@@ -52,6 +52,7 @@ class BuiltInWorker:
 class NoWorker:
     reason: str
     busy: bool = False  # healthy workers exist but are all taken: worth waiting for, not a failure
+    unchecked: tuple[str, ...] = ()  # enabled workers never checked: worth checking before failing
 
 
 Choice = WorkerCandidate | BuiltInWorker | NoWorker
@@ -89,8 +90,19 @@ def choose_worker(
         healthy = [w for w in members if w.health.can_run_scripts and not w.is_disabled]
         if healthy:
             return NoWorker(f"every healthy worker in pool '{pool_name}' is busy", busy=True)
-        return NoWorker(f"no healthy worker available in pool '{pool_name}'")
+        unchecked = tuple(w.id for w in members if w.health is HealthStatus.UNKNOWN and not w.is_disabled)
+        return NoWorker(no_healthy_worker(pool_name, members), unchecked=unchecked)
     return min(usable, key=lambda w: (w.active_leases, _id_order(w.id)))
+
+
+def no_healthy_worker(pool_name: str, members: Iterable[WorkerCandidate]) -> str:
+    """Why nothing in the pool can run a step, naming each worker and what to do about it."""
+    states = [f"'{w.name}' is {'disabled' if w.is_disabled else w.health.value}" for w in members]
+    return (
+        f"no healthy worker available in pool '{pool_name}': {', '.join(states)}. "
+        f'Check their health with `argonaut worker check-health --pool "{pool_name}"` '
+        "(or a Health task through the API), and see each worker's status summary"
+    )
 
 
 def _id_order(worker_id: str) -> tuple[int, str]:

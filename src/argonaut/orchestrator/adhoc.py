@@ -3,6 +3,11 @@
 The script runs once on each selected worker, each run its own activity in the log. Targets are chosen
 when the task starts (not when it is queued), so a worker that turned unhealthy meanwhile is not used.
 Runs go in parallel up to ``Octopus.Action.MaxParallelism`` (default 10).
+
+Every run is recorded with its dispatcher handle in the transaction that chose its worker, before
+anything starts. A node that stops hands over a task whose scripts can be re-attached to, and the next
+node's :meth:`AdHocScripts.resume` carries on from the recorded runs: it follows what is running from
+the last stored line, starts what never started, and keeps the outcomes of what already ended.
 """
 
 from __future__ import annotations
@@ -11,28 +16,40 @@ import asyncio
 import secrets
 import shutil
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.scripts import (
-    DETACH,
     BuiltInTarget,
+    Cursor,
     LogEntry,
+    ScriptHandle,
     ScriptJob,
+    ScriptKind,
+    ScriptLost,
+    ScriptOutcome,
     Target,
     WorkerTarget,
     WorkerUnreachable,
 )
 from argonaut.domain.tasks import TaskState
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
-from argonaut.domain.workers import BuiltInWorker, HealthStatus, NoWorker, WorkerCandidate, choose_worker
+from argonaut.domain.workers import (
+    BuiltInWorker,
+    HealthStatus,
+    NoWorker,
+    WorkerCandidate,
+    choose_worker,
+)
 from argonaut.orchestrator.dispatcher import Dispatcher
-from argonaut.orchestrator.queue import TaskRun, Verdict
+from argonaut.orchestrator.health import WorkerHealth, policy_timeout_s
+from argonaut.orchestrator.queue import StopReason, TaskRun, Verdict
 from argonaut.store import (
     Store,
+    artifacts_repo,
     leases_repo,
     policies_repo,
     pools_repo,
@@ -42,8 +59,10 @@ from argonaut.store import (
     workers_repo,
 )
 from argonaut.store.connection import Conn
+from argonaut.store.script_runs_repo import ScriptRun
 
 DEFAULT_MAX_PARALLELISM = 10
+FIRST_CHECK_TIMEOUT_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +72,33 @@ class Planned:
     problem: str | None = None
     lease_worker: int | None = None
     busy: bool = False
+    unchecked: tuple[int, ...] = ()  # enabled workers never checked: checked first, then planned again
+    variables: dict[str, str] = field(default_factory=dict)  # what the step's script sees of where it runs
+
+
+@dataclass(frozen=True, slots=True)
+class _Problems:
+    """A plan that cannot go ahead yet: at least one of its runs has no worker."""
+
+    plan: list[Planned]
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One recorded run: where, under which activity, and how far it got."""
+
+    label: str
+    activity: str
+    handle: ScriptHandle
+    variables: dict[str, str]
     lease_id: int | None = None
+    started: bool = False
+    cursor: Cursor = None
+
+
+@dataclass
+class _Progress:
+    remaining: int  # runs not yet ended: the last one's outcome is stored with the task's completion
 
 
 class AdHocScripts:
@@ -61,99 +106,196 @@ class AdHocScripts:
         self,
         store: Store,
         dispatcher: Dispatcher,
+        health: WorkerHealth,
         built_in_enabled: bool,
         artifacts_dir: Path,
         encrypt: Callable[[str], str],
     ) -> None:
         self._store = store
         self._dispatcher = dispatcher
+        self._health = health
         self._built_in_enabled = built_in_enabled
         self._artifacts_dir = artifacts_dir
         self._encrypt = encrypt
 
-    async def __call__(self, run: TaskRun) -> Verdict:
+    async def run(self, run: TaskRun) -> Verdict:
         args: dict[str, Any] = dict(run.row["arguments"])
-        plan = await self._plan(run, args)
-        waited = 0.0
-        while any(p.busy for p in plan) and not any(p.problem and not p.busy for p in plan):
-            # Every healthy worker is leased (exclusively, or up to its limit): wait for one rather than
-            # fail the step, as the described system learned to (OctopusDeploy/Issues#9470).
-            if waited == 0.0:
-                for p in plan:
-                    if p.busy:
-                        run.log.write(run.root_activity, "Wait", f"Waiting: {p.problem}")
-            delay = min(2.0, 0.1 * 2 ** min(waited, 5))
-            await asyncio.sleep(delay)
-            waited += 1
-            plan = await self._plan(run, args)
-        problems = [p for p in plan if p.problem]
-        if problems:
+        steps = await self._plan_until_ready(run, args)
+        if isinstance(steps, Verdict):
+            return steps
+        return await self._carry_out_all(run, args, steps, [])
+
+    async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
+        """Carry on after a restart: follow running scripts from their last stored line, start those that
+        never started, and count the outcomes of those that had ended."""
+        args: dict[str, Any] = dict(run.row["arguments"])
+        run.took_leases = True
+        failures = []
+        for script in scripts:
+            if script.finished:
+                run.output_variables.extend((script.outcome or {}).get("OutputVariables", []))
+                if script.failure:
+                    failures.append(script.failure)
+        pending = [
+            _Step(
+                label=str(s.step.get("Label", s.handle.where)),
+                activity=s.activity,
+                handle=s.handle,
+                variables=dict(s.step.get("Variables") or {}),
+                started=s.started,
+                cursor=s.cursor if s.cursor is not None else await self._legacy_cursor(run, s),
+            )
+            for s in scripts
+            if not s.finished
+        ]
+        running = sum(1 for s in pending if s.started)
+        run.log.write(
+            run.root_activity,
+            "Info",
+            f"The server node restarted: following {running} running script(s)"
+            + (f" and starting {len(pending) - running} more" if len(pending) > running else ""),
+        )
+        return await self._carry_out_all(run, args, pending, failures)
+
+    # -- planning ------------------------------------------------------------------------------------
+
+    async def _plan_until_ready(self, run: TaskRun, args: dict[str, Any]) -> list[_Step] | Verdict:
+        waited = 0
+        checked: set[int] = set()
+        while True:
+            found = await self._plan(run, args)
+            if not isinstance(found, _Problems):
+                return found
+            plan = found.plan
+            unchecked = {w for p in plan for w in p.unchecked} - checked
+            if unchecked:
+                # Workers nobody has checked yet: check them now instead of failing the step (or waiting
+                # on a queued check that this task's own task-cap slot might be holding up).
+                checked |= unchecked
+                await self._first_checks(run, sorted(unchecked))
+                continue
+            if any(p.busy for p in plan) and not any(p.problem and not p.busy for p in plan):
+                # Every healthy worker is leased (exclusively, or up to its limit): wait for one rather
+                # than fail the step, as the described system learned to (OctopusDeploy/Issues#9470).
+                if waited == 0:
+                    for p in plan:
+                        if p.busy:
+                            run.log.write(run.root_activity, "Wait", f"Waiting: {p.problem}")
+                await asyncio.sleep(min(2.0, 0.1 * 2 ** min(waited, 5)))
+                waited += 1
+                continue
+            problems = [p for p in plan if p.problem]
             for p in problems:
                 run.log.write(run.root_activity, "Fatal", p.problem or "")
             return Verdict(TaskState.FAILED, "; ".join(p.problem or "" for p in problems))
-        limit = asyncio.Semaphore(_max_parallelism(args))
-        results = await asyncio.gather(*(self._run_one(run, args, p, limit) for p in plan))
-        failures = [message for message in results if message is not None]
-        if failures:
-            return Verdict(
-                TaskState.FAILED,
-                failures[0] if len(failures) == 1 else f"{len(failures)} of {len(plan)} runs failed",
-            )
-        return Verdict(TaskState.SUCCESS)
 
-    async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[Planned]:
+    async def _first_checks(self, run: TaskRun, worker_ids: list[int]) -> None:
+        space_id = int(run.row["space_id"])
+        async with self._store.transaction() as conn:
+            rows = [r for w in worker_ids if (r := await workers_repo.get(conn, space_id, w)) is not None]
+            policies = await self._health.policies(conn, space_id, rows)
+        names = ", ".join(f"'{r['name']}'" for r in rows)
+        run.log.write(run.root_activity, "Wait", f"Checking the health of {names} first: never checked yet")
+
+        def say(category: str, text: str) -> None:
+            if category != "Verbose":
+                run.log.write(run.root_activity, "Info" if category == "Info" else category, text)
+
+        await asyncio.gather(
+            *(
+                self._health.check(
+                    run.task_id,
+                    row,
+                    policies[row["machine_policy_id"]],
+                    say,
+                    min(policy_timeout_s(policies[row["machine_policy_id"]]), FIRST_CHECK_TIMEOUT_S),
+                )
+                for row in rows
+            )
+        )
+
+    async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[_Step] | _Problems:
+        """Choose where each run goes and, when every run has a place, lease, record and answer them (one
+        transaction); otherwise answer the plan with its problems."""
         exclusive = args.get("Isolation") == "FullIsolation"  # such a step takes its worker alone
         target_type = args.get("TargetType", "WorkerPools")
-        if target_type == "OctopusServer":
-            if not self._built_in_enabled:
-                return [
-                    Planned("Octopus Server", None, "the built-in worker is disabled on this server node")
-                ]
-            return [Planned("the built-in worker", BuiltInTarget())]
         space_id = int(run.row["space_id"])
-        waits: dict[int, float] = {}
         async with self._store.transaction() as conn:
-            if target_type == "Workers":
-                plan = await self._plan_workers(conn, space_id, args, waits)
+            if target_type == "OctopusServer":
+                if not self._built_in_enabled:
+                    why = "the built-in worker is disabled on this server node"
+                    return _Problems([Planned("Octopus Server", None, why)])
+                plan = [Planned("the built-in worker", BuiltInTarget())]
+            elif target_type == "Workers":
+                plan = await self._plan_workers(conn, space_id, args)
             else:
-                plan = await self._plan_pools(conn, space_id, args, exclusive, waits)
+                plan = await self._plan_pools(conn, space_id, args, exclusive)
             if any(p.problem for p in plan):
-                return plan
-            # Leases are taken in the transaction that chose the workers, so two steps planning at
-            # once cannot both take the one idle worker exclusively.
-            leased = []
+                return _Problems(plan)
+            handles = []
             for p in plan:
+                assert p.target is not None
+                try:
+                    handles.append(self._dispatcher.handle(p.target, secrets.token_hex(16)))
+                except WorkerUnreachable as exc:
+                    return _Problems([Planned(p.label, None, str(exc))])
+            # Leases are taken in the transaction that chose the workers, so two steps planning at
+            # once cannot both take the one idle worker exclusively; and each run is recorded with its
+            # handle before anything starts, so no script is ever out of sight of a restarted node.
+            steps = []
+            for p, handle in zip(plan, handles, strict=True):
+                lease_id = None
                 if p.lease_worker is not None:
                     run.took_leases = True
-                    p = replace(
-                        p, lease_id=await leases_repo.take(conn, p.lease_worker, run.task_id, exclusive)
-                    )
-                leased.append(p)
-            return leased
+                    lease_id = await leases_repo.take(conn, p.lease_worker, run.task_id, exclusive)
+                activity = run.log.open_activity(
+                    f"Run script on {p.label}", parent=run.root_activity, pending=True
+                )
+                step = _Step(p.label, activity, handle, p.variables, lease_id)
+                await script_runs_repo.record(
+                    conn,
+                    run.task_id,
+                    activity,
+                    handle,
+                    {"Label": p.label, "Variables": p.variables, "LeaseId": lease_id},
+                )
+                run.track(activity, handle)
+                steps.append(step)
+            await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+            return steps
 
-    async def _plan_workers(
-        self, conn: Conn, space_id: int, args: dict[str, Any], waits: dict[int, float]
-    ) -> list[Planned]:
+    async def _plan_workers(self, conn: Conn, space_id: int, args: dict[str, Any]) -> list[Planned]:
+        waits: dict[int, float] = {}
         plan = []
-        for worker_text in args.get("MachineIds") or []:
-            worker_id = parse_id(Collection.WORKERS, str(worker_text)) or 0
+        ids = [parse_id(Collection.WORKERS, str(w)) or 0 for w in args.get("MachineIds") or []]
+        pools_of = await workers_repo.pool_ids_of(conn, ids)
+        for worker_text, worker_id in zip(args.get("MachineIds") or [], ids, strict=True):
             row = await workers_repo.get(conn, space_id, worker_id)
             if row is None:
                 plan.append(Planned(str(worker_text), None, f"worker {worker_text} no longer exists"))
                 continue
             health = HealthStatus(row["health_status"])
+            if not row["is_disabled"] and health is HealthStatus.UNKNOWN:
+                problem = f"worker '{row['name']}' has not been checked yet"
+                plan.append(Planned(row["name"], None, problem, unchecked=(int(row["id"]),)))
+                continue
             if row["is_disabled"] or not health.can_run_scripts:
                 why = "disabled" if row["is_disabled"] else f"health status {health.value}"
                 plan.append(Planned(row["name"], None, f"worker '{row['name']}' cannot run scripts ({why})"))
                 continue
             wait_s = await self._connect_wait_s(conn, space_id, row["machine_policy_id"], waits)
             target = WorkerTarget(row["id"], row["name"], row["endpoint"], wait_s)
-            plan.append(Planned(row["name"], target, lease_worker=row["id"]))
+            variables = _machine_variables(target)
+            pools = await pools_repo.get_many(conn, space_id, pools_of.get(worker_id, [])[:1])
+            if pools:
+                variables |= _pool_variables(int(pools[0]["id"]), str(pools[0]["name"]))
+            plan.append(Planned(row["name"], target, lease_worker=row["id"], variables=variables))
         return plan
 
     async def _plan_pools(
-        self, conn: Conn, space_id: int, args: dict[str, Any], exclusive: bool, waits: dict[int, float]
+        self, conn: Conn, space_id: int, args: dict[str, Any], exclusive: bool
     ) -> list[Planned]:
+        waits: dict[int, float] = {}
         texts = args.get("WorkerPoolIds") or []
         pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
         plan = []
@@ -170,89 +312,26 @@ class AdHocScripts:
                 for m in pool.members
             ]
             choice = choose_worker(pool.name, pool.is_default, candidates, self._built_in_enabled, exclusive)
+            pool_variables = _pool_variables(pool.id, pool.name)
             if isinstance(choice, BuiltInWorker):
-                plan.append(Planned(f"the built-in worker (pool '{pool.name}')", BuiltInTarget()))
+                label = f"the built-in worker (pool '{pool.name}')"
+                plan.append(Planned(label, BuiltInTarget(), variables=pool_variables))
             elif isinstance(choice, NoWorker):
-                plan.append(Planned(pool.name, None, choice.reason, busy=choice.busy))
+                unchecked = tuple(
+                    m.id for m in pool.members if format_id(Collection.WORKERS, m.id) in choice.unchecked
+                )
+                plan.append(Planned(pool.name, None, choice.reason, busy=choice.busy, unchecked=unchecked))
             else:
                 member = next(m for m in pool.members if format_id(Collection.WORKERS, m.id) == choice.id)
                 wait_s = await self._connect_wait_s(conn, space_id, member.machine_policy_id, waits)
                 target = WorkerTarget(member.id, member.name, member.endpoint, wait_s)
-                plan.append(Planned(member.name, target, lease_worker=member.id))
+                variables = _machine_variables(target) | pool_variables
+                plan.append(Planned(member.name, target, lease_worker=member.id, variables=variables))
         if not plan:
             space = await spaces_repo.get(conn, space_id)
             name = space["name"] if space else space_id
             plan.append(Planned("", None, f"no worker pool was selected in space '{name}'"))
         return plan
-
-    async def _run_one(
-        self, run: TaskRun, args: dict[str, Any], planned: Planned, limit: asyncio.Semaphore
-    ) -> str | None:
-        async with limit:
-            activity = run.log.open_activity(f"Run script on {planned.label}", parent=run.root_activity)
-            target = planned.target
-            assert target is not None
-            ticket = secrets.token_hex(16) if isinstance(target, WorkerTarget) else None
-            async with self._store.transaction() as conn:
-                if isinstance(target, WorkerTarget) and ticket is not None:
-                    run.resumable = True
-                    # Stored before the agent hears of it: a node that restarts finds the script by ticket.
-                    await script_runs_repo.record(
-                        conn, run.task_id, activity, ticket, target.worker_id, target.name, target.endpoint
-                    )
-                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
-            job = ScriptJob(
-                task_id=run.task_id,
-                script_body=str(args.get("ScriptBody", "")),
-                syntax="Python" if str(args.get("Syntax", "Bash")).lower() == "python" else "Bash",
-                variables=_task_variables(run),
-                artifact_dir=self._staging(),
-                ticket=ticket,
-                isolation="FullIsolation" if args.get("Isolation") == "FullIsolation" else "NoIsolation",
-            )
-            return await self._carry_out(run, activity, planned.label, target, job, planned.lease_id)
-
-    async def resume(self, run: TaskRun) -> Verdict:
-        """Re-attach to the task's scripts on agents after this node restarted, from the last stored line."""
-        async with self._store.transaction() as conn:
-            runs = await script_runs_repo.for_task(conn, run.task_id)
-            since = {
-                r["ticket"]: await script_runs_repo.stored_lines(conn, run.task_id, r["activity"])
-                for r in runs
-            }
-        run.took_leases = True
-        run.resumable = True
-        failures = [f"{r['failure']} (on {r['worker_name']})" for r in runs if r["finished"] and r["failure"]]
-        pending = [r for r in runs if not r["finished"]]
-        run.log.write(
-            run.root_activity, "Info", f"Resuming {len(pending)} script(s) after the server node restarted"
-        )
-        results = await asyncio.gather(
-            *(
-                self._carry_out(
-                    run,
-                    r["activity"],
-                    r["worker_name"],
-                    WorkerTarget(int(r["worker_id"]), str(r["worker_name"]), r["endpoint"]),
-                    ScriptJob(
-                        task_id=run.task_id,
-                        script_body="",
-                        syntax="Bash",
-                        artifact_dir=self._staging(),
-                        ticket=str(r["ticket"]),
-                        resume_from=since[r["ticket"]],
-                    ),
-                    None,
-                )
-                for r in pending
-            )
-        )
-        failures += [message for message in results if message is not None]
-        if failures:
-            return Verdict(
-                TaskState.FAILED, failures[0] if len(failures) == 1 else f"{len(failures)} runs failed"
-            )
-        return Verdict(TaskState.SUCCESS)
 
     async def _connect_wait_s(
         self, conn: Conn, space_id: int, policy_id: int, cache: dict[int, float]
@@ -267,75 +346,161 @@ class AdHocScripts:
                 cache[policy_id] = 120.0
         return cache[policy_id]
 
-    def _staging(self) -> Path:
-        return self._artifacts_dir / "staging" / uuid.uuid4().hex
+    # -- running -------------------------------------------------------------------------------------
+
+    async def _carry_out_all(
+        self, run: TaskRun, args: dict[str, Any], steps: list[_Step], failures: list[str]
+    ) -> Verdict:
+        limit = asyncio.Semaphore(_max_parallelism(args))
+        progress = _Progress(len(steps))
+        results = await asyncio.gather(*(self._carry_out(run, args, s, limit, progress) for s in steps))
+        failures += [message for message in results if message is not None]
+        if failures:
+            total = len(run.scripts) or len(steps)
+            return Verdict(
+                TaskState.FAILED,
+                failures[0] if len(failures) == 1 else f"{len(failures)} of {total} runs failed",
+            )
+        return Verdict(TaskState.SUCCESS)
+
+    def _job(self, run: TaskRun, args: dict[str, Any], step: _Step) -> ScriptJob:
+        return ScriptJob(
+            task_id=run.task_id,
+            script_body=str(args.get("ScriptBody", "")),
+            syntax="Python" if str(args.get("Syntax", "Bash")).lower() == "python" else "Bash",
+            variables=_task_variables(run) | step.variables,
+            artifact_dir=self._artifacts_dir / "staging" / uuid.uuid4().hex,
+            isolation="FullIsolation" if args.get("Isolation") == "FullIsolation" else "NoIsolation",
+        )
 
     async def _carry_out(
-        self, run: TaskRun, activity: str, label: str, target: Target, job: ScriptJob, lease_id: int | None
+        self, run: TaskRun, args: dict[str, Any], step: _Step, limit: asyncio.Semaphore, progress: _Progress
     ) -> str | None:
-        """Run (or follow) one script to its end and collect what it produced; answers its failure, if any."""
+        """Run (or follow) one script to its end and keep what it produced; answers its failure, if any."""
+        async with limit:
+            handle = step.handle
+            job = self._job(run, args, step)
+            run.log.start_activity(step.activity)
 
-        def on_log(entry: LogEntry) -> None:
-            run.log.write(activity, entry.category, entry.text, entry.occurred)
+            def on_log(entry: LogEntry) -> None:
+                run.log.write(step.activity, entry.category, entry.text, entry.occurred, entry.cursor)
 
-        on_agent = isinstance(target, WorkerTarget)
-        run.active_runs[on_agent] += 1
-        try:
-            outcome = await self._dispatcher.run_script(target, job, on_log)
-        except WorkerUnreachable as exc:
-            run.log.write(activity, "Fatal", str(exc))
-            run.log.close_activity(activity, "Failed")
-            await self._finished(job, str(exc))
-            return str(exc)
-        except asyncio.CancelledError as exc:
-            if DETACH in exc.args:
-                lease_id = None  # the next node carries on with this worker
-            raise
-        finally:
-            run.active_runs[on_agent] -= 1
-            if lease_id is not None:
-                async with self._store.transaction() as conn:
-                    await leases_repo.release(conn, lease_id)
-        if outcome.runner_updated_from and isinstance(target, WorkerTarget):
+            run.active.add(handle.ticket)
+            try:
+                if not step.started:
+                    await self._start(run, step, job)
+                outcome = await self._dispatcher.follow(handle, job, step.cursor, on_log)
+            except (WorkerUnreachable, ScriptLost) as exc:
+                run.log.write(step.activity, "Fatal", str(exc))
+                lost = f"{exc} (on {step.label})"
+                await self._ended(run, step, progress, lost, None, job)
+                return lost
+            except asyncio.CancelledError:
+                if run.stop is not StopReason.HAND_OVER or not handle.resumable:
+                    await asyncio.shield(self._dispatcher.cancel(handle))
+                    run.after_commit.append(lambda: self._dispatcher.release(handle))
+                raise
+            finally:
+                run.active.discard(handle.ticket)
+                if step.lease_id is not None and run.stop is not StopReason.HAND_OVER:
+                    async with self._store.transaction() as conn:
+                        await leases_repo.release(conn, step.lease_id)
+            failure, outputs, artifacts = self._keep_results(run, step, outcome)
+            await self._ended(run, step, progress, failure, outcome, job, outputs, artifacts)
+            return failure
+
+    async def _start(self, run: TaskRun, step: _Step, job: ScriptJob) -> None:
+        handle = step.handle
+        if handle.kind is not ScriptKind.BUILT_IN:
+            # Agents and SSH forget a script when they restart, so a node that restarts must know it was
+            # asked to start and never ask again. The built-in worker's own folder records that.
+            async with self._store.transaction() as conn:
+                await script_runs_repo.mark_started(conn, handle.ticket)
+        started = await self._dispatcher.start(handle, job)
+        if started.runner_updated_from and isinstance(handle.target, WorkerTarget):
             run.log.write(
-                activity,
+                step.activity,
                 "Verbose",
-                f"The runner on {label} was updated from {outcome.runner_updated_from} first",
+                f"The runner on {step.label} was updated from {started.runner_updated_from} first",
             )
             async with self._store.transaction() as conn:
-                await workers_repo.record_runner(conn, target.worker_id, True)
+                await workers_repo.record_runner(conn, handle.target.worker_id, True)
+
+    def _keep_results(
+        self, run: TaskRun, step: _Step, outcome: ScriptOutcome
+    ) -> tuple[str | None, list[dict[str, Any]], list[tuple[str, int, str]]]:
+        """Log an ended script's outputs and artifacts; answer its failure (if any), outputs, artifacts."""
+
+        def log(category: str, text: str) -> None:
+            run.log.write(step.activity, category, text)
+
+        outputs = []
         for variable in outcome.output_variables:
             shown = "********" if variable.sensitive else variable.value
-            run.output_variables.append(
+            outputs.append(
                 {
                     "Name": variable.name,
                     "Value": self._encrypt(variable.value) if variable.sensitive else variable.value,
                     "IsSensitive": variable.sensitive,
-                    "Machine": label,
+                    "Machine": step.label,
                 }
             )
-            run.log.write(activity, "Verbose", f"Output variable '{variable.name}' = '{shown}'")
+            log("Verbose", f"Output variable '{variable.name}' = '{shown}'")
+        artifacts = []
         for artifact in outcome.artifacts:
             stored_name = uuid.uuid4().hex
             self._artifacts_dir.mkdir(parents=True, exist_ok=True)
             shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
-            run.artifacts.append((artifact.name, artifact.length, stored_name))
-            run.log.write(activity, "Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
+            artifacts.append((artifact.name, artifact.length, stored_name))
+            log("Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
+        failure = outcome.failure
+        if failure is not None:
+            log("Error", failure)
+        return (f"{failure} (on {step.label})" if failure else None), outputs, artifacts
+
+    async def _ended(
+        self,
+        run: TaskRun,
+        step: _Step,
+        progress: _Progress,
+        failure: str | None,
+        outcome: ScriptOutcome | None,
+        job: ScriptJob,
+        outputs: list[dict[str, Any]] | None = None,
+        artifacts: list[tuple[str, int, str]] | None = None,
+    ) -> None:
+        """Make an ended script's outcome durable, then let its worker forget it.
+
+        The last run of a task needs no statement of its own: the task's completion stores its results
+        and forgets every run in one transaction, and the worker is released after that commit.
+        """
+        run.log.close_activity(step.activity, "Failed" if failure else "Success")
         if job.artifact_dir is not None:
             shutil.rmtree(job.artifact_dir, ignore_errors=True)
-        failure = None
-        if outcome.exit_code != 0 or outcome.failure_message:
-            message = outcome.failure_message or f"The script exited with code {outcome.exit_code}"
-            run.log.write(activity, "Error", message)
-            failure = f"{message} (on {label})"
-        run.log.close_activity(activity, "Failed" if failure else "Success")
-        await self._finished(job, failure)
-        return failure
+        run.output_variables.extend(outputs or [])
+        progress.remaining -= 1
+        handle = step.handle
+        if progress.remaining == 0:
+            run.artifacts.extend(artifacts or [])
+            run.after_commit.append(lambda: self._dispatcher.release(handle))
+            return
+        async with self._store.transaction() as conn:
+            for filename, length, stored in artifacts or []:
+                await artifacts_repo.add(conn, run.row["space_id"], run.task_id, filename, length, stored)
+            await script_runs_repo.finish(
+                conn,
+                handle.ticket,
+                failure,
+                {"ExitCode": outcome.exit_code if outcome else None, "OutputVariables": outputs or []},
+            )
+        await self._dispatcher.release(handle)
 
-    async def _finished(self, job: ScriptJob, failure: str | None) -> None:
-        if job.ticket is not None:
-            async with self._store.transaction() as conn:
-                await script_runs_repo.finish(conn, job.ticket, failure)
+    async def _legacy_cursor(self, run: TaskRun, script: ScriptRun) -> Cursor:
+        """Runs recorded before cursors were kept: the agent line to ask for next is the stored count."""
+        if not script.started:
+            return None
+        async with self._store.transaction() as conn:
+            return await script_runs_repo.stored_lines(conn, run.task_id, script.activity)
 
 
 def _task_variables(run: TaskRun) -> dict[str, str]:
@@ -344,6 +509,20 @@ def _task_variables(run: TaskRun) -> dict[str, str]:
         "Octopus.Task.Id": task_id,
         "Octopus.Task.Name": str(run.row["description"]),
         "Octopus.Space.Id": format_id(Collection.SPACES, int(run.row["space_id"])),
+    }
+
+
+def _machine_variables(target: WorkerTarget) -> dict[str, str]:
+    return {
+        "Octopus.Machine.Id": format_id(Collection.WORKERS, target.worker_id),
+        "Octopus.Machine.Name": target.name,
+    }
+
+
+def _pool_variables(pool_id: int, name: str) -> dict[str, str]:
+    return {
+        "Octopus.WorkerPool.Id": format_id(Collection.WORKER_POOLS, pool_id),
+        "Octopus.WorkerPool.Name": name,
     }
 
 

@@ -9,8 +9,9 @@ agent that is offline.
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -22,124 +23,114 @@ from argonaut.domain.scripts import LogEntry, ScriptJob, WorkerTarget
 from argonaut.domain.tasks import TaskState
 from argonaut.domain.timespan import parse_timespan
 from argonaut.domain.workers import HealthStatus
-from argonaut.orchestrator.dispatcher import Dispatcher
+from argonaut.orchestrator.dispatcher import Dispatcher, run_to_end
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, policies_repo, workers_repo
 from argonaut.store.connection import Conn
+from argonaut.store.script_runs_repo import ScriptRun
 
 MAX_CONCURRENT_CHECKS = 100
 
+Say = Callable[[str, str], None]  # (category, text): where a check reports as it goes
 
-class HealthChecks:
+
+class WorkerHealth:
+    """Checks one worker and records what it found.
+
+    Shared by ``Health`` tasks and by a step that meets a worker nobody has checked yet: the step checks
+    it itself rather than wait for a queued check that its own task-cap slot might be holding up.
+    """
+
     def __init__(self, store: Store, dispatcher: Dispatcher, runner_version: str) -> None:
-        self._store = store
+        self.store = store
         self._dispatcher = dispatcher
         self._runner_version = runner_version
 
-    async def __call__(self, run: TaskRun) -> Verdict:
-        args: dict[str, Any] = dict(run.row["arguments"])
-        space_id = int(run.row["space_id"])
-        async with self._store.transaction() as conn:
-            rows = await select_workers(conn, space_id, args)
-            policies = {}
-            for row in rows:
-                if row["machine_policy_id"] not in policies:
-                    policy = await policies_repo.get(conn, space_id, row["machine_policy_id"])
-                    policies[row["machine_policy_id"]] = policy["document"] if policy else default_document()
-        rows = [r for r in rows if not r["is_disabled"]]
-        if not rows:
-            run.log.write(run.root_activity, "Info", "There are no enabled workers to check")
-            return Verdict(TaskState.SUCCESS)
-        limit = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
-        reports = await asyncio.gather(
-            *(self._check(run, row, policies[row["machine_policy_id"]], args, limit) for row in rows)
-        )
-        bad = [
-            f"{row['name']} is {report.status.value}"
-            for row, report in zip(rows, reports, strict=True)
-            if not report.status.can_run_scripts
-        ]
-        if bad:
-            return Verdict(TaskState.FAILED, "; ".join(bad))
-        return Verdict(TaskState.SUCCESS)
+    async def policies(self, conn: Conn, space_id: int, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
+        found: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            if row["machine_policy_id"] not in found:
+                policy = await policies_repo.get(conn, space_id, row["machine_policy_id"])
+                found[row["machine_policy_id"]] = policy["document"] if policy else default_document()
+        return found
 
-    async def _check(
-        self, run: TaskRun, row: Any, policy: dict[str, Any], args: dict[str, Any], limit: asyncio.Semaphore
+    async def check(
+        self, task_id: int, row: Any, policy: dict[str, Any], say: Say, timeout_s: float | None = None
     ) -> HealthReport:
-        async with limit:
-            activity = run.log.open_activity(f"Check {row['name']}", parent=run.root_activity)
-            check_policy = policy.get("MachineHealthCheckPolicy") or {}
-            timeout_s = _timeout(args.get("Timeout") or check_policy.get("HealthCheckTimeout"))
-            threshold = check_policy.get("MinimumFreeDiskSpaceWarningMegabytes")
-            target = WorkerTarget(
-                int(row["id"]),
-                str(row["name"]),
-                row["endpoint"],
-                min_free_disk_mb=int(threshold) if isinstance(threshold, int) else 500,
-            )
-            try:
-                report = await self._dispatcher.check_health(target, timeout_s)
-            except Exception as exc:  # one broken check must not fail the others' task
-                report = HealthReport(HealthStatus.UNHEALTHY, f"The health check itself failed: {exc}")
-            script = ((check_policy.get("BashHealthCheckPolicy") or {}).get("ScriptBody") or "").strip()
-            if (
-                report.status.can_run_scripts
-                and script
-                and check_policy.get("HealthCheckType") != "OnlyConnectivity"
+        """Check ``row`` within ``timeout_s`` (default: its policy's HealthCheckTimeout) and record it."""
+        check_policy = policy.get("MachineHealthCheckPolicy") or {}
+        timeout_s = timeout_s or _timeout(check_policy.get("HealthCheckTimeout"))
+        threshold = check_policy.get("MinimumFreeDiskSpaceWarningMegabytes")
+        target = WorkerTarget(
+            int(row["id"]),
+            str(row["name"]),
+            row["endpoint"],
+            min_free_disk_mb=int(threshold) if isinstance(threshold, int) else 500,
+        )
+        try:
+            report = await self._dispatcher.check_health(target, timeout_s)
+        except Exception as exc:  # one broken check must not fail the others' task
+            report = HealthReport(HealthStatus.UNHEALTHY, f"The health check itself failed: {exc}")
+        script = ((check_policy.get("BashHealthCheckPolicy") or {}).get("ScriptBody") or "").strip()
+        if (
+            report.status.can_run_scripts
+            and script
+            and check_policy.get("HealthCheckType") != "OnlyConnectivity"
+        ):
+            report = await self._run_check_script(task_id, target, script, report, timeout_s, say)
+        latest = report.runner_version == self._runner_version if report.runner_version else None
+        say(
+            "Info" if report.status.can_run_scripts else "Error",
+            f"{row['name']}: {report.status.value} — {report.summary}",
+        )
+        details = dict(row["details"] or {})
+        details.update(report.details)
+        now = time.time()
+        if report.status is HealthStatus.UNAVAILABLE:
+            details.setdefault("UnavailableSince", str(now))
+        else:
+            details.pop("UnavailableSince", None)
+        cleanup = policy.get("MachineCleanupPolicy") or {}
+        unavailable_s = now - float(details.get("UnavailableSince", now))
+        async with self.store.transaction() as conn:
+            if cleanup.get(
+                "DeleteMachinesBehavior"
+            ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
+                cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
             ):
-                report = await self._run_check_script(run, activity, target, script, report, timeout_s)
-            latest = report.runner_version == self._runner_version if report.runner_version else None
-            category = "Info" if report.status.can_run_scripts else "Error"
-            run.log.write(activity, category, f"{row['name']}: {report.status.value} — {report.summary}")
-            details = dict(row["details"] or {})
-            details.update(report.details)
-            now = time.time()
-            if report.status is HealthStatus.UNAVAILABLE:
-                details.setdefault("UnavailableSince", str(now))
+                await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
+                say(
+                    "Warning",
+                    f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
+                    "deletes unavailable machines",
+                )
             else:
-                details.pop("UnavailableSince", None)
-            cleanup = policy.get("MachineCleanupPolicy") or {}
-            unavailable_s = now - float(details.get("UnavailableSince", now))
-            async with self._store.transaction() as conn:
-                if cleanup.get(
-                    "DeleteMachinesBehavior"
-                ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
-                    cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
-                ):
-                    await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
-                    run.log.write(
-                        activity,
-                        "Warning",
-                        f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
-                        "deletes unavailable machines",
-                    )
-                else:
-                    await workers_repo.record_health(
-                        conn, int(row["id"]), report.status.value, report.summary, latest, details
-                    )
-            run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
-            return report
+                await workers_repo.record_health(
+                    conn, int(row["id"]), report.status.value, report.summary, latest, details
+                )
+        return report
 
     async def _run_check_script(
         self,
-        run: TaskRun,
-        activity: str,
+        task_id: int,
         target: WorkerTarget,
         script: str,
         report: HealthReport,
         timeout_s: float,
+        say: Say,
     ) -> HealthReport:
         warnings: list[str] = []
 
         def on_log(entry: LogEntry) -> None:
-            run.log.write(activity, entry.category, entry.text, entry.occurred)
+            say(entry.category, entry.text)
             if entry.category == "Warning":
                 warnings.append(entry.text)
 
-        job = ScriptJob(task_id=run.task_id, script_body=script, syntax="Bash")
+        job = ScriptJob(task_id=task_id, script_body=script, syntax="Bash")
+        handle = self._dispatcher.handle(target, secrets.token_hex(16))
         try:
             async with asyncio.timeout(timeout_s):
-                outcome = await self._dispatcher.run_script(target, job, on_log)
+                outcome = await run_to_end(self._dispatcher, handle, job, on_log)
         except TimeoutError:
             return HealthReport(
                 HealthStatus.UNHEALTHY,
@@ -147,7 +138,7 @@ class HealthChecks:
                 report.runner_version,
                 report.details,
             )
-        if outcome.exit_code != 0:
+        if outcome.failure is not None:
             why = outcome.failure_message or f"exited with code {outcome.exit_code}"
             return HealthReport(
                 HealthStatus.UNHEALTHY,
@@ -165,6 +156,51 @@ class HealthChecks:
         return report
 
 
+class HealthChecks:
+    """The ``Health`` task: each worker checked concurrently, each its own activity in the log."""
+
+    def __init__(self, checker: WorkerHealth) -> None:
+        self._checker = checker
+
+    async def run(self, run: TaskRun) -> Verdict:
+        args: dict[str, Any] = dict(run.row["arguments"])
+        space_id = int(run.row["space_id"])
+        async with self._checker.store.transaction() as conn:
+            rows = await select_workers(conn, space_id, args)
+            policies = await self._checker.policies(conn, space_id, rows)
+        rows = [r for r in rows if not r["is_disabled"]]
+        if not rows:
+            run.log.write(run.root_activity, "Info", "There are no enabled workers to check")
+            return Verdict(TaskState.SUCCESS)
+        limit = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+
+        async def check(row: Any) -> HealthReport:
+            async with limit:
+                activity = run.log.open_activity(f"Check {row['name']}", parent=run.root_activity)
+
+                def say(category: str, text: str) -> None:
+                    run.log.write(activity, category, text)
+
+                policy = policies[row["machine_policy_id"]]
+                timeout_s = _timeout(args["Timeout"]) if args.get("Timeout") else None
+                report = await self._checker.check(run.task_id, row, policy, say, timeout_s)
+                run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
+                return report
+
+        reports = await asyncio.gather(*(check(row) for row in rows))
+        bad = [
+            f"{row['name']} is {report.status.value}"
+            for row, report in zip(rows, reports, strict=True)
+            if not report.status.can_run_scripts
+        ]
+        if bad:
+            return Verdict(TaskState.FAILED, "; ".join(bad))
+        return Verdict(TaskState.SUCCESS)
+
+    async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
+        return Verdict(TaskState.FAILED, "A health check cannot be carried on after a restart; run it again")
+
+
 async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Sequence[RowMapping]:
     """The workers a Health or UpdateCalamari task names: MachineIds, a WorkerpoolId, or the whole space."""
     if args.get("MachineIds"):
@@ -180,6 +216,10 @@ async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Seq
         )
         return rows
     return await workers_repo.all_in_space(conn, space_id)
+
+
+def policy_timeout_s(policy: dict[str, Any]) -> float:
+    return _timeout((policy.get("MachineHealthCheckPolicy") or {}).get("HealthCheckTimeout"))
 
 
 def _timeout(value: Any, minimum_s: float = 1.0) -> float:

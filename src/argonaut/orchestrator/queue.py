@@ -17,18 +17,31 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from enum import Enum
+from typing import Any, Protocol
 
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
-from argonaut.domain.scripts import DETACH
+from argonaut.domain.scripts import ScriptHandle, ScriptKind
 from argonaut.domain.tasks import TaskState, transition
+from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.events import Completed, TaskEvents
 from argonaut.orchestrator.task_log import TaskLog
 from argonaut.store import Store, artifacts_repo, leases_repo, script_runs_repo, tasks_repo
+from argonaut.store.script_runs_repo import ScriptRun
 
 log = logging.getLogger(__name__)
+
+ABANDON_TIMEOUT_S = 30.0
+
+
+class StopReason(Enum):
+    """Why a running task's asyncio job was cancelled; executors act on it, never on message text."""
+
+    USER_CANCEL = "user"  # stop its scripts; the task ends Canceled
+    HAND_OVER = "hand-over"  # the node stops: leave its scripts running for the next node to follow
+    NODE_STOPPING = "node-stopping"  # the node stops and its scripts cannot be followed later: stop them
 
 
 @dataclass
@@ -39,18 +52,30 @@ class TaskRun:
     log: TaskLog
     root_activity: str
     output_variables: list[dict[str, Any]] = field(default_factory=list)
-    took_leases: bool = False
-    # Whether any script of this task was recorded for resuming (runs on agents): only such a task
-    # needs its activity tree stored while it runs, and its records removed when it ends.
-    resumable: bool = False
-    # Scripts in flight, by where they run: {False: built-in worker, True: agents}. A node that stops
-    # hands a task over only if none of its scripts would die with it.
-    active_runs: dict[bool, int] = field(default_factory=lambda: {False: 0, True: 0})
     artifacts: list[tuple[str, int, str]] = field(default_factory=list)  # (filename, length, stored_name)
+    took_leases: bool = False
+    # Every script recorded for this task (ticket -> handle) and the activity of each. A task with
+    # recorded scripts keeps its activity tree and script cursors stored while it runs.
+    scripts: dict[str, ScriptHandle] = field(default_factory=dict)
+    ticket_of_activity: dict[str, str] = field(default_factory=dict)
+    active: set[str] = field(default_factory=set)  # tickets of scripts started and not yet ended
+    stop: StopReason | None = None
+    # Run once the task's final state is committed: releasing worker-side state (a script's folder, an
+    # agent's record of it) only after its outcome is durable, so a crash in between loses nothing.
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @property
     def task_id(self) -> int:
         return int(self.row["id"])
+
+    def track(self, activity: str, handle: ScriptHandle) -> None:
+        self.scripts[handle.ticket] = handle
+        self.ticket_of_activity[activity] = handle.ticket
+
+    @property
+    def can_hand_over(self) -> bool:
+        """Only a task whose running scripts can all be re-attached to may be left for the next node."""
+        return bool(self.active) and all(self.scripts[t].resumable for t in self.active)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,14 +84,19 @@ class Verdict:
     error_message: str | None = None
 
 
-Executor = Callable[[TaskRun], Awaitable[Verdict]]
+class Executor(Protocol):
+    """Runs one type of task. ``resume`` carries on a task a stopped node left running, given its
+    recorded scripts; the queue calls it only when every unfinished script can be re-attached to."""
+
+    async def run(self, run: TaskRun) -> Verdict: ...
+
+    async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict: ...
 
 
 @dataclass
 class _Running:
     run: TaskRun
     job: asyncio.Task[None]
-    cancel_reason: str | None = None
 
 
 class TaskQueue:
@@ -75,6 +105,7 @@ class TaskQueue:
         store: Store,
         events: TaskEvents,
         executors: Mapping[str, Executor],
+        dispatcher: Dispatcher,
         node: str,
         task_cap: int,
         flush_interval_s: float = 0.2,
@@ -83,6 +114,7 @@ class TaskQueue:
         self._store = store
         self._events = events
         self._executors = executors
+        self._dispatcher = dispatcher
         self.node = node
         self.task_cap = task_cap
         self._flush_interval_s = flush_interval_s
@@ -91,44 +123,43 @@ class TaskQueue:
         self._running: dict[int, _Running] = {}
         self._accepting = True
         self._loops: list[asyncio.Task[None]] = []
+        self._background: set[asyncio.Task[None]] = set()
+        self.handed_over = 0  # tasks left running for the next node by the last stop()
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for row in await self._recover_orphans():
-            self._launch(row, resume=True)
+        for row, scripts in await self._recover_orphans():
+            self._launch(row, scripts)
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="task-queue"),
             asyncio.create_task(self._flush_loop(), name="task-log-flusher"),
         ]
 
     async def stop(self, grace_s: float) -> None:
-        """Stop taking work and let running tasks finish for ``grace_s``. Then a task whose scripts all
-        run on agents is handed over (left running there, resumed by the next node to start); the
-        rest end as Failed, since their scripts die with this node."""
+        """Stop taking work and let running tasks finish for ``grace_s``. Then a task whose running
+        scripts can all be re-attached to is handed over (its scripts go on; the next node to start
+        follows them to their end); the rest have their scripts stopped and end as Failed."""
         self._accepting = False
         self._wake.set()
         if self._running:
             jobs = [r.job for r in self._running.values()]
             _, still = await asyncio.wait(jobs, timeout=grace_s) if grace_s > 0 else (set(), set(jobs))
             for running in list(self._running.values()):
-                if running.job not in still:
-                    continue
-                if running.run.active_runs[True] and not running.run.active_runs[False]:
-                    running.cancel_reason = DETACH
-                    running.job.cancel(DETACH)
-                else:
-                    running.cancel_reason = (
-                        f"The server node '{self.node}' shut down while this task was running"
-                    )
+                if running.job in still:
+                    hand_over = running.run.can_hand_over
+                    running.run.stop = StopReason.HAND_OVER if hand_over else StopReason.NODE_STOPPING
+                    self.handed_over += hand_over
                     running.job.cancel()
             if still:
-                await asyncio.wait(still, timeout=10)
+                await asyncio.wait(still, timeout=15)
         for loop in self._loops:
             loop.cancel()
         for loop in self._loops:
             with contextlib.suppress(asyncio.CancelledError):
                 await loop
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
 
     def wake(self) -> None:
         self._wake.set()
@@ -147,8 +178,8 @@ class TaskQueue:
         """Cancel a task; answers its state afterwards, or None when it does not exist."""
         running = self._running.get(task_id)
         if running is not None:
-            if running.cancel_reason is None:
-                running.cancel_reason = "Canceled by user"
+            if running.run.stop is None:
+                running.run.stop = StopReason.USER_CANCEL
                 running.run.log.write(
                     running.run.root_activity, "Warning", "Cancellation requested by a user"
                 )
@@ -171,7 +202,6 @@ class TaskQueue:
                     TaskState.CANCELED,
                     expected=[TaskState.QUEUED],
                     error_message="The task was canceled before it started",
-                    completed=True,
                 )
             elif state is TaskState.EXECUTING:
                 # Running elsewhere (another node): it sees Cancelling and stops the script.
@@ -215,8 +245,9 @@ class TaskQueue:
                 async with self._store.transaction() as conn:
                     for run, rows in batches:
                         await tasks_repo.append_logs(conn, run.task_id, rows)
-                        if run.resumable:
+                        if run.scripts:
                             await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+                            await script_runs_repo.save_cursors(conn, _cursors(run, rows))
             except Exception:
                 log.exception("writing task logs failed; they will be written when the task completes")
                 for run, rows in batches:
@@ -228,32 +259,37 @@ class TaskQueue:
 
     # -- running one task ----------------------------------------------------------------------------
 
-    def _launch(self, row: RowMapping, resume: bool = False) -> None:
-        activities = list(row["activities"]) if resume else None
+    def _launch(self, row: RowMapping, resume: list[ScriptRun] | None = None) -> None:
+        activities = list(row["activities"]) if resume is not None else None
         task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), activities)
         root = activities[0]["Id"] if activities else task_log.open_activity(str(row["description"]))
         run = TaskRun(row=row, log=task_log, root_activity=root)
+        for script in resume or ():
+            run.track(script.activity, script.handle)
         job = asyncio.create_task(self._execute(run, resume), name=f"task-{row['id']}")
         self._running[run.task_id] = _Running(run=run, job=job)
 
-    async def _execute(self, run: TaskRun, resume: bool = False) -> None:
+    async def _execute(self, run: TaskRun, resume: list[ScriptRun] | None = None) -> None:
         verdict: Verdict
         started = time.monotonic()
         executor = self._executors.get(str(run.row["name"]))
         try:
             if executor is None:
                 verdict = Verdict(TaskState.FAILED, f"This node cannot run tasks of type '{run.row['name']}'")
-            elif resume:
-                verdict = await getattr(executor, "resume")(run)  # noqa: B009 - optional capability
+            elif resume is not None:
+                verdict = await executor.resume(run, resume)
             else:
-                verdict = await executor(run)
+                verdict = await executor.run(run)
         except asyncio.CancelledError:
-            reason = self._running[run.task_id].cancel_reason or "Canceled"
-            if reason == DETACH:
+            if run.stop is StopReason.HAND_OVER:
                 await self._hand_over(run)
                 return
-            state = TaskState.CANCELED if reason == "Canceled by user" else TaskState.FAILED
-            verdict = Verdict(state, reason)
+            if run.stop is StopReason.USER_CANCEL:
+                verdict = Verdict(TaskState.CANCELED, "Canceled by user")
+            else:
+                verdict = Verdict(
+                    TaskState.FAILED, f"The server node '{self.node}' shut down while this task was running"
+                )
         except Exception as exc:  # an executor bug must still end the task, never leave it Executing
             log.exception("task %s crashed", run.task_id)
             verdict = Verdict(TaskState.FAILED, f"Internal error while running the task: {exc}")
@@ -270,9 +306,11 @@ class TaskQueue:
             self._wake.set()
         if final is not None:
             self._events.publish(run.task_id, Completed(final))
+            for release in run.after_commit:
+                self._in_background(release(), f"release after {run.task_id}")
 
     async def _finish(self, run: TaskRun, verdict: Verdict) -> RowMapping | None:
-        current = TaskState.CANCELLING if self._running[run.task_id].cancel_reason else TaskState.EXECUTING
+        current = TaskState.CANCELLING if run.stop is StopReason.USER_CANCEL else TaskState.EXECUTING
         transition(current, verdict.state)  # the domain's state machine; raises on an illegal move
         status = {
             TaskState.SUCCESS: "Success",
@@ -290,7 +328,7 @@ class TaskQueue:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
                     if run.took_leases:
                         await leases_repo.release_task(conn, run.task_id)
-                    if run.resumable:
+                    if run.scripts:
                         await script_runs_repo.forget_task(conn, run.task_id)
                     final = await tasks_repo.complete(
                         conn,
@@ -312,73 +350,141 @@ class TaskQueue:
         return None
 
     async def _hand_over(self, run: TaskRun) -> None:
-        """Leave a task Executing for the next node, with every line so far and its activities stored."""
+        """Leave a task Executing for the next node, with every line so far, its activities and where
+        each script's stored lines end."""
         rows = run.log.take_pending()
         try:
             async with self._store.transaction() as conn:
                 await tasks_repo.append_logs(conn, run.task_id, rows)
                 await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+                await script_runs_repo.save_cursors(conn, _cursors(run, rows))
         finally:
             self._running.pop(run.task_id, None)
         log.info(
-            "%s handed over: its scripts keep running on their agents",
+            "%s handed over: its scripts keep running, and the next node to start follows them",
             format_id(Collection.SERVER_TASKS, run.task_id),
         )
 
-    async def _recover_orphans(self) -> list[RowMapping]:
-        """Tasks a node left running when it stopped: those whose scripts all run on agents are resumed
-        (the rows to launch are returned); the rest are marked Failed with a line saying why."""
-        resumable: list[RowMapping] = []
+    def _in_background(self, work: Awaitable[None], what: str) -> None:
+        async def guarded() -> None:
+            try:
+                async with asyncio.timeout(ABANDON_TIMEOUT_S):
+                    await work
+            except Exception as exc:
+                log.warning("%s: %s", what, exc)
+
+        job = asyncio.create_task(guarded())
+        self._background.add(job)
+        job.add_done_callback(self._background.discard)
+
+    # -- after a restart -----------------------------------------------------------------------------
+
+    async def _recover_orphans(self) -> list[tuple[RowMapping, list[ScriptRun]]]:
+        """Tasks a node left running when it stopped. Those whose unfinished scripts can all be
+        re-attached to are resumed (returned, with their scripts); a task being cancelled has its
+        scripts stopped and ends Canceled; the rest end Failed with a line naming each script that
+        could not be followed. Then the dispatcher may clear what no resumed task needs."""
+        resumed: list[tuple[RowMapping, list[ScriptRun]]] = []
+        abandoned: list[ScriptHandle] = []
         async with self._store.transaction() as conn:
             for row in await tasks_repo.orphaned(conn, None if self._store.is_sqlite else self.node):
-                executor = self._executors.get(str(row["name"]))
-                runs = await script_runs_repo.for_task(conn, int(row["id"]))
-                if (
-                    hasattr(executor, "resume")
-                    and row["state"] == TaskState.EXECUTING.value
-                    and any(not r["finished"] for r in runs)
-                    and _only_agent_runs_open(row["activities"], runs)
-                ):
-                    claimed = await tasks_repo.set_state(
-                        conn,
-                        int(row["id"]),
-                        TaskState.EXECUTING,
-                        expected=[TaskState.EXECUTING],
-                        extra={"server_node": self.node},
-                    )
+                task_id = int(row["id"])
+                scripts = await script_runs_repo.for_task(conn, task_id)
+                unfinished = [s for s in scripts if not s.finished]
+                state = TaskState(row["state"])
+                problem = self._why_not_resumable(row, scripts, unfinished)
+                if state is TaskState.EXECUTING and problem is None:
+                    claimed = await tasks_repo.keep_running(conn, task_id, self.node)
                     if claimed is not None:
-                        resumable.append(claimed)
-                    continue
-                task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), row["activities"])
-                task_log.close_open_activities("Failed")
-                message = (
-                    f"The server node '{row['server_node']}' stopped while this task was running; "
-                    "the task was marked as failed when the node started again"
+                        resumed.append((claimed, scripts))
+                        continue
+                abandoned.extend(
+                    s.handle for s in unfinished if s.started or s.handle.kind is ScriptKind.BUILT_IN
                 )
-                activity = (
-                    task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{row['id']}_0"
-                )
-                task_log.write(activity, "Fatal", message)
-                await tasks_repo.append_logs(conn, int(row["id"]), task_log.take_pending())
-                await tasks_repo.set_state(
-                    conn,
-                    int(row["id"]),
-                    TaskState.FAILED,
-                    error_message=message,
-                    completed=True,
-                    extra={"activities": task_log.activities, "has_warnings_or_errors": True},
-                )
-                log.warning("%s: %s", format_id(Collection.SERVER_TASKS, int(row["id"])), message)
+                if state is TaskState.CANCELLING:
+                    final, category, message = (
+                        TaskState.CANCELED,
+                        "Warning",
+                        "The task was canceled while its server node was stopped; its scripts were stopped",
+                    )
+                else:
+                    final, category = TaskState.FAILED, "Fatal"
+                    message = f"The server node '{row['server_node']}' stopped while this task was running"
+                    message += f"; {problem}" if problem else ""
+                await self._end_orphan(conn, row, state, final, category, message)
+                await script_runs_repo.forget_task(conn, task_id)
             await leases_repo.sweep_stale(conn)
-        return resumable
+        keep = [s.handle for _, scripts in resumed for s in scripts if not s.finished]
+        try:
+            await self._dispatcher.prune(keep)
+        except Exception:  # leftovers cost disk, not correctness: never refuse to start over them
+            log.exception("clearing what stopped scripts left behind failed")
+        for handle in abandoned:
+            self._in_background(self._abandon(handle), f"stopping script {handle.ticket} on {handle.where}")
+        return resumed
+
+    def _why_not_resumable(
+        self, row: RowMapping, scripts: Sequence[ScriptRun], unfinished: Sequence[ScriptRun]
+    ) -> str | None:
+        """Why a task cannot be carried on after a restart, or None when it can."""
+        if str(row["name"]) not in self._executors:
+            return f"this node cannot run tasks of type '{row['name']}'"
+        if not scripts:
+            return "it had started no script that could be followed after a restart"
+        lost = [
+            s
+            for s in unfinished
+            if (s.started and not s.handle.resumable)
+            or (
+                s.handle.kind is ScriptKind.BUILT_IN
+                and s.handle.node != self.node
+                and not self._store.is_sqlite  # one node per SQLite database: its work folder is ours
+            )
+        ]
+        if lost:
+            where = ", ".join(f"'{s.handle.where}'" for s in lost)
+            return (
+                f"its script on {where} cannot be followed after a restart, so its outcome is unknown "
+                "and the task is marked as failed"
+            )
+        return None
+
+    async def _end_orphan(
+        self, conn: Any, row: RowMapping, current: TaskState, final: TaskState, category: str, message: str
+    ) -> None:
+        task_id = int(row["id"])
+        task_log = TaskLog(task_id, self._events, int(row["log_count"]), row["activities"])
+        task_log.close_open_activities("Canceled" if final is TaskState.CANCELED else "Failed")
+        activity = task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{task_id}_0"
+        task_log.write(activity, category, message)
+        await tasks_repo.append_logs(conn, task_id, task_log.take_pending())
+        await tasks_repo.set_state(
+            conn,
+            task_id,
+            final,
+            expected=[current],
+            error_message=message,
+            extra={"activities": task_log.activities, "has_warnings_or_errors": True},
+        )
+        log.warning("%s: %s", format_id(Collection.SERVER_TASKS, task_id), message)
+
+    async def _abandon(self, handle: ScriptHandle) -> None:
+        """A script of a task that ended while nobody followed it: stop it, then let its worker forget it."""
+        try:
+            await self._dispatcher.cancel(handle)
+        finally:
+            await self._dispatcher.release(handle)
 
 
-def _only_agent_runs_open(activities: list[dict[str, Any]], runs: Sequence[RowMapping]) -> bool:
-    """True when every script activity still open belongs to a script on an agent (a built-in worker's
-    script died with the node, so such a task cannot be resumed)."""
-    on_agents = {r["activity"] for r in runs}
-    open_scripts = [a for a in activities if a.get("ParentId") and a.get("Ended") is None]
-    return all(a["Id"] in on_agents for a in open_scripts)
+def _cursors(run: TaskRun, rows: Sequence[Any]) -> dict[str, Any]:
+    """The cursor of the last line of each script among ``rows``: where its stored lines end."""
+    cursors: dict[str, Any] = {}
+    for row in rows:
+        if row.cursor is not None:
+            ticket = run.ticket_of_activity.get(row.activity)
+            if ticket is not None:
+                cursors[ticket] = row.cursor
+    return cursors
 
 
 def _summary(verdict: Verdict, seconds: float) -> str:

@@ -7,6 +7,7 @@ time (after a server upgrade, say) and shows per worker what changed.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 from argonaut.domain.scripts import WorkerTarget, WorkerUnreachable
@@ -15,6 +16,7 @@ from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.health import select_workers
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, workers_repo
+from argonaut.store.script_runs_repo import ScriptRun
 
 
 class RunnerUpdates:
@@ -22,7 +24,7 @@ class RunnerUpdates:
         self._store = store
         self._dispatcher = dispatcher
 
-    async def __call__(self, run: TaskRun) -> Verdict:
+    async def run(self, run: TaskRun) -> Verdict:
         args: dict[str, Any] = dict(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._store.transaction() as conn:
@@ -30,6 +32,9 @@ class RunnerUpdates:
         results = await asyncio.gather(*(self._update(run, row) for row in rows if not row["is_disabled"]))
         failures = [message for message in results if message]
         return Verdict(TaskState.FAILED, "; ".join(failures)) if failures else Verdict(TaskState.SUCCESS)
+
+    async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
+        return Verdict(TaskState.FAILED, "A runner update cannot be carried on after a restart; run it again")
 
     async def _update(self, run: TaskRun, row: Any) -> str | None:
         activity = run.log.open_activity(f"Update the runner on {row['name']}", parent=run.root_activity)

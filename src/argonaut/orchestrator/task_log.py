@@ -37,7 +37,8 @@ class TaskLog:
         self.has_warnings_or_errors = False
         self._counter = len(self.activities)
 
-    def open_activity(self, name: str, parent: str | None = None) -> str:
+    def open_activity(self, name: str, parent: str | None = None, pending: bool = False) -> str:
+        """A new activity, Running now; or Pending (not started) until :meth:`start_activity`."""
         self._counter += 1
         activity_id = f"ServerTasks-{self.task_id}_{self._counter}"
         self.activities.append(
@@ -45,12 +46,18 @@ class TaskLog:
                 "Id": activity_id,
                 "Name": name,
                 "ParentId": parent,
-                "Started": _iso(time.time()),
+                "Started": None if pending else _iso(time.time()),
                 "Ended": None,
-                "Status": "Running",
+                "Status": "Pending" if pending else "Running",
             }
         )
         return activity_id
+
+    def start_activity(self, activity_id: str) -> None:
+        for activity in self.activities:
+            if activity["Id"] == activity_id and activity["Status"] == "Pending":
+                activity["Started"] = _iso(time.time())
+                activity["Status"] = "Running"
 
     def close_activity(self, activity_id: str, status: str) -> None:
         for activity in self.activities:
@@ -63,9 +70,16 @@ class TaskLog:
             if activity["Ended"] is None:
                 self.close_activity(activity["Id"], status)
 
-    def write(self, activity: str, category: str, text: str, occurred: float | None = None) -> None:
+    def write(
+        self, activity: str, category: str, text: str, occurred: float | None = None, cursor: object = None
+    ) -> None:
         row = LogRow(
-            self._next_seq, activity, occurred if occurred is not None else time.time(), category, text
+            self._next_seq,
+            activity,
+            occurred if occurred is not None else time.time(),
+            category,
+            text,
+            cursor,
         )
         self._next_seq += 1
         if category in ("Error", "Warning", "Fatal"):

@@ -75,3 +75,25 @@ def command_line(
         # -u: unbuffered, so lines reach the log as they are printed and stdout/stderr keep their order.
         return ["python3", "-u", "-c", python_bootstrap, str(script), str(variables_file)]
     raise ValueError(f"Unsupported script syntax: {syntax!r}")
+
+
+def detached_command_line(
+    syntax: Syntax, script: Path, variables_file: Path, status_fd: int, bundle: RunnerBundle | None = None
+) -> list[str]:
+    """The command of a script that must outlive the process starting it: the script runs in a child
+    of a small bash that writes its exit code to ``status_fd`` when it ends, for whoever follows it
+    later to read. The script itself never sees that descriptor (``{fd}>&-``)."""
+    fd = int(status_fd)
+    record = f'__argonaut_rc=$?; printf "%d\\n" "$__argonaut_rc" >&{fd}; exit "$__argonaut_rc"'
+    if syntax == "Bash":
+        bash_bootstrap, bash_helpers, _ = _compiled(bundle or PACKAGE_BUNDLE)
+        # A subshell, not a second bash: a fork costs next to nothing, an exec of bash a millisecond.
+        wrapper = f"(\n{bash_bootstrap}\n) {fd}>&-; {record}"
+        return ["bash", "-c", wrapper, str(script), str(variables_file), bash_helpers]
+    return [
+        "bash",
+        "-c",
+        f'"$@" {fd}>&-; {record}',
+        "argonaut",
+        *command_line(syntax, script, variables_file, bundle),
+    ]

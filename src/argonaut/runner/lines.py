@@ -15,13 +15,16 @@ MAX_LINE_BYTES = 1024 * 1024
 class LineSplitter:
     """Feeds complete lines (without the newline) to ``emit``; ``flush`` emits a last unterminated line."""
 
-    __slots__ = ("_emit", "_parts", "_size", "_max")
+    __slots__ = ("_emit", "_parts", "_size", "_max", "consumed")
 
     def __init__(self, emit: Callable[[str], None], max_line_bytes: int = MAX_LINE_BYTES) -> None:
         self._emit = emit
         self._parts: list[bytes] = []
         self._size = 0
         self._max = max_line_bytes
+        # Bytes of the stream behind the lines emitted so far (counted before each emit): where to pick
+        # the stream up again to get exactly the lines after the last one seen.
+        self.consumed = 0
 
     def feed(self, data: bytes) -> None:
         newline = data.find(b"\n")
@@ -48,7 +51,7 @@ class LineSplitter:
             line = b"".join(self._parts)
             self._parts.clear()
             self._size = 0
-            self._line(line)
+            self._line(line, terminated=False)
 
     def _hold(self, data: bytes) -> None:
         self._parts.append(data)
@@ -63,12 +66,13 @@ class LineSplitter:
             # Do not cut inside a UTF-8 sequence (continuation bytes are 0b10xxxxxx).
             while cut > self._max - 4 and pending[cut] & 0xC0 == 0x80:
                 cut -= 1
-            self._line(pending[:cut])
+            self._line(pending[:cut], terminated=False)
             pending = pending[cut:]
         self._parts = [pending]
         self._size = len(pending)
 
-    def _line(self, line: bytes) -> None:
+    def _line(self, line: bytes, terminated: bool = True) -> None:
+        self.consumed += len(line) + terminated
         # A Windows-style line ending is one newline, not a newline plus a stray "\r".
         if line.endswith(b"\r"):
             line = line[:-1]

@@ -1,35 +1,36 @@
-"""The node's built-in worker: runs scripts in child processes of the server, through the runner.
+"""The node's built-in worker: runs scripts as processes on the server's own machine, through the runner.
 
-It runs :class:`BuiltInTarget` scripts for :mod:`argonaut.server.dispatch`, which sends everything else
-to the agent links.
+Its scripts outlive the node (see :mod:`argonaut.runner.detached`): a node that is stopped or killed
+hands them over to itself, and the next start re-attaches and records their real outcome. It serves
+:mod:`argonaut.server.dispatch`, which sends everything else to agents and SSH.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from argonaut.domain.scripts import (
-    BuiltInTarget,
     CollectedArtifact,
+    Cursor,
     LogEntry,
+    ScriptHandle,
     ScriptJob,
+    ScriptLost,
     ScriptOutcome,
-    Target,
 )
-from argonaut.runner import LogLine, ScriptRequest, run_script
+from argonaut.runner import LogLine, ScriptRequest
+from argonaut.runner.detached import DetachedScripts, ScriptGone
 
 
 class BuiltInWorker:
     def __init__(self, work_root: Path, run_as_user: str | None) -> None:
         self._work_root = work_root
         self._run_as_user = run_as_user
+        self._scripts = DetachedScripts(work_root, run_as_user)
 
-    async def run_script(
-        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
-    ) -> ScriptOutcome:
-        assert isinstance(target, BuiltInTarget), "external workers go through server.dispatch"
-        request = ScriptRequest(
+    def _request(self, job: ScriptJob) -> ScriptRequest:
+        return ScriptRequest(
             script_body=job.script_body,
             syntax=job.syntax,
             work_root=self._work_root,
@@ -39,13 +40,32 @@ class BuiltInWorker:
             artifact_dir=job.artifact_dir,
         )
 
-        def forward(line: LogLine) -> None:
-            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> None:
+        await self._scripts.start(handle.ticket, self._request(job))
 
-        result = await run_script(request, forward)
+    async def follow(
+        self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        def forward(line: LogLine, position: list[int]) -> None:
+            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text, position))
+
+        start = list(cursor) if isinstance(cursor, list) else None
+        try:
+            result = await self._scripts.follow(handle.ticket, self._request(job), start, forward)
+        except ScriptGone as exc:
+            raise ScriptLost(str(exc)) from None
         return ScriptOutcome(
             exit_code=result.exit_code,
             output_variables=result.output_variables,
             artifacts=tuple(CollectedArtifact(a.name, a.stored_path, a.length) for a in result.artifacts),
             failure_message=result.failure_message,
         )
+
+    async def cancel(self, handle: ScriptHandle) -> None:
+        await self._scripts.cancel(handle.ticket)
+
+    async def release(self, handle: ScriptHandle) -> None:
+        await self._scripts.release(handle.ticket)
+
+    def prune(self, keep: Sequence[ScriptHandle]) -> list[str]:
+        return self._scripts.prune(h.ticket for h in keep)

@@ -1,17 +1,26 @@
-"""Routes each script or health check to what can reach the target: the built-in worker or an agent link."""
+"""Routes each script or health check to what can reach its target: the built-in worker, an agent link or SSH.
+
+It decides each script's :class:`ScriptHandle` — its kind and whether a node that restarts can re-attach
+to it — and every later step of the script goes where its handle's kind says.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from argonaut.comms.dispatcher import TENTACLE_STYLES, AgentDispatcher
 from argonaut.domain.health import HealthReport
 from argonaut.domain.scripts import (
     BuiltInTarget,
+    Cursor,
     LogEntry,
+    ScriptHandle,
     ScriptJob,
+    ScriptKind,
     ScriptOutcome,
+    Started,
     Target,
+    WorkerTarget,
     WorkerUnreachable,
 )
 from argonaut.domain.workers import HealthStatus
@@ -20,41 +29,76 @@ from argonaut.ssh.dispatcher import SshDispatcher
 
 
 class Dispatch:
-    def __init__(self, built_in: BuiltInWorker, agents: AgentDispatcher, ssh: SshDispatcher) -> None:
+    def __init__(
+        self, node: str, built_in: BuiltInWorker, agents: AgentDispatcher, ssh: SshDispatcher
+    ) -> None:
+        self._node = node
         self._built_in = built_in
         self._agents = agents
         self._ssh = ssh
 
-    def _style(self, target: Target) -> str:
-        return (
-            "BuiltIn" if isinstance(target, BuiltInTarget) else str(target.endpoint.get("CommunicationStyle"))
+    def handle(self, target: Target, ticket: str) -> ScriptHandle:
+        if isinstance(target, BuiltInTarget):
+            return ScriptHandle(ScriptKind.BUILT_IN, ticket, target, resumable=True, node=self._node)
+        if target.style in TENTACLE_STYLES:
+            return ScriptHandle(ScriptKind.AGENT, ticket, target, resumable=True)
+        if target.style == "Ssh":
+            # The script's output travels over the SSH channel only: a node that dies takes it along.
+            return ScriptHandle(ScriptKind.SSH, ticket, target, resumable=False)
+        raise WorkerUnreachable(
+            f"Worker '{target.name}' uses {target.style or 'no'} communication style, which this server "
+            "cannot reach"
         )
 
-    async def run_script(
-        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started:
+        if handle.kind is ScriptKind.BUILT_IN:
+            await self._built_in.start(handle, job)
+            return Started()
+        if handle.kind is ScriptKind.AGENT:
+            return await self._agents.start(handle, job)
+        return await self._ssh.start(handle, job)
+
+    async def follow(
+        self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
-        style = self._style(target)
-        if style == "BuiltIn":
-            return await self._built_in.run_script(target, job, on_log)
-        if style in TENTACLE_STYLES:
-            return await self._agents.run_script(target, job, on_log)
-        if style == "Ssh":
-            return await self._ssh.run_script(target, job, on_log)
-        raise WorkerUnreachable(f"Worker '{target.name}' uses {style}, which this server cannot reach yet")
+        if handle.kind is ScriptKind.BUILT_IN:
+            return await self._built_in.follow(handle, job, cursor, on_log)
+        if handle.kind is ScriptKind.AGENT:
+            return await self._agents.follow(handle, job, cursor, on_log)
+        return await self._ssh.follow(handle, job, cursor, on_log)
+
+    async def cancel(self, handle: ScriptHandle) -> None:
+        if handle.kind is ScriptKind.BUILT_IN:
+            await self._built_in.cancel(handle)
+        elif handle.kind is ScriptKind.AGENT:
+            await self._agents.cancel(handle)
+        else:
+            await self._ssh.cancel(handle)
+
+    async def release(self, handle: ScriptHandle) -> None:
+        if handle.kind is ScriptKind.BUILT_IN:
+            await self._built_in.release(handle)
+        elif handle.kind is ScriptKind.AGENT:
+            await self._agents.release(handle)
+        else:
+            await self._ssh.release(handle)
+
+    async def prune(self, keep: Sequence[ScriptHandle]) -> None:
+        self._built_in.prune([h for h in keep if h.kind is ScriptKind.BUILT_IN])
 
     async def update_runner(self, target: Target) -> str | None:
-        if self._style(target) in TENTACLE_STYLES:
+        if isinstance(target, WorkerTarget) and target.style in TENTACLE_STYLES:
             return await self._agents.update_runner(target)
-        if self._style(target) == "Ssh":
+        if isinstance(target, WorkerTarget) and target.style == "Ssh":
             return await self._ssh.update_runner(target)
         return None  # the built-in worker runs the server's own runner
 
     async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
-        style = self._style(target)
-        if style in TENTACLE_STYLES:
+        if isinstance(target, WorkerTarget) and target.style in TENTACLE_STYLES:
             return await self._agents.check_health(target, timeout_s)
-        if style == "Ssh":
+        if isinstance(target, WorkerTarget) and target.style == "Ssh":
             return await self._ssh.check_health(target, timeout_s)
+        style = target.style if isinstance(target, WorkerTarget) else "built-in"
         return HealthReport(
             HealthStatus.UNAVAILABLE, f"Health checks of {style} machines are not supported yet"
         )

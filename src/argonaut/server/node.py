@@ -24,9 +24,9 @@ from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
-from argonaut.orchestrator.health import HealthChecks
+from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
-from argonaut.orchestrator.queue import TaskQueue
+from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
@@ -115,15 +115,18 @@ class Node:
             PACKAGE_BUNDLE.version,
             PACKAGE_BUNDLE.files,
         )
-        dispatch = Dispatch(BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh)
-        executors = {
+        dispatch = Dispatch(
+            name, BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh
+        )
+        health = WorkerHealth(store, dispatch, RUNNER_VERSION)
+        executors: dict[str, Executor] = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
-                store, dispatch, settings.built_in_worker, settings.artifacts_dir, box.encrypt
+                store, dispatch, health, settings.built_in_worker, settings.artifacts_dir, box.encrypt
             ),
-            TaskType.HEALTH.value: HealthChecks(store, dispatch, RUNNER_VERSION),
+            TaskType.HEALTH.value: HealthChecks(health),
             TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),
         }
-        queue = TaskQueue(store, events, executors, name, settings.task_cap)
+        queue = TaskQueue(store, events, executors, dispatch, name, settings.task_cap)
         services = Services(
             settings=settings,
             store=store,

@@ -16,7 +16,7 @@ import secrets
 import shlex
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import asyncssh
@@ -25,9 +25,13 @@ from argonaut.domain.health import HealthReport
 from argonaut.domain.masking import Masker
 from argonaut.domain.scripts import (
     CollectedArtifact,
+    Cursor,
     LogEntry,
+    ScriptHandle,
     ScriptJob,
+    ScriptLost,
     ScriptOutcome,
+    Started,
     Target,
     WorkerTarget,
     WorkerUnreachable,
@@ -118,6 +122,23 @@ class _RemoteRun:
         return True
 
 
+@dataclass
+class _SshRun:
+    """A script handed to a script loop: what following, cancelling and releasing it need."""
+
+    login: Login
+    connection: asyncssh.SSHClientConnection
+    loop: asyncssh.SSHClientProcess[bytes]
+    remote: _RemoteRun
+    slot: asyncio.Semaphore
+    reusable: bool = False  # the loop finished the script cleanly and can take the next one
+
+
+def _worker(handle: ScriptHandle) -> WorkerTarget:
+    assert isinstance(handle.target, WorkerTarget), "SSH scripts run on workers"
+    return handle.target
+
+
 class SshDispatcher:
     def __init__(
         self,
@@ -133,6 +154,7 @@ class SshDispatcher:
         self._runner_version = runner_version
         self._runner_files = dict(runner_files)
         # Idle script loops per connection (see _loop); they go when their connection goes.
+        self._runs: dict[str, _SshRun] = {}  # ticket -> script started and not yet released
         self._idle: weakref.WeakKeyDictionary[
             asyncssh.SSHClientConnection, list[asyncssh.SSHClientProcess]
         ] = weakref.WeakKeyDictionary()
@@ -187,24 +209,90 @@ class SshDispatcher:
 
     # -- scripts ---------------------------------------------------------------------------------------
 
-    async def run_script(
-        self, target: Target, job: ScriptJob, on_log: Callable[[LogEntry], None]
-    ) -> ScriptOutcome:
-        assert isinstance(target, WorkerTarget)
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started:
+        """Hand the script to an idle script loop on the host (or a new one) and return at once."""
+        target = _worker(handle)
         login, connection = await self._connection(target)
-        async with self._connections.channel_slot(login):
+        slot = self._connections.channel_slot(login)
+        await slot.acquire()
+        try:
             try:
-                try:
-                    loop = await self._loop(connection)
-                    updated_from = None
-                except _RunnerOutdated:  # the loop checks the runner as it starts: no extra round trip
-                    updated_from = await self._install_runner(connection)
-                    loop = await self._loop(connection)
-                outcome = await self._run(connection, loop, job, on_log)
-                return replace(outcome, runner_updated_from=updated_from)
-            except (asyncssh.Error, OSError) as exc:
-                self._connections.forget(login)
-                raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
+                loop = await self._loop(connection)
+                updated_from = None
+            except _RunnerOutdated:  # the loop checks the runner as it starts: no extra round trip
+                updated_from = await self._install_runner(connection)
+                loop = await self._loop(connection)
+            remote = _RemoteRun(secrets.token_hex(6))
+            script = substitute(job.script_body, job.variables).encode()
+            variables = encode_variables(job.variables)
+            header = f"{remote.nonce} {len(script)} {len(variables)} {job.syntax}\n".encode()
+            loop.stdin.write(header + script + variables)
+        except (asyncssh.Error, OSError) as exc:
+            slot.release()
+            self._connections.forget(login)
+            raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
+        except BaseException:
+            slot.release()
+            raise
+        self._runs[handle.ticket] = _SshRun(login, connection, loop, remote, slot)
+        return Started(runner_updated_from=updated_from)
+
+    async def follow(
+        self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome:
+        """Read the script's output off the channel until its exit markers, then fetch its artifacts.
+
+        The output exists only on the channel, so a script whose node went away cannot be followed:
+        its outcome is unknown (the handle says so, and the task is failed honestly)."""
+        target = _worker(handle)
+        run = self._runs.get(handle.ticket)
+        if run is None:
+            raise ScriptLost(
+                f"Worker '{target.name}': an SSH script cannot be followed after the server node that "
+                "started it stopped, so its outcome is unknown"
+            )
+        masker = Masker(job.sensitive_values)
+
+        def forward(line: LogLine) -> None:
+            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
+
+        output = ScriptOutput(forward, masker)
+        try:
+            exit_code = await self._follow(run.loop, output, run.remote)
+            artifacts = await self._artifacts(run.connection, output, run.remote.work, job.artifact_dir)
+            run.loop.stdin.write(b"done\n")  # the folder may go now; the loop takes the next script
+            run.reusable = True
+        except _RunnerOutdated:
+            raise WorkerUnreachable(
+                f"Worker '{target.name}': the runner on the host changed mid-script"
+            ) from None
+        except (asyncssh.Error, OSError) as exc:
+            self._connections.forget(run.login)
+            raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
+        if output.result_message is not None:
+            failure: str | None = masker.mask(output.result_message)
+        elif exit_code != 0:
+            failure = f"The script exited with code {exit_code}"
+        else:
+            failure = None
+        return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
+
+    async def cancel(self, handle: ScriptHandle) -> None:
+        run = self._runs.get(handle.ticket)
+        if run is not None:
+            run.reusable = False
+            with contextlib.suppress(asyncssh.Error, OSError):
+                await self._kill(run.connection, run.remote)
+
+    async def release(self, handle: ScriptHandle) -> None:
+        run = self._runs.pop(handle.ticket, None)
+        if run is None:
+            return
+        if run.reusable and not run.loop.is_closing():
+            self._idle.setdefault(run.connection, []).append(run.loop)
+        else:
+            run.loop.close()
+        run.slot.release()
 
     async def _loop(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess:
         """An idle script loop on this connection, or a new one.
@@ -228,50 +316,6 @@ class SshDispatcher:
         if first == _LOOP_OUTDATED:
             raise _RunnerOutdated()
         raise asyncssh.ConnectionLost(f"the script loop did not start on the host: {first or 'no answer'}")
-
-    async def _run(
-        self,
-        connection: asyncssh.SSHClientConnection,
-        loop: asyncssh.SSHClientProcess,
-        job: ScriptJob,
-        on_log: Callable[[LogEntry], None],
-    ) -> ScriptOutcome:
-        """Hand one script to a loop: header and bytes on stdin, output back until the exit markers,
-        then artifacts over SFTP while the loop waits, then "done" and the loop is free again."""
-        sensitive = {n.casefold() for n in job.sensitive_variables}
-        masker = Masker([v for n, v in job.variables.items() if n.casefold() in sensitive])
-
-        def forward(line: LogLine) -> None:
-            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
-
-        output = ScriptOutput(forward, masker)
-        script = substitute(job.script_body, job.variables).encode()
-        variables = encode_variables(job.variables)
-        run = _RemoteRun(secrets.token_hex(6))
-        reusable = False
-        try:
-            header = f"{run.nonce} {len(script)} {len(variables)} {job.syntax}\n".encode()
-            loop.stdin.write(header + script + variables)
-            exit_code = await self._follow(loop, output, run)
-            artifacts = await self._artifacts(connection, output, run.work, job.artifact_dir)
-            loop.stdin.write(b"done\n")  # the folder may go now; the loop takes the next script
-            reusable = True
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._kill(connection, run))
-            raise
-        finally:
-            if reusable:
-                self._idle.setdefault(connection, []).append(loop)
-            else:
-                loop.close()
-        if output.result_message is not None:
-            failure: str | None = masker.mask(output.result_message)
-        elif exit_code != 0:
-            failure = f"The script exited with code {exit_code}"
-        else:
-            failure = None
-        return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
 
     async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, run: _RemoteRun) -> int:
         """Read both streams until each carries the end marker (or closes): every line is in, in order,

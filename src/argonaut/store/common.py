@@ -33,6 +33,5 @@ class Conflict(Exception):
     """A uniqueness rule was broken (a name already taken); the API answers 409... or 400 with the message."""
 
 
-
 class Refused(Exception):
     """A change the rules forbid (deleting a default pool, a pool with workers)."""

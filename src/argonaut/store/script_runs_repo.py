@@ -1,50 +1,97 @@
-"""Scripts a task has running on agents, by ticket: what a restarted node needs to carry on."""
+"""Every script a task plans, by ticket: what a node that starts again needs to carry on honestly.
+
+A script is recorded with its dispatcher handle when it is planned, before anything starts. ``cursor``
+is NULL until the script is known to have been asked to start (agents and SSH mark it; the built-in
+worker's own folder tells), then holds where the lines the store has end. ``outcome`` is set when the
+script ended and its results are stored, so a restart keeps them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.scripts import Cursor, ScriptHandle, ScriptKind, WorkerTarget
 from argonaut.store.connection import Conn
 from argonaut.store.tables import script_runs, task_log
 from argonaut.store.timeutil import utcnow
 
+_SET_CURSOR = (
+    update(script_runs)
+    .where(script_runs.c.ticket == bindparam("t"))
+    .values(cursor=bindparam("c", type_=script_runs.c.cursor.type))
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptRun:
+    task_id: int
+    activity: str
+    handle: ScriptHandle
+    cursor: Cursor
+    started: bool
+    finished: bool
+    failure: str | None
+    outcome: Mapping[str, Any] | None
+    step: Mapping[str, Any]
+
+    @property
+    def ticket(self) -> str:
+        return self.handle.ticket
+
 
 async def record(
-    conn: Conn,
-    task_id: int,
-    activity: str,
-    ticket: str,
-    worker_id: int,
-    worker_name: str,
-    endpoint: Mapping[str, Any],
+    conn: Conn, task_id: int, activity: str, handle: ScriptHandle, step: Mapping[str, Any] | None = None
 ) -> None:
+    target = handle.target
+    worker = target if isinstance(target, WorkerTarget) else None
     await conn.execute(
         insert(script_runs).values(
             task_id=task_id,
             activity=activity,
-            ticket=ticket,
-            worker_id=worker_id,
-            worker_name=worker_name,
-            endpoint=dict(endpoint),
+            ticket=handle.ticket,
+            worker_id=worker.worker_id if worker else 0,
+            worker_name=target.name,
+            endpoint=dict(worker.endpoint) if worker else {},
             finished=False,
             created=utcnow(),
+            kind=handle.kind.value,
+            resumable=handle.resumable,
+            handle=handle.to_json(),
+            step=dict(step or {}),
         )
     )
 
 
-async def finish(conn: Conn, ticket: str, failure: str | None) -> None:
+async def mark_started(conn: Conn, ticket: str, cursor: Cursor = 0) -> None:
+    """The worker is about to be asked to start it: a restart must not start it a second time."""
+    await conn.execute(_SET_CURSOR, {"t": ticket, "c": cursor})
+
+
+async def save_cursors(conn: Conn, cursors: Mapping[str, Cursor]) -> None:
+    """Where each script's stored lines end (written with those lines, in their transaction)."""
+    if cursors:
+        await conn.execute(_SET_CURSOR, [{"t": ticket, "c": c} for ticket, c in cursors.items()])
+
+
+async def finish(
+    conn: Conn, ticket: str, failure: str | None, outcome: Mapping[str, Any] | None = None
+) -> None:
     await conn.execute(
-        update(script_runs).where(script_runs.c.ticket == ticket).values(finished=True, failure=failure)
+        update(script_runs)
+        .where(script_runs.c.ticket == ticket)
+        .values(finished=True, failure=failure, outcome=dict(outcome) if outcome is not None else None)
     )
 
 
-async def for_task(conn: Conn, task_id: int) -> Sequence[RowMapping]:
+async def for_task(conn: Conn, task_id: int) -> list[ScriptRun]:
     query = select(script_runs).where(script_runs.c.task_id == task_id).order_by(script_runs.c.id)
-    return (await conn.execute(query)).mappings().all()
+    rows = (await conn.execute(query)).mappings().all()
+    return [_run(row) for row in rows]
 
 
 async def forget_task(conn: Conn, task_id: int) -> None:
@@ -52,10 +99,32 @@ async def forget_task(conn: Conn, task_id: int) -> None:
 
 
 async def stored_lines(conn: Conn, task_id: int, activity: str) -> int:
-    """How many lines of this run the store holds: the agent line to ask for next."""
+    """How many lines of this run the store holds: the agent line to ask for next, for runs recorded
+    before cursors were kept."""
     query = (
         select(func.count())
         .select_from(task_log)
         .where(task_log.c.task_id == task_id, task_log.c.activity == activity)
     )
     return int((await conn.execute(query)).scalar_one())
+
+
+def _run(row: RowMapping) -> ScriptRun:
+    if row["handle"] is not None:
+        handle = ScriptHandle.from_json(row["handle"])
+        started = row["cursor"] is not None
+    else:  # recorded by an older version: always an agent script, recorded just before its start
+        target = WorkerTarget(int(row["worker_id"]), str(row["worker_name"]), dict(row["endpoint"]))
+        handle = ScriptHandle(ScriptKind.AGENT, str(row["ticket"]), target, True)
+        started = True
+    return ScriptRun(
+        task_id=int(row["task_id"]),
+        activity=str(row["activity"]),
+        handle=handle,
+        cursor=row["cursor"],
+        started=started,
+        finished=bool(row["finished"]),
+        failure=row["failure"],
+        outcome=row["outcome"],
+        step=row["step"] or {},
+    )

@@ -223,6 +223,7 @@ script_runs = Table(
     Column("handle", JSON, nullable=True),  # the dispatcher's serialised ScriptHandle
     Column("cursor", JSON, nullable=True),  # where the lines the store holds end, in the worker's terms
     Column("outcome", JSON, nullable=True),  # exit code, outputs and failure, once the script ended
+    Column("step", JSON, nullable=True),  # the executor's own notes: label, lease, step variables
     **_AUTO,
 )
 

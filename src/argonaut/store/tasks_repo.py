@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.domain.tasks import TaskState
+from argonaut.domain.tasks import TaskState, transition
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
@@ -90,6 +90,9 @@ class LogRow:
     occurred: float
     category: str
     text: str
+    # In memory only, never a column: where the script's output stands after this line, so the cursor
+    # stored with a batch of lines is exactly the one of its last line (see script_runs_repo).
+    cursor: object = None
 
 
 async def create_task(
@@ -166,23 +169,39 @@ async def set_state(
     task_id: int,
     state: TaskState,
     *,
-    expected: Iterable[TaskState] | None = None,
+    expected: Iterable[TaskState],
     error_message: str | None = None,
     completed: bool = False,
     extra: dict[str, Any] | None = None,
 ) -> RowMapping | None:
-    """Set a task's state if it is currently one of ``expected``; answers the changed row, else None."""
+    """Move a task to ``state`` if it is currently one of ``expected``; answers the changed row, else None.
+
+    Each expected state must allow the move by the domain's rule (raises ``IllegalTransition``), and the
+    statement is a compare-and-set on the current state, so no writer can move a task illegally.
+    """
+    expected = list(expected)
+    for current in expected:
+        transition(current, state)
     now = utcnow()
     values: dict[str, Any] = {"state": state.value, "last_updated_time": now, **(extra or {})}
     if error_message is not None:
         values["error_message"] = error_message
-    if completed:
+    if completed or state.is_completed:
         values["completed_time"] = now
-    query = update(tasks).where(tasks.c.id == task_id)
-    if expected is not None:
-        query = query.where(tasks.c.state.in_([s.value for s in expected]))
+    query = update(tasks).where(tasks.c.id == task_id, tasks.c.state.in_([s.value for s in expected]))
     result = await conn.execute(query.values(**values).returning(*tasks.c))
     return result.mappings().first()
+
+
+async def keep_running(conn: Conn, task_id: int, node: str) -> RowMapping | None:
+    """Adopt a task another node left Executing (no state change: the task goes on, on ``node``)."""
+    query = (
+        update(tasks)
+        .where(tasks.c.id == task_id, tasks.c.state == TaskState.EXECUTING.value)
+        .values(server_node=node, last_updated_time=utcnow())
+        .returning(*tasks.c)
+    )
+    return (await conn.execute(query)).mappings().first()
 
 
 async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_too: bool = True) -> None:

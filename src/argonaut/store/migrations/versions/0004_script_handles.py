@@ -23,13 +23,16 @@ depends_on = None
 def upgrade() -> None:
     # Plain ADD COLUMN (SQLite has it): a batch rebuild would drop the table's AUTOINCREMENT.
     op.add_column("script_runs", sa.Column("kind", sa.String(20), nullable=False, server_default="Agent"))
-    op.add_column("script_runs", sa.Column("resumable", sa.Boolean(), nullable=False, server_default=sa.true()))
+    op.add_column(
+        "script_runs", sa.Column("resumable", sa.Boolean(), nullable=False, server_default=sa.true())
+    )
     op.add_column("script_runs", sa.Column("handle", sa.JSON(), nullable=True))
     op.add_column("script_runs", sa.Column("cursor", sa.JSON(), nullable=True))
     op.add_column("script_runs", sa.Column("outcome", sa.JSON(), nullable=True))
+    op.add_column("script_runs", sa.Column("step", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("script_runs", schema=None) as batch_op:
-        for column in ("outcome", "cursor", "handle", "resumable", "kind"):
+        for column in ("step", "outcome", "cursor", "handle", "resumable", "kind"):
             batch_op.drop_column(column)

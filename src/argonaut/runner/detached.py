@@ -1,0 +1,463 @@
+"""Scripts that outlive the process that started them: the built-in worker's way of running scripts.
+
+A script's stdout and stderr go to files in its run folder, written by the kernel on the script's
+behalf, instead of pipes that the server reads. So when the server node dies — kill -9 included — the
+script goes on, no line it printed is lost, and the small bash around it records its exit code in a
+file. The node that starts next re-attaches: it reads the files from where its store's lines end and
+waits for the process to end (through a pidfd, since it is no longer the script's parent).
+
+One folder per script, named by the ticket the orchestrator chose::
+
+    <work_root>/<ticket>/
+        work/     the script's working folder (its cwd): script, variables file, whatever it makes
+        out, err  its stdout and stderr, appended to
+        status    "<exit code>\\n", written by the wrapping bash when the script ends
+        pid       "<pid> <start time>": to find the process again, and never mistake another for it
+
+New output is noticed through inotify, so lines reach the log as fast as through a pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from inotify_simple import INotify, flags
+
+from argonaut.domain.masking import Masker
+from argonaut.domain.substitution import substitute
+from argonaut.runner.accounts import RunAs, resolve_run_as, unreachable_ancestor
+from argonaut.runner.artifacts import collect_artifacts
+from argonaut.runner.environment import script_environment
+from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, detached_command_line
+from argonaut.runner.lines import LineSplitter
+from argonaut.runner.model import LogLine, ScriptRequest, ScriptResult
+from argonaut.runner.output import ScriptOutput
+from argonaut.runner.process_group import group_has_live_members
+from argonaut.runner.workspace import encode_variables, remove_work_dir, write_private_file
+
+OUTPUT_DRAIN_SECONDS = 2.0  # after the script exits, how long its background processes may still write
+TERMINATE_GRACE_SECONDS = 3.0
+READ_CHUNK = 256 * 1024
+_SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+_COMMAND_NOT_FOUND = 127
+
+OnLine = Callable[[LogLine, list[int]], None]
+"""Called for each log line with the cursor after it: bytes of stdout and of stderr consumed."""
+
+
+class ScriptGone(Exception):
+    """The script's folder is not there: it never started here, or it was already released."""
+
+
+class _Live:
+    """A script this process started and has not reaped yet.
+
+    Started with ``subprocess.Popen`` and reaped through a pidfd, never through asyncio's subprocess
+    transport: that transport kills its child when it is closed, which every process shutdown does, and
+    the script must outlive this process.
+    """
+
+    def __init__(self, process: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
+        self.process = process
+        self.exited: asyncio.Future[int] = loop.create_future()
+        self._loop = loop
+        self._pidfd = os.pidfd_open(process.pid)
+        loop.add_reader(self._pidfd, self._reap)
+
+    def _reap(self) -> None:
+        try:
+            pid, status = os.waitpid(self.process.pid, os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere: the status file still has the exit code
+            pid, status = self.process.pid, -1
+        if pid == 0:
+            return
+        self.close()
+        code = os.waitstatus_to_exitcode(status) if status >= 0 else _UNKNOWN
+        self.process.returncode = code  # so Popen never tries to reap it again
+        if not self.exited.done():
+            self.exited.set_result(code)
+
+    def close(self) -> None:
+        if self._pidfd >= 0:
+            self._loop.remove_reader(self._pidfd)
+            os.close(self._pidfd)
+            self._pidfd = -1
+
+
+class DetachedScripts:
+    def __init__(self, work_root: Path, run_as_user: str | None = None) -> None:
+        self._root = work_root
+        self._run_as_user = run_as_user
+        self._live: dict[str, _Live] = {}
+        self._watcher: _Watcher | None = None
+
+    def folder(self, ticket: str) -> Path:
+        if not ticket or "/" in ticket or ticket.startswith("."):
+            raise ValueError(f"not a ticket: {ticket!r}")
+        return self._root / ticket
+
+    # -- start ---------------------------------------------------------------------------------------
+
+    async def start(self, ticket: str, request: ScriptRequest) -> None:
+        """Start the script unless its folder shows it already was (idempotent per ticket)."""
+        run_as = resolve_run_as(request.run_as_user or self._run_as_user)
+        folder = self.folder(ticket)
+        try:
+            folder.mkdir(mode=0o711 if run_as else 0o700)
+        except FileExistsError:
+            return
+        except FileNotFoundError:
+            self._root.mkdir(mode=0o711, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o711 if run_as else 0o700)
+        work = folder / "work"
+        work.mkdir(mode=0o700)
+        if run_as is not None:
+            os.chown(work, run_as.uid, run_as.gid)
+        spool = [os.open(folder / name, _SPOOL_FLAGS, 0o600) for name in ("out", "err", "status")]
+        try:
+            if run_as is not None and (blocked := unreachable_ancestor(folder, run_as)) is not None:
+                _write_line(
+                    spool[0],
+                    f"##octopus[stdout-warning]\nThe user {run_as.name} may not be able to reach its working "
+                    f"folder: {blocked} is not searchable by it. Make the work folder and its parents "
+                    "searchable (e.g. mode 0711).\n##octopus[stdout-default]",
+                )
+            script_path = work / SCRIPT_FILE_NAMES[request.syntax]
+            variables_path = work / VARIABLES_FILE_NAME
+            write_private_file(
+                script_path, substitute(request.script_body, request.variables).encode(), run_as
+            )
+            if request.variables:
+                write_private_file(variables_path, encode_variables(request.variables), run_as)
+            argv = detached_command_line(
+                request.syntax, script_path, variables_path, spool[2], request.runner
+            )
+            env = script_environment(request.env, run_as)
+            if request.syntax == "Python" and shutil.which("python3", path=_search_path(env)) is None:
+                # A worker without python3 is a reason to fail the step, not to crash the worker: report
+                # it the way a shell reports a missing command, through the files as any run would.
+                _write_line(spool[1], "python3 was not found on this machine, so the script could not start")
+                _write_line(spool[2], str(_COMMAND_NOT_FOUND))
+                return
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=spool[0],
+                stderr=spool[1],
+                pass_fds=(spool[2],),
+                cwd=work,
+                env=env,
+                start_new_session=True,  # its own session: it survives us, and a cancel reaches its children
+                **_identity(run_as),
+            )
+        finally:
+            for fd in spool:
+                os.close(fd)
+        self._live[ticket] = _Live(process, asyncio.get_running_loop())
+        (folder / "pid").write_text(f"{process.pid} {_start_time(process.pid)}")
+
+    # -- follow --------------------------------------------------------------------------------------
+
+    async def follow(
+        self, ticket: str, request: ScriptRequest, cursor: list[int] | None, on_line: OnLine
+    ) -> ScriptResult:
+        """Lines from ``cursor`` until the script ends, then its result. Cancelling only stops watching."""
+        folder = self.folder(ticket)
+        if not (folder / "status").exists():
+            raise ScriptGone(f"the built-in worker has no script {ticket} (its folder {folder} is missing)")
+        masker = Masker(_sensitive_values(request))
+        replaying = True
+        streams: list[_Stream] = []
+
+        def forward(line: LogLine) -> None:
+            if not replaying:
+                on_line(line, [s.splitter.consumed for s in streams])
+
+        output = ScriptOutput(forward, masker)
+        streams += [_Stream(folder / "out", output.stdout_line), _Stream(folder / "err", output.stderr_line)]
+        watcher = self._watch()
+        wake = asyncio.Event()
+        watch = watcher.add(folder, wake)
+        try:
+            # What the lines already stored said (variables set, values masked, categories): replayed
+            # silently, so the run picks up exactly where it stood.
+            for stream, upto in zip(streams, cursor or [0, 0], strict=False):
+                stream.replay(upto)
+            replaying = False
+            exit_code = await self._until_exit(ticket, folder, streams, wake, output)
+            for stream in streams:
+                stream.read_available()
+                stream.splitter.flush()
+        finally:
+            watcher.remove(watch)
+            for stream in streams:
+                stream.close()
+        run_as = resolve_run_as(request.run_as_user or self._run_as_user)
+        artifacts = await collect_artifacts(
+            output.artifact_requests, folder / "work", request.artifact_dir, run_as, _warner(output)
+        )
+        if output.result_message is not None:
+            failure: str | None = masker.mask(output.result_message)
+        elif exit_code == _UNKNOWN:
+            failure = (
+                "The script ended while no server node was watching it and left no exit code "
+                "(it was probably killed), so its outcome is unknown"
+            )
+        elif exit_code != 0:
+            failure = f"The script exited with code {exit_code}"
+        else:
+            failure = None
+        return ScriptResult(exit_code, output.output_variables, artifacts, failure, folder / "work")
+
+    async def _until_exit(
+        self, ticket: str, folder: Path, streams: list[_Stream], wake: asyncio.Event, output: ScriptOutput
+    ) -> int:
+        live = self._live.get(ticket)
+        exited: asyncio.Future[int]
+        pidfd = -1
+        if live is not None:
+            exited = live.exited
+        else:
+            exited = asyncio.get_running_loop().create_future()
+            pid = _verified_pid(folder)
+            if pid is None:
+                exited.set_result(_read_status(folder))
+            else:
+                pidfd = _pidfd_or_none(pid)
+                if pidfd < 0:
+                    exited.set_result(_read_status(folder))
+                else:
+
+                    def ended() -> None:
+                        if not exited.done():
+                            exited.set_result(_read_status(folder))
+
+                    asyncio.get_running_loop().add_reader(pidfd, ended)
+        exited.add_done_callback(lambda _: wake.set())
+        try:
+            while True:
+                wake.clear()
+                for stream in streams:
+                    stream.read_available()
+                if exited.done():
+                    break
+                await wake.wait()
+            code = exited.result()
+            await self._drain_background(folder, streams, wake, output)
+        finally:
+            if pidfd >= 0:
+                asyncio.get_running_loop().remove_reader(pidfd)
+                os.close(pidfd)
+        return code if code >= 0 or code == _UNKNOWN else 128 - code  # killed by signal N: 128+N
+
+    async def _drain_background(
+        self, folder: Path, streams: list[_Stream], wake: asyncio.Event, output: ScriptOutput
+    ) -> None:
+        """Processes the script left running in its group may still be writing: give them a moment."""
+        pgid = _pid_of(folder)
+        if pgid is None or not group_has_live_members(pgid):
+            return
+        deadline = asyncio.get_running_loop().time() + OUTPUT_DRAIN_SECONDS
+        while group_has_live_members(pgid):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                output.log(
+                    "Warning",
+                    "The script exited but processes it started in the background are still running; "
+                    "their further output is not captured.",
+                )
+                return
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), min(left, 0.05))
+            for stream in streams:
+                stream.read_available()
+
+    # -- cancel, release, prune ----------------------------------------------------------------------
+
+    async def cancel(self, ticket: str) -> None:
+        """Stop the script and everything it started: SIGTERM to its group, SIGKILL after a grace."""
+        live = self._live.get(ticket)
+        pid = live.process.pid if live is not None else _verified_pid(self.folder(ticket))
+        if pid is None or (live is not None and live.exited.done() and not group_has_live_members(pid)):
+            return
+        _signal_group(pid, signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + TERMINATE_GRACE_SECONDS
+        while loop.time() < deadline and (
+            (live is not None and not live.exited.done()) or group_has_live_members(pid)
+        ):
+            await asyncio.sleep(0.02)
+        _signal_group(pid, signal.SIGKILL)
+        if live is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(live.exited), 1.0)
+
+    async def release(self, ticket: str) -> None:
+        """The script's outcome is stored: its folder (work files, spooled output) can go."""
+        live = self._live.pop(ticket, None)
+        if live is not None:
+            live.close()
+        folder = self.folder(ticket)
+        await remove_work_dir(folder, lambda message: None)
+
+    def prune(self, keep: Iterable[str]) -> list[str]:
+        """Remove every run folder not in ``keep``, stopping any script still running in one: called as a
+        node starts, when nothing will ever follow those. Answers the tickets removed."""
+        kept = set(keep)
+        removed: list[str] = []
+        try:
+            entries = list(os.scandir(self._root))
+        except FileNotFoundError:
+            return removed
+        for entry in entries:
+            if entry.name in kept or not entry.is_dir(follow_symlinks=False):
+                continue
+            pid = _verified_pid(Path(entry.path))
+            if pid is not None:
+                _signal_group(pid, signal.SIGKILL)
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed.append(entry.name)
+        return removed
+
+    def _watch(self) -> _Watcher:
+        if self._watcher is None:
+            self._watcher = _Watcher(asyncio.get_running_loop())
+        return self._watcher
+
+
+class _Stream:
+    """One spooled output file, read incrementally into its line splitter."""
+
+    def __init__(self, path: Path, on_line: Callable[[str], None]) -> None:
+        self.splitter = LineSplitter(on_line)
+        self._fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+
+    def replay(self, upto: int) -> None:
+        left = upto
+        while left > 0:
+            chunk = os.read(self._fd, min(READ_CHUNK, left))
+            if not chunk:
+                break
+            self.splitter.feed(chunk)
+            left -= len(chunk)
+
+    def read_available(self) -> None:
+        while chunk := os.read(self._fd, READ_CHUNK):
+            self.splitter.feed(chunk)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class _Watcher:
+    """One inotify instance for every followed script: a folder's changes set that script's event."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._inotify = INotify(nonblocking=True)
+        self._events: dict[int, asyncio.Event] = {}
+        loop.add_reader(self._inotify.fileno(), self._on_readable)
+
+    def add(self, folder: Path, wake: asyncio.Event) -> int:
+        wd = int(self._inotify.add_watch(folder, flags.MODIFY | flags.CLOSE_WRITE))
+        self._events[wd] = wake
+        return wd
+
+    def remove(self, wd: int) -> None:
+        if self._events.pop(wd, None) is not None:
+            with contextlib.suppress(OSError):
+                self._inotify.rm_watch(wd)
+
+    def _on_readable(self) -> None:
+        for event in self._inotify.read(timeout=0):
+            wake = self._events.get(event.wd)
+            if wake is not None:
+                wake.set()
+
+
+_UNKNOWN = -(2**31)  # no exit code recorded: the outcome is unknown
+
+
+def _read_status(folder: Path) -> int:
+    try:
+        lines = (folder / "status").read_text().split()
+    except OSError:
+        return _UNKNOWN
+    try:
+        return int(lines[-1]) if lines else _UNKNOWN
+    except ValueError:
+        return _UNKNOWN
+
+
+def _pid_of(folder: Path) -> int | None:
+    try:
+        return int((folder / "pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _verified_pid(folder: Path) -> int | None:
+    """The script's pid if that process is still the script (same start time), else None."""
+    try:
+        pid_text, start = (folder / "pid").read_text().split()
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    return pid if _start_time(pid) == start else None
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/<pid>/stat); "" if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return ""
+    fields = data[data.rfind(b")") + 2 :].split()
+    return fields[19].decode() if len(fields) > 19 and fields[0] not in (b"Z", b"X") else ""
+
+
+def _identity(run_as: RunAs | None) -> dict[str, Any]:
+    """Popen arguments that start the child as ``run_as`` (switched in the fork/exec helper)."""
+    if run_as is None:
+        return {}
+    return {"user": run_as.uid, "group": run_as.gid, "extra_groups": list(run_as.groups)}
+
+
+def _pidfd_or_none(pid: int) -> int:
+    try:
+        return os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return -1
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+def _write_line(fd: int, text: str) -> None:
+    os.write(fd, text.encode() + b"\n")
+
+
+def _search_path(env: dict[str, str] | None) -> str:
+    return (env if env is not None else os.environ).get("PATH", os.defpath)
+
+
+def _sensitive_values(request: ScriptRequest) -> list[str]:
+    if not request.sensitive_variables:
+        return []
+    sensitive = {name.casefold() for name in request.sensitive_variables}
+    return [value for name, value in request.variables.items() if name.casefold() in sensitive]
+
+
+def _warner(output: ScriptOutput) -> Callable[[str], None]:
+    return lambda message: output.log("Warning", message)

@@ -1,0 +1,256 @@
+"""The task queue and the AdHocScript executor in-process, over a real SQLite store and a fake dispatcher.
+
+These pin the rules of a script's life that no real worker should be needed to show: a task's outcome
+is its script's, a cancel reaches the script, a stopping node hands over only what can be followed,
+and a node that starts again follows what was handed over to its real end, with no line twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fake_dispatcher import FakeDispatcher, FakeScript
+
+from argonaut.domain.scripts import BuiltInTarget, ScriptHandle, ScriptJob, ScriptKind
+from argonaut.domain.tasks import IllegalTransition, TaskState, TaskType
+from argonaut.orchestrator.adhoc import AdHocScripts
+from argonaut.orchestrator.events import TaskEvents
+from argonaut.orchestrator.health import HealthChecks, WorkerHealth
+from argonaut.orchestrator.queue import Executor, TaskQueue
+from argonaut.server.first_start import first_start
+from argonaut.store import Store, script_runs_repo, tasks_repo
+
+
+@dataclass
+class Node:
+    """One in-process "server node": a queue over the shared store, driving the shared fake."""
+
+    queue: TaskQueue
+    store: Store
+
+    async def submit(self, body: str, **arguments: object) -> int:
+        args = {"ScriptBody": body, "Syntax": "Bash", "TargetType": "OctopusServer", **arguments}
+        async with self.store.transaction() as conn:
+            row = await tasks_repo.create_task(conn, 1, TaskType.AD_HOC_SCRIPT.value, "test", args)
+        self.queue.wake()
+        return int(row["id"])
+
+    async def task(self, task_id: int) -> dict[str, object]:
+        async with self.store.transaction() as conn:
+            row = await tasks_repo.get(conn, task_id)
+        assert row is not None
+        return dict(row)
+
+    async def finished(self, task_id: int) -> dict[str, object]:
+        for _ in range(500):
+            row = await self.task(task_id)
+            if TaskState(str(row["state"])).is_completed:
+                return row
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"task {task_id} did not finish: {row['state']}")
+
+    async def lines(self, task_id: int) -> list[str]:
+        async with self.store.transaction() as conn:
+            return [r.text for r in await tasks_repo.read_logs(conn, task_id)]
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'argonaut.db'}")
+    await store.open()
+    async with store.transaction() as conn:
+        await first_start(conn, None)
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def nodes(store: Store, tmp_path: Path) -> AsyncIterator[Callable[..., object]]:
+    started: list[TaskQueue] = []
+
+    async def start(dispatcher: FakeDispatcher, cap: int = 5) -> Node:
+        health = WorkerHealth(store, dispatcher, "1.0.0")
+        executors: dict[str, Executor] = {
+            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
+                store, dispatcher, health, True, tmp_path / "artifacts", lambda value: value
+            ),
+            TaskType.HEALTH.value: HealthChecks(health),
+        }
+        queue = TaskQueue(store, TaskEvents(), executors, dispatcher, "test-node", cap, flush_interval_s=0.01)
+        await queue.start()
+        started.append(queue)
+        return Node(queue, store)
+
+    yield start
+    for queue in started:
+        await queue.stop(0)
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"never: {what}")
+
+
+async def test_a_task_ends_with_its_scripts_real_outcome(nodes: Callable[..., object]) -> None:
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    ok = await node.submit("auto:0")
+    failed = await node.submit("auto:3")
+    assert (await node.finished(ok))["state"] == "Success"
+    bad = await node.finished(failed)
+    assert bad["state"] == "Failed" and "exited with code 3" in str(bad["error_message"])
+    assert "running auto:3" in await node.lines(failed)
+    # Each script's worker was told to forget it, once its outcome was stored.
+    await until(lambda: len(fake.released) == 2, "both scripts released")
+
+
+async def test_the_task_cap_holds(nodes: Callable[..., object]) -> None:
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake, cap=2)  # type: ignore[operator]
+    ids = [await node.submit(f"held {n}") for n in range(5)]
+    await until(lambda: len(fake.scripts) == 2, "two scripts started")
+    await asyncio.sleep(0.05)
+    assert len(fake.scripts) == 2  # the other three wait for a slot
+    for n in range(5):
+        await until(lambda n=n: bool(fake.by_body(f"held {n}")), f"script {n} started")  # type: ignore[misc]
+        fake.by_body(f"held {n}")[0].end(0)
+    assert [(await node.finished(t))["state"] for t in ids] == ["Success"] * 5
+    assert fake.most_running == 2
+
+
+async def test_cancel_stops_the_script_through_its_handle(nodes: Callable[..., object]) -> None:
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    task_id = await node.submit("long")
+    await until(lambda: bool(fake.by_body("long")), "started")
+    assert await node.queue.cancel(task_id) is TaskState.CANCELLING
+    final = await node.finished(task_id)
+    assert final["state"] == "Canceled"
+    assert fake.by_body("long")[0].cancelled
+
+
+async def test_a_stopping_node_hands_over_resumable_scripts_and_the_next_follows_them_to_their_end(
+    nodes: Callable[..., object],
+) -> None:
+    fake = FakeDispatcher(resumable=True)
+    first: Node = await nodes(fake)  # type: ignore[operator]
+    task_id = await first.submit("long")
+    await until(lambda: bool(fake.by_body("long")), "started")
+    script = fake.by_body("long")[0]
+    script.say("one", "two")
+    await until(lambda: script.lines == ["one", "two"], "lines said")
+    await first.queue.stop(0)
+    assert (await first.task(task_id))["state"] == "Executing"  # handed over, not failed
+    assert not script.cancelled and first.queue.handed_over == 1
+
+    script.say("three")  # the script goes on while no node watches it
+    second: Node = await nodes(fake)  # type: ignore[operator]
+    assert fake.pruned_to == [script.handle.ticket]  # the next node keeps what it will follow
+    script.say("four")
+    script.end(3)
+    final = await second.finished(task_id)
+    assert final["state"] == "Failed" and "exited with code 3" in str(final["error_message"])
+    said = [line for line in await second.lines(task_id) if line in ("one", "two", "three", "four")]
+    assert said == ["one", "two", "three", "four"]  # every line, exactly once
+    assert fake.start_calls == 1  # never asked to start twice
+
+
+async def test_a_stopping_node_stops_scripts_it_cannot_hand_over(nodes: Callable[..., object]) -> None:
+    fake = FakeDispatcher(resumable=False)
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    task_id = await node.submit("long")
+    await until(lambda: bool(fake.by_body("long")), "started")
+    await node.queue.stop(0)
+    final = await node.task(task_id)
+    assert final["state"] == "Failed" and "shut down" in str(final["error_message"])
+    assert fake.by_body("long")[0].cancelled
+
+
+async def _orphan(store: Store, kind: ScriptKind, resumable: bool, started: bool) -> tuple[int, ScriptHandle]:
+    """The state a killed node leaves: a task Executing with one recorded script, as its executor wrote it."""
+    args = {"ScriptBody": "orphan", "Syntax": "Bash", "TargetType": "OctopusServer"}
+    handle = ScriptHandle(kind, "ticket-orphan", BuiltInTarget(), resumable, node="test-node")
+    async with store.transaction() as conn:
+        row = await tasks_repo.create_task(conn, 1, TaskType.AD_HOC_SCRIPT.value, "orphan", args)
+        task_id = int(row["id"])
+        await tasks_repo.claim_next(conn, "old-node", 1)
+        root, script = f"ServerTasks-{task_id}_1", f"ServerTasks-{task_id}_2"
+        activities = [
+            {
+                "Id": root,
+                "Name": "orphan",
+                "ParentId": None,
+                "Started": None,
+                "Ended": None,
+                "Status": "Running",
+            },
+            {
+                "Id": script,
+                "Name": "Run script",
+                "ParentId": root,
+                "Started": None,
+                "Ended": None,
+                "Status": "Running",
+            },
+        ]
+        await tasks_repo.save_activities(conn, task_id, activities)
+        await script_runs_repo.record(conn, task_id, script, handle, {"Label": "builtin"})
+        if started:
+            await script_runs_repo.mark_started(conn, handle.ticket, 1)
+    return task_id, handle
+
+
+async def test_after_a_crash_a_script_that_cannot_be_followed_fails_the_task_honestly(
+    store: Store, nodes: Callable[..., object]
+) -> None:
+    fake = FakeDispatcher()
+    task_id, handle = await _orphan(store, ScriptKind.SSH, resumable=False, started=True)
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    final = await node.task(task_id)
+    assert final["state"] == "Failed"
+    assert "cannot be followed after a restart, so its outcome is unknown" in str(final["error_message"])
+    await until(lambda: handle.ticket in fake.released, "the lost script was told to stop and forget")
+
+
+async def test_after_a_crash_a_planned_script_that_never_started_is_started_once(
+    store: Store, nodes: Callable[..., object]
+) -> None:
+    fake = FakeDispatcher()
+    task_id, handle = await _orphan(store, ScriptKind.AGENT, resumable=True, started=False)
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    await until(lambda: handle.ticket in fake.scripts, "started after the restart")
+    fake.scripts[handle.ticket].say("hello")
+    fake.scripts[handle.ticket].end(0)
+    assert (await node.finished(task_id))["state"] == "Success"
+    assert fake.start_calls == 1
+
+
+async def test_after_a_crash_a_started_script_is_followed_from_its_cursor(
+    store: Store, nodes: Callable[..., object]
+) -> None:
+    fake = FakeDispatcher()
+    task_id, handle = await _orphan(store, ScriptKind.AGENT, resumable=True, started=True)
+    script = fake.scripts[handle.ticket] = FakeScript(handle, ScriptJob(task_id, "orphan", "Bash"))
+    script.say("stored before the crash", "said after")  # the cursor (1) says the first is stored
+    script.end(0)
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    assert (await node.finished(task_id))["state"] == "Success"
+    lines = await node.lines(task_id)
+    assert "said after" in lines and "stored before the crash" not in lines
+    assert fake.start_calls == 0  # followed, never started again
+
+
+async def test_every_state_change_obeys_the_domain_rule(store: Store) -> None:
+    async with store.transaction() as conn:
+        row = await tasks_repo.create_task(conn, 1, TaskType.AD_HOC_SCRIPT.value, "t", {})
+        with pytest.raises(IllegalTransition):
+            await tasks_repo.set_state(
+                conn, int(row["id"]), TaskState.EXECUTING, expected=[TaskState.SUCCESS]
+            )
