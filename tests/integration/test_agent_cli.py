@@ -127,6 +127,13 @@ def test_create_instance_makes_certificate_and_configuration(tmp_path: Path) -> 
     assert config == json.loads((home / "agent.json").read_text())
 
 
+def test_create_instance_no_listen_makes_a_polling_only_agent(tmp_path: Path) -> None:
+    home = tmp_path / "poller"
+    done = ok(agent(home, "create-instance", "--no-listen"))
+    assert "not listening" in done.stdout
+    assert configuration(home)["listen"] is False
+
+
 def test_home_comes_from_the_environment(tmp_path: Path) -> None:
     home = tmp_path / "from-env"
     ok(run("agent", "create-instance", env={"ARGONAUT_AGENT_HOME": str(home)}))
@@ -320,7 +327,7 @@ def test_polling_registration_in_two_spaces_then_deregister_one(server: Any, tmp
     )
     config = configuration(home)
     assert [p["subscription_id"] for p in config["polling"]] == [subscription]
-    assert config["polling"][0]["comms_port"] == 10943
+    assert config["polling"][0]["comms_port"] == server.comms_port  # no option: the port the server reports
     [remote] = workers_of(server, home, space["Id"])
     assert remote["Endpoint"]["Uri"] == subscription and remote["WorkerPoolIds"] == [remote_pool["Id"]]
 
@@ -548,19 +555,24 @@ def test_worker_add_verbs_report_bad_input(server: Any) -> None:
 def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
     style: str, server: Any, tmp_path: Path
 ) -> None:
-    """The newcomer's path, verb by verb: create, configure, register, run, then a script on it."""
+    """The newcomer's path, verb by verb as the README writes it: create, register, run, then a script.
+
+    The server's comms port is not 10943 (the fixture starts it with ``--comms-port 0``) and nobody
+    passes ``--server-comms-port``: registration learns the port from the server, so the agent's start
+    notice (listening) or its connection (polling) reaches it, and the worker turns Healthy without
+    any health check being asked for or the policy's interval coming round.
+    """
     from test_agents import wait_for_health
 
     from conftest import AgentProcess, free_port, run_script
 
+    assert server.comms_port != 10943
     port = free_port()
-    home = new_agent(tmp_path, "--listen-port", str(port))
-    if style == "TentacleActive":
-        ok(agent(home, "configure", "--no-listen"))
+    listen = ["--listen-port", str(port)] if style == "TentaclePassive" else ["--no-listen"]
+    home = new_agent(tmp_path, *listen)
     pool = server.client.post("/api/workerpools", json={"Name": unique("cli-agents")}).json()
     name = unique("cli-agent")
-    extra = ["--server-comms-port", str(server.comms_port)]
-    ok(
+    done = ok(
         agent(
             home,
             "register-worker",
@@ -569,16 +581,16 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
             name,
             "--comms-style",
             style,
-            "--worker-pool",
+            "--pool",
             pool["Name"],
-            *extra,
         )
     )
+    assert f"Server comms port: {server.comms_port}" in done.stdout
     process = AgentProcess(home, thumbprint(home), port).start()
     try:
         worker = server.client.get("/api/workers/all", params={"thumbprint": thumbprint(home)}).json()
         [mine] = [w for w in worker if w["Name"] == name]
-        # No health check requested: an agent that starts tells the server (both styles), which checks it.
+        assert mine["WorkerPoolIds"] == [pool["Id"]]
         wait_for_health(server.client, mine["Id"], "Healthy")
         task = run_script(server.client, "echo set up by the command line", WorkerPoolIds=[pool["Id"]])
         assert task["State"] == "Success"

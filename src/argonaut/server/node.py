@@ -26,7 +26,7 @@ from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks
 from argonaut.orchestrator.health_schedule import HealthSchedule
-from argonaut.orchestrator.queue import TaskQueue
+from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
@@ -116,7 +116,7 @@ class Node:
             PACKAGE_BUNDLE.files,
         )
         dispatch = Dispatch(BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh)
-        executors = {
+        executors: dict[str, Executor] = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
                 store, dispatch, settings.built_in_worker, settings.artifacts_dir, box.encrypt
             ),
@@ -150,6 +150,7 @@ class Node:
             ssl=accepting_context(self.certificate),
         )
         host, port = server.sockets[0].getsockname()[:2]
+        self.services.comms_port = int(port)
         print(f"Comms port for polling agents: {host}:{port}", file=sys.stdout, flush=True)
         return server
 
