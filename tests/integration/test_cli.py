@@ -231,6 +231,23 @@ def test_script_from_a_file_then_task_verbs(server: Any, tmp_path: Path) -> None
     assert followed.stdout.strip().splitlines()[-1].startswith(f"{task['Id']} Success in ")
 
 
+def test_a_powershell_file_is_refused_like_syntax_powershell(server: Any, tmp_path: Path) -> None:
+    """A .ps1 file used to be sent as Bash and fail on its first line; now the server's refusal shows."""
+    script = tmp_path / "deploy.ps1"
+    script.write_text("Write-Host 'hello from pwsh'\n")
+    before = server.client.get("/api/tasks", params={"take": 1}).json()["TotalResults"]
+
+    from_file = run_cli(server, "run-script", "--pool", DEFAULT_POOL, "--file", str(script))
+    assert from_file.returncode == 1
+    line = one_error_line(from_file)
+    assert "PowerShell" in line and "not supported" in line
+    by_option = run_cli(
+        server, "run-script", "--pool", DEFAULT_POOL, "--syntax", "powershell", "--body", "Get-Date"
+    )
+    assert by_option.returncode == 1 and one_error_line(by_option) == line
+    assert server.client.get("/api/tasks", params={"take": 1}).json()["TotalResults"] == before
+
+
 def test_script_on_the_server(server: Any) -> None:
     done = run_cli(server, "run-script", "--on-server", "--body", "echo on-server")
     assert done.returncode == 0, done.stdout + done.stderr
