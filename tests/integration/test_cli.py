@@ -52,6 +52,23 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+# -- help --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", ["space", "worker-pool", "worker", "machine-policy", "task"])
+def test_a_groups_help_names_its_real_verbs(group: str) -> None:
+    """``task --help`` promised a ``follow`` verb that does not exist and left out ``log``: each verb's
+    first word must be in its group's one-line description."""
+    done = subprocess.run([str(ARGONAUT), group, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    description = lines[2].strip()
+    verbs = [line.split()[0] for line in lines[lines.index("Commands:") + 1 :] if line.strip()]
+    assert verbs, done.stdout
+    for verb in verbs:
+        assert verb.split("-")[0].casefold() in description.casefold(), (verb, description)
+
+
 # -- spaces, pools, workers, policies --------------------------------------------------------------------
 
 

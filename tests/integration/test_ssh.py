@@ -272,6 +272,17 @@ def test_cli_adds_an_ssh_worker_after_confirming_the_discovered_key(
     worker = [w for w in c.get("/api/workers/all").json() if w["Name"] == name][0]
     assert worker["Endpoint"]["Fingerprint"] == host_fingerprint(sshd)
 
+    shown = subprocess.run(
+        [str(argonaut), "worker", "show", name, "--server", server.url, "--api-key", server.api_key],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split("  ")[0]: line.split()[-1] for line in shown.stdout.splitlines() if line.strip()}
+    assert rows["Host key fingerprint"] == host_fingerprint(sshd)  # what a person checks on the host
+    assert rows["Account"] == account and "Thumbprint" not in rows
+
 
 def test_discovery_refuses_bad_hosts_with_a_clear_error(server: ServerProcess) -> None:
     for host in ("bad\x00host", "[::1", "host with spaces"):
