@@ -599,3 +599,57 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
         process.stop()
     ok(agent(home, "deregister-worker", *connect(server)))
     assert server.client.get(f"/api/workers/{mine['Id']}").status_code == 404
+
+
+def test_worker_check_health_reports_each_worker_and_fails_on_an_unusable_one(
+    server: Any, agent_factory: Any
+) -> None:
+    """A new worker is Unknown until checked; the verb checks it now and says which can run scripts."""
+    pool = make_pool(server)
+    live = agent_factory(trust=[server_thumbprint(server)])
+    name = unique("checked")
+    created = server.client.post(
+        "/api/workers",
+        json={
+            "Name": name,
+            "WorkerPoolIds": [pool["Id"]],
+            "Endpoint": {
+                "CommunicationStyle": "TentaclePassive",
+                "Uri": live.uri,
+                "Thumbprint": live.thumbprint,
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["HealthStatus"] == "Unknown"
+
+    done = ok(run("worker", "check-health", name, *connect(server)))
+    assert f"{name}: Healthy" in done.stdout  # the check's log, live
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith(created.json()["Id"] + " ")]
+    assert row[1:3] == [name, "Healthy"]  # then the table of checked workers
+    assert "Success" in done.stdout.splitlines()[-1]
+
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    dead = unique("dead")
+    server.client.post(
+        "/api/workers",
+        json={
+            "Name": dead,
+            "WorkerPoolIds": [pool["Id"]],
+            "Endpoint": {
+                "CommunicationStyle": "TentaclePassive",
+                "Uri": f"https://127.0.0.1:{closed}/",
+                "Thumbprint": "AB" * 20,
+            },
+        },
+    )
+    done = run("worker", "check-health", "--pool", pool["Name"], "--json", *connect(server))
+    assert done.returncode == 1, done.stderr
+    statuses = {w["Name"]: w["HealthStatus"] for w in json.loads(done.stdout)}
+    assert statuses == {name: "Healthy", dead: "Unavailable"}
+    assert f"{dead} is Unavailable" in done.stderr.strip().splitlines()[-1]
+    task_id = done.stderr.split()[0]
+    task = server.client.get(f"/api/tasks/{task_id}").json()
+    assert task["Name"] == "Health" and task["Arguments"]["WorkerpoolId"] == pool["Id"]
