@@ -79,8 +79,10 @@ def check_health(
     """Check workers' health now and print each one's status.
 
     WORKER is a name or an Id (repeatable); --pool checks every worker of a pool; with neither, every
-    worker of the space is checked. The check's log is printed live, then a table of the checked workers; with --json the log goes to
-    stderr and stdout carries the checked worker resources. Disabled workers are not checked.
+    worker of the space is checked. Disabled workers are not checked.
+
+    The check's log is printed live, then a table of the checked workers; with --json the log goes to
+    stderr and stdout carries the checked worker resources.
 
     Exit code: 0 when every checked worker is Healthy or HasWarnings (it can run scripts), 1 otherwise.
     The first Ctrl-C asks the server to cancel the check.
