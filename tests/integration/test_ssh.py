@@ -145,6 +145,37 @@ def test_scripts_run_over_ssh_with_the_runner_uploaded(server: ServerProcess, ss
     assert "python over ssh run-" in c.get(f"/api/tasks/{python['Id']}/raw").text
 
 
+def test_a_host_without_the_sftp_subsystem_gets_the_runner_and_gives_artifacts(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Hardened hosts often drop the sftp subsystem; files then travel over the shell channel."""
+    daemon = make_sshd(tmp_path / "no-sftp", sftp=False).start()
+    copy = Path(f"/tmp/argonaut-ssh-{unique('blob')}")  # the host is this machine: keep a copy
+    try:
+        assert "Subsystem" not in (daemon.folder / "sshd_config").read_text()
+        c = server.client
+        worker, pool = ssh_worker(c, daemon, key_account(c, daemon.client_key))
+        version = server_folder(c) / "runner" / "VERSION"
+        version.unlink(missing_ok=True)  # another test may have uploaded it already: upload again
+        assert health(c, worker)["HealthStatus"] == "Healthy"
+        task = run_script(
+            c,
+            f"head -c 70000 /dev/urandom > blob.bin; cp blob.bin {copy}; new_octopusartifact blob.bin\n"
+            "printf 'no sftp here' > note.txt; new_octopusartifact note.txt; new_octopusartifact missing.txt",
+            WorkerPoolIds=[pool],
+        )
+        raw = c.get(f"/api/tasks/{task['Id']}/raw").text
+        assert task["State"] == "Success", raw
+        assert version.read_text() == RUNNER_VERSION
+        assert "missing.txt was not collected" in raw and "No such file" in raw
+        artifacts = c.get("/api/artifacts", params={"regarding": task["Id"]}).json()["Items"]
+        content = {a["Filename"]: c.get(f"/api/artifacts/{a['Id']}/content").content for a in artifacts}
+        assert content["note.txt"] == b"no sftp here" and content["blob.bin"] == copy.read_bytes()
+    finally:
+        daemon.stop()
+        copy.unlink(missing_ok=True)
+
+
 def test_an_older_runner_on_the_host_is_replaced(server: ServerProcess, sshd: Sshd) -> None:
     c = server.client
     worker, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
