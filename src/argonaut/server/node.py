@@ -182,7 +182,7 @@ class Node:
             for space_id, workers in sorted(arrivals.items()):
                 ids = [format_id(Collection.WORKERS, w) for w in sorted(workers)]
                 arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
-                description = f"Check health of {len(ids)} polling agent(s) that connected"
+                description = f"Check health of {len(ids)} agent(s) that connected or started"
                 await tasks_repo.create_task(conn, space_id, TaskType.HEALTH.value, description, arguments)
         self.services.queue.wake()
 
