@@ -29,7 +29,7 @@ def _host_port(text: str) -> tuple[str, int]:
 @click.option("--database", metavar="URL", help="postgresql+asyncpg://… to share state between nodes")
 @click.option("--built-in-worker-user", metavar="NAME", help="Run built-in worker scripts as this OS user")
 @click.option("--no-built-in-worker", is_flag=True, help="Disable the built-in worker")
-@click.option("--node-name", help="Name of this node [default: host name]")
+@click.option("--node-name", metavar="NAME", help="Name of this node [default: host name]")
 @click.option(
     "--shutdown-grace", type=click.FloatRange(0), help="Seconds running tasks get on SIGTERM [default: 5]"
 )
