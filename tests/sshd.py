@@ -114,7 +114,9 @@ class Sshd:
         self.start()
 
 
-def make_sshd(folder: Path) -> Sshd:
+def make_sshd(folder: Path, sftp: bool = True) -> Sshd:
+    """An sshd configured in ``folder``; ``sftp=False`` leaves out the sftp subsystem, as hardened
+    hosts do."""
     need_sshd()
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o755)
@@ -138,7 +140,8 @@ def make_sshd(folder: Path) -> Sshd:
     (folder / "sshd_config").write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {folder / 'sshd.pid'}\n"
         "PasswordAuthentication yes\nKbdInteractiveAuthentication no\nUsePAM yes\nPermitRootLogin no\n"
-        f"AllowUsers {KEY_USER} {PASSWORD_USER}\nStrictModes no\nSubsystem sftp internal-sftp\n"
-        "MaxStartups 100\nMaxSessions 100\nLogLevel VERBOSE\n"
+        f"AllowUsers {KEY_USER} {PASSWORD_USER}\nStrictModes no\n"
+        + ("Subsystem sftp internal-sftp\n" if sftp else "")
+        + "MaxStartups 100\nMaxSessions 100\nLogLevel VERBOSE\n"
     )
     return Sshd(folder, port, host_key, client_key, locked_key)

@@ -127,6 +127,13 @@ def test_create_instance_makes_certificate_and_configuration(tmp_path: Path) -> 
     assert config == json.loads((home / "agent.json").read_text())
 
 
+def test_create_instance_no_listen_makes_a_polling_only_agent(tmp_path: Path) -> None:
+    home = tmp_path / "poller"
+    done = ok(agent(home, "create-instance", "--no-listen"))
+    assert "not listening" in done.stdout
+    assert configuration(home)["listen"] is False
+
+
 def test_home_comes_from_the_environment(tmp_path: Path) -> None:
     home = tmp_path / "from-env"
     ok(run("agent", "create-instance", env={"ARGONAUT_AGENT_HOME": str(home)}))
@@ -320,7 +327,7 @@ def test_polling_registration_in_two_spaces_then_deregister_one(server: Any, tmp
     )
     config = configuration(home)
     assert [p["subscription_id"] for p in config["polling"]] == [subscription]
-    assert config["polling"][0]["comms_port"] == 10943
+    assert config["polling"][0]["comms_port"] == server.comms_port  # no option: the port the server reports
     [remote] = workers_of(server, home, space["Id"])
     assert remote["Endpoint"]["Uri"] == subscription and remote["WorkerPoolIds"] == [remote_pool["Id"]]
 
@@ -548,19 +555,24 @@ def test_worker_add_verbs_report_bad_input(server: Any) -> None:
 def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
     style: str, server: Any, tmp_path: Path
 ) -> None:
-    """The newcomer's path, verb by verb: create, configure, register, run, then a script on it."""
+    """The newcomer's path, verb by verb as the README writes it: create, register, run, then a script.
+
+    The server's comms port is not 10943 (the fixture starts it with ``--comms-port 0``) and nobody
+    passes ``--server-comms-port``: registration learns the port from the server, so the agent's start
+    notice (listening) or its connection (polling) reaches it, and the worker turns Healthy without
+    any health check being asked for or the policy's interval coming round.
+    """
     from test_agents import wait_for_health
 
     from conftest import AgentProcess, free_port, run_script
 
+    assert server.comms_port != 10943
     port = free_port()
-    home = new_agent(tmp_path, "--listen-port", str(port))
-    if style == "TentacleActive":
-        ok(agent(home, "configure", "--no-listen"))
+    listen = ["--listen-port", str(port)] if style == "TentaclePassive" else ["--no-listen"]
+    home = new_agent(tmp_path, *listen)
     pool = server.client.post("/api/workerpools", json={"Name": unique("cli-agents")}).json()
     name = unique("cli-agent")
-    extra = ["--server-comms-port", str(server.comms_port)]
-    ok(
+    done = ok(
         agent(
             home,
             "register-worker",
@@ -569,16 +581,16 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
             name,
             "--comms-style",
             style,
-            "--worker-pool",
+            "--pool",
             pool["Name"],
-            *extra,
         )
     )
+    assert f"Server comms port: {server.comms_port}" in done.stdout
     process = AgentProcess(home, thumbprint(home), port).start()
     try:
         worker = server.client.get("/api/workers/all", params={"thumbprint": thumbprint(home)}).json()
         [mine] = [w for w in worker if w["Name"] == name]
-        # No health check requested: an agent that starts tells the server (both styles), which checks it.
+        assert mine["WorkerPoolIds"] == [pool["Id"]]
         wait_for_health(server.client, mine["Id"], "Healthy")
         task = run_script(server.client, "echo set up by the command line", WorkerPoolIds=[pool["Id"]])
         assert task["State"] == "Success"
@@ -587,3 +599,57 @@ def test_an_agent_set_up_only_with_the_command_line_runs_scripts(
         process.stop()
     ok(agent(home, "deregister-worker", *connect(server)))
     assert server.client.get(f"/api/workers/{mine['Id']}").status_code == 404
+
+
+def test_worker_check_health_reports_each_worker_and_fails_on_an_unusable_one(
+    server: Any, agent_factory: Any
+) -> None:
+    """A new worker is Unknown until checked; the verb checks it now and says which can run scripts."""
+    pool = make_pool(server)
+    live = agent_factory(trust=[server_thumbprint(server)])
+    name = unique("checked")
+    created = server.client.post(
+        "/api/workers",
+        json={
+            "Name": name,
+            "WorkerPoolIds": [pool["Id"]],
+            "Endpoint": {
+                "CommunicationStyle": "TentaclePassive",
+                "Uri": live.uri,
+                "Thumbprint": live.thumbprint,
+            },
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["HealthStatus"] == "Unknown"
+
+    done = ok(run("worker", "check-health", name, *connect(server)))
+    assert f"{name}: Healthy" in done.stdout  # the check's log, live
+    [row] = [line.split() for line in done.stdout.splitlines() if line.startswith(created.json()["Id"] + " ")]
+    assert row[1:3] == [name, "Healthy"]  # then the table of checked workers
+    assert "Success" in done.stdout.splitlines()[-1]
+
+    with socket.socket() as probe:  # a port nobody listens on once the probe is closed
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    dead = unique("dead")
+    server.client.post(
+        "/api/workers",
+        json={
+            "Name": dead,
+            "WorkerPoolIds": [pool["Id"]],
+            "Endpoint": {
+                "CommunicationStyle": "TentaclePassive",
+                "Uri": f"https://127.0.0.1:{closed}/",
+                "Thumbprint": "AB" * 20,
+            },
+        },
+    )
+    done = run("worker", "check-health", "--pool", pool["Name"], "--json", *connect(server))
+    assert done.returncode == 1, done.stderr
+    statuses = {w["Name"]: w["HealthStatus"] for w in json.loads(done.stdout)}
+    assert statuses == {name: "Healthy", dead: "Unavailable"}
+    assert f"{dead} is Unavailable" in done.stderr.strip().splitlines()[-1]
+    task_id = done.stderr.split()[0]
+    task = server.client.get(f"/api/tasks/{task_id}").json()
+    assert task["Name"] == "Health" and task["Arguments"]["WorkerpoolId"] == pool["Id"]

@@ -11,6 +11,7 @@ def test_root_and_health_need_no_key(server: ServerProcess) -> None:
     root = httpx.get(f"{server.url}/api").json()
     assert root["ApiVersion"] == "3.0.0"
     assert root["Links"]["Swagger"] == "/api/openapi.json"
+    assert root["CommsPort"] == server.comms_port  # the bound port, though the server was given 0
     assert httpx.get(f"{server.url}/api/openapi.json").json()["openapi"].startswith("3.")
     assert httpx.get(f"{server.url}/api/health").json()["Status"] == "Healthy"
 

@@ -52,6 +52,23 @@ def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+# -- help --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", ["space", "worker-pool", "worker", "machine-policy", "task"])
+def test_a_groups_help_names_its_real_verbs(group: str) -> None:
+    """``task --help`` promised a ``follow`` verb that does not exist and left out ``log``: each verb's
+    first word must be in its group's one-line description."""
+    done = subprocess.run([str(ARGONAUT), group, "--help"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    description = lines[2].strip()
+    verbs = [line.split()[0] for line in lines[lines.index("Commands:") + 1 :] if line.strip()]
+    assert verbs, done.stdout
+    for verb in verbs:
+        assert verb.split("-")[0].casefold() in description.casefold(), (verb, description)
+
+
 # -- spaces, pools, workers, policies --------------------------------------------------------------------
 
 
@@ -229,6 +246,23 @@ def test_script_from_a_file_then_task_verbs(server: Any, tmp_path: Path) -> None
     followed = run_cli(server, "task", "log", task["Id"], "--follow")
     assert followed.returncode == 0 and marker in followed.stdout
     assert followed.stdout.strip().splitlines()[-1].startswith(f"{task['Id']} Success in ")
+
+
+def test_a_powershell_file_is_refused_like_syntax_powershell(server: Any, tmp_path: Path) -> None:
+    """A .ps1 file used to be sent as Bash and fail on its first line; now the server's refusal shows."""
+    script = tmp_path / "deploy.ps1"
+    script.write_text("Write-Host 'hello from pwsh'\n")
+    before = server.client.get("/api/tasks", params={"take": 1}).json()["TotalResults"]
+
+    from_file = run_cli(server, "run-script", "--pool", DEFAULT_POOL, "--file", str(script))
+    assert from_file.returncode == 1
+    line = one_error_line(from_file)
+    assert "PowerShell" in line and "not supported" in line
+    by_option = run_cli(
+        server, "run-script", "--pool", DEFAULT_POOL, "--syntax", "powershell", "--body", "Get-Date"
+    )
+    assert by_option.returncode == 1 and one_error_line(by_option) == line
+    assert server.client.get("/api/tasks", params={"take": 1}).json()["TotalResults"] == before
 
 
 def test_script_on_the_server(server: Any) -> None:

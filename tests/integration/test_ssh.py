@@ -145,6 +145,37 @@ def test_scripts_run_over_ssh_with_the_runner_uploaded(server: ServerProcess, ss
     assert "python over ssh run-" in c.get(f"/api/tasks/{python['Id']}/raw").text
 
 
+def test_a_host_without_the_sftp_subsystem_gets_the_runner_and_gives_artifacts(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Hardened hosts often drop the sftp subsystem; files then travel over the shell channel."""
+    daemon = make_sshd(tmp_path / "no-sftp", sftp=False).start()
+    copy = Path(f"/tmp/argonaut-ssh-{unique('blob')}")  # the host is this machine: keep a copy
+    try:
+        assert "Subsystem" not in (daemon.folder / "sshd_config").read_text()
+        c = server.client
+        worker, pool = ssh_worker(c, daemon, key_account(c, daemon.client_key))
+        version = server_folder(c) / "runner" / "VERSION"
+        version.unlink(missing_ok=True)  # another test may have uploaded it already: upload again
+        assert health(c, worker)["HealthStatus"] == "Healthy"
+        task = run_script(
+            c,
+            f"head -c 70000 /dev/urandom > blob.bin; cp blob.bin {copy}; new_octopusartifact blob.bin\n"
+            "printf 'no sftp here' > note.txt; new_octopusartifact note.txt; new_octopusartifact missing.txt",
+            WorkerPoolIds=[pool],
+        )
+        raw = c.get(f"/api/tasks/{task['Id']}/raw").text
+        assert task["State"] == "Success", raw
+        assert version.read_text() == RUNNER_VERSION
+        assert "missing.txt was not collected" in raw and "No such file" in raw
+        artifacts = c.get("/api/artifacts", params={"regarding": task["Id"]}).json()["Items"]
+        content = {a["Filename"]: c.get(f"/api/artifacts/{a['Id']}/content").content for a in artifacts}
+        assert content["note.txt"] == b"no sftp here" and content["blob.bin"] == copy.read_bytes()
+    finally:
+        daemon.stop()
+        copy.unlink(missing_ok=True)
+
+
 def test_an_older_runner_on_the_host_is_replaced(server: ServerProcess, sshd: Sshd) -> None:
     c = server.client
     worker, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
@@ -271,6 +302,17 @@ def test_cli_adds_an_ssh_worker_after_confirming_the_discovered_key(
     assert host_fingerprint(sshd) in done.stderr  # shown to the person confirming it
     worker = [w for w in c.get("/api/workers/all").json() if w["Name"] == name][0]
     assert worker["Endpoint"]["Fingerprint"] == host_fingerprint(sshd)
+
+    shown = subprocess.run(
+        [str(argonaut), "worker", "show", name, "--server", server.url, "--api-key", server.api_key],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    rows = {line.split("  ")[0]: line.split()[-1] for line in shown.stdout.splitlines() if line.strip()}
+    assert rows["Host key fingerprint"] == host_fingerprint(sshd)  # what a person checks on the host
+    assert rows["Account"] == account and "Thumbprint" not in rows
 
 
 def test_discovery_refuses_bad_hosts_with_a_clear_error(server: ServerProcess) -> None:

@@ -25,6 +25,9 @@ async def root(request: Request) -> dict[str, Any]:
         "Version": __version__,
         "ApiVersion": API_VERSION,
         "InstallationId": svc.server_thumbprint,
+        # Ours: the TLS port agents connect to (polling, and a listening agent's start notice), so an
+        # agent registering learns it instead of assuming 10943.
+        "CommsPort": svc.comms_port,
         "Links": {
             "Self": "/api",
             "Swagger": "/api/openapi.json",

@@ -23,6 +23,9 @@ class Services:
     server_thumbprint: str
     server_certificate_pem: str
     secrets: SecretBox
+    # The port the node's comms listener is bound to (``--comms-port 0`` picks one), published in the
+    # root document so that ``register-worker`` stores the real one; None until it is open.
+    comms_port: int | None = None
     # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
     key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every

@@ -143,13 +143,19 @@ def agent() -> None:
     help="Address to listen on (0.0.0.0 for every interface)",
 )
 @click.option(
+    "--listen/--no-listen",
+    default=True,
+    show_default=True,
+    help="Accept connections from servers; --no-listen for an agent that only polls",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Replace an existing instance's configuration (its trust and polling entries are lost; "
     "the certificate is kept: use new-certificate to replace it)",
 )
 @agent_errors
-def create_instance(home: Path, listen_port: int, listen_address: str, force: bool) -> None:
+def create_instance(home: Path, listen_port: int, listen_address: str, listen: bool, force: bool) -> None:
     """Create an agent instance: its home folder, certificate and configuration."""
     if agent_config.config_path(home).exists() and not force:
         raise CliError(
@@ -158,8 +164,11 @@ def create_instance(home: Path, listen_port: int, listen_address: str, force: bo
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     home.chmod(0o700)  # it holds the private key; mkdir's mode is reduced by the umask and skipped if present
     certificate = load_or_create_certificate(home, common_name())
-    agent_config.save(home, AgentConfig(listen_address=listen_address, listen_port=listen_port))
-    click.echo(f"Created the agent instance in {home} (listening on {listen_address}:{listen_port})")
+    agent_config.save(
+        home, AgentConfig(listen=listen, listen_address=listen_address, listen_port=listen_port)
+    )
+    how = f"listening on {listen_address}:{listen_port}" if listen else "not listening: it polls servers"
+    click.echo(f"Created the agent instance in {home} ({how})")
     click.echo(f"Thumbprint: {certificate.thumbprint}")
 
 
@@ -286,6 +295,7 @@ def show_configuration(home: Path) -> None:
 )
 @click.option(
     "--worker-pool",
+    "--pool",
     "--workerpool",
     "pools",
     multiple=True,
@@ -297,9 +307,8 @@ def show_configuration(home: Path) -> None:
 @click.option(
     "--server-comms-port",
     type=PORT,
-    default=DEFAULT_SERVER_COMMS_PORT,
-    show_default=True,
-    help="Port a polling agent connects to on the server",
+    help="The server's comms port, where a polling agent connects and a listening one says it started "
+    f"[default: the port the server reports, else {DEFAULT_SERVER_COMMS_PORT}]",
 )
 @click.option(
     "--public-hostname",
@@ -317,7 +326,7 @@ def register_worker(
     comms_style: str,
     pools: tuple[str, ...],
     policy: str | None,
-    server_comms_port: int,
+    server_comms_port: int | None,
     public_hostname: str | None,
     force: bool,
     api: ApiSession,
@@ -358,11 +367,14 @@ def _registered_message(done: registration.Registered) -> str:
     verb = "Registered" if done.created else "Updated"
     pools = ", ".join(_label(p) for p in done.pools)
     endpoint = worker.get("Endpoint") or {}
+    style = endpoint.get("CommunicationStyle")
+    use = "polled by this agent" if style == registration.ACTIVE else "told when this agent starts"
     return "\n".join(
         [
             f"{verb} worker {_label(worker)} in space {_label(space)}",
             f"Worker pools: {pools}",
-            f"Endpoint: {endpoint.get('CommunicationStyle')} {endpoint.get('Uri')}",
+            f"Endpoint: {style} {endpoint.get('Uri')}",
+            f"Server comms port: {done.comms_port} ({use})",
             f"The agent trusts the server's certificate {done.server_thumbprint}",
         ]
     )

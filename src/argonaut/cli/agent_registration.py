@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from argonaut.agent.config import AgentConfig, KnownServer, PollingServer
+from argonaut.agent.config import DEFAULT_SERVER_COMMS_PORT, AgentConfig, KnownServer, PollingServer
 from argonaut.cli.client.http import ApiSession, CliError, find_one
 
 PASSIVE = "TentaclePassive"
@@ -41,7 +41,7 @@ class WorkerRequest:
     pools: tuple[str, ...]  # names, slugs or Ids
     policy: str | None = None
     public_hostname: str | None = None
-    server_comms_port: int = 10943
+    server_comms_port: int | None = None  # None: the port the server reports
     force: bool = False
 
 
@@ -52,15 +52,20 @@ class Registered:
     space: dict[str, Any]
     pools: list[dict[str, Any]]
     server_thumbprint: str
+    comms_port: int  # where the agent polls, or sends its start notice
 
 
 # -- the server ---------------------------------------------------------------------------------------
 
 
-def check_api_version(api: ApiSession) -> None:
-    """Refuse servers whose API is older than 3: their worker resources have another shape."""
-    root = api.get("/api")
-    version = str(root.get("ApiVersion") or "") if isinstance(root, dict) else ""
+def check_api_version(api: ApiSession) -> dict[str, Any]:
+    """Refuse servers whose API is older than 3: their worker resources have another shape.
+
+    Answers the root document, which also says where the server's comms port is.
+    """
+    answer = api.get("/api")
+    root: dict[str, Any] = dict(answer) if isinstance(answer, dict) else {}
+    version = str(root.get("ApiVersion") or "")
     major = version.split(".", 1)[0]
     if not major.isdigit():
         raise CliError(
@@ -71,6 +76,22 @@ def check_api_version(api: ApiSession) -> None:
             f"the server at {api.server} has API version {version}; "
             f"this agent needs {MIN_API_MAJOR}.0 or later"
         )
+    return root
+
+
+def comms_port_of(root: dict[str, Any], chosen: int | None) -> int:
+    """The server's comms port: ``--server-comms-port`` when given (a port forwarded elsewhere), else
+    the one the server reports it is bound to, else the described system's 10943.
+
+    Why not simply 10943: a server on another port then never heard a listening agent start, and the
+    agent stayed unchecked until its machine policy's interval came round.
+    """
+    if chosen is not None:
+        return chosen
+    reported = root.get("CommsPort")
+    if isinstance(reported, int) and not isinstance(reported, bool) and 0 < reported < 65536:
+        return reported
+    return DEFAULT_SERVER_COMMS_PORT
 
 
 def server_thumbprint(api: ApiSession) -> str:
@@ -190,27 +211,25 @@ def endpoint_for(
 
 
 def remember_polling(
-    config: AgentConfig, server_url: str, request: WorkerRequest, subscription_id: str, thumbprint: str
+    config: AgentConfig, server_url: str, comms_port: int, subscription_id: str, thumbprint: str
 ) -> None:
     """Add or update the entry the running agent polls: the server's host, comms port and certificate."""
     host = urlsplit(server_url).hostname or server_url
     for entry in config.polling:
         if same_server(entry.url, server_url):
             entry.host = host
-            entry.comms_port = request.server_comms_port
+            entry.comms_port = comms_port
             entry.subscription_id = subscription_id
             entry.thumbprint = thumbprint
             return
-    config.polling.append(
-        PollingServer(server_url, host, request.server_comms_port, subscription_id, thumbprint)
-    )
+    config.polling.append(PollingServer(server_url, host, comms_port, subscription_id, thumbprint))
 
 
-def remember_announce(config: AgentConfig, server_url: str, request: WorkerRequest, thumbprint: str) -> None:
+def remember_announce(config: AgentConfig, server_url: str, comms_port: int, thumbprint: str) -> None:
     """A listening agent tells this server's comms port when it starts, so it is checked at once."""
     host = urlsplit(server_url).hostname or server_url
     config.announce_to = [k for k in config.announce_to if not same_server(k.url, server_url)]
-    config.announce_to.append(KnownServer(server_url, host, request.server_comms_port, thumbprint))
+    config.announce_to.append(KnownServer(server_url, host, comms_port, thumbprint))
 
 
 # -- the verbs ----------------------------------------------------------------------------------------
@@ -221,7 +240,8 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
 
     ``config`` is changed in memory only after the server accepted the worker; the caller saves it.
     """
-    check_api_version(api)
+    root = check_api_version(api)
+    comms_port = comms_port_of(root, request.server_comms_port)
     thumbprint = server_thumbprint(api)
     space = api.space
     pools = resolve_pools(api, request.pools)
@@ -247,10 +267,10 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
         worker = _put(api, api.in_space(f"workers/{existing['Id']}"), body)
     config.trust(thumbprint)
     if request.style == ACTIVE:
-        remember_polling(config, api.server, request, str(endpoint["Uri"]), thumbprint)
+        remember_polling(config, api.server, comms_port, str(endpoint["Uri"]), thumbprint)
     else:
-        remember_announce(config, api.server, request, thumbprint)
-    return Registered(worker, existing is None, space, pools, thumbprint)
+        remember_announce(config, api.server, comms_port, thumbprint)
+    return Registered(worker, existing is None, space, pools, thumbprint, comms_port)
 
 
 def _put(api: ApiSession, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -17,14 +17,19 @@ def _host_port(text: str) -> tuple[str, int]:
     "--home", type=click.Path(file_okay=False), help="Folder for all state [default: ./argonaut-data]"
 )
 @click.option("--listen", "listen", metavar="HOST:PORT", help="HTTP address [default: 127.0.0.1:8080]")
-@click.option("--comms-port", type=click.IntRange(0, 65535), help="Port for polling agents [default: 10943]")
+@click.option(
+    "--comms-port",
+    type=click.IntRange(0, 65535),
+    help="TLS port agents connect to: polling agents, and listening ones saying they started "
+    "[default: 10943; 0 picks a free one]",
+)
 @click.option(
     "--task-cap", type=click.IntRange(1, 1000), help="Most tasks running at once on this node [default: 5]"
 )
 @click.option("--database", metavar="URL", help="postgresql+asyncpg://… to share state between nodes")
 @click.option("--built-in-worker-user", metavar="NAME", help="Run built-in worker scripts as this OS user")
 @click.option("--no-built-in-worker", is_flag=True, help="Disable the built-in worker")
-@click.option("--node-name", help="Name of this node [default: host name]")
+@click.option("--node-name", metavar="NAME", help="Name of this node [default: host name]")
 @click.option(
     "--shutdown-grace", type=click.FloatRange(0), help="Seconds running tasks get on SIGTERM [default: 5]"
 )

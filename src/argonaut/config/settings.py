@@ -19,7 +19,9 @@ class ServerSettings(BaseSettings):
     )
     listen_host: str = Field("127.0.0.1", description="Address the HTTP API and portal bind to")
     listen_port: int = Field(8080, ge=0, le=65535, description="Port of the HTTP API and portal")
-    comms_port: int = Field(10943, ge=0, le=65535, description="Port polling agents connect to (TLS)")
+    comms_port: int = Field(
+        10943, ge=0, le=65535, description="TLS port agents connect to (polling, start notices)"
+    )
     task_cap: int = Field(5, ge=1, le=1000, description="Most tasks this node executes at once")
     database: str | None = Field(
         None, description="SQLAlchemy URL; default is SQLite in WAL mode under the home folder"

@@ -153,6 +153,7 @@ class Node:
             ssl=accepting_context(self.certificate),
         )
         host, port = server.sockets[0].getsockname()[:2]
+        self.services.comms_port = int(port)
         print(f"Comms port for polling agents: {host}:{port}", file=sys.stdout, flush=True)
         return server
 
@@ -184,7 +185,7 @@ class Node:
             for space_id, workers in sorted(arrivals.items()):
                 ids = [format_id(Collection.WORKERS, w) for w in sorted(workers)]
                 arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
-                description = f"Check health of {len(ids)} polling agent(s) that connected"
+                description = f"Check health of {len(ids)} agent(s) that connected or started"
                 await tasks_repo.create_task(conn, space_id, TaskType.HEALTH.value, description, arguments)
         self.services.queue.wake()
 

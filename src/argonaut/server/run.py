@@ -43,12 +43,12 @@ def serve(settings: ServerSettings) -> None:
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
     )
     server = _Server(config)
-    asyncio.run(_serve(server, settings))
+    asyncio.run(_serve(server))
     if not server.started:
         sys.exit(1)
 
 
-async def _serve(server: uvicorn.Server, settings: ServerSettings) -> None:
+async def _serve(server: uvicorn.Server) -> None:
     _watch_children_with_pidfd()
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
@@ -58,11 +58,11 @@ async def _serve(server: uvicorn.Server, settings: ServerSettings) -> None:
         host, port = sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"Listening on http://{shown}:{port}", flush=True)
-        comms = f" --server-comms-port {settings.comms_port}" if settings.comms_port not in (0, 10943) else ""
+        # No --server-comms-port: register-worker learns the bound port from the root document.
         print(
             "Add a worker: argonaut agent create-instance --home ./agent1 && "
             f"argonaut agent register-worker --home ./agent1 --server http://{shown}:{port} "
-            f"--api-key API-… --name worker1 --worker-pool 'Default Worker Pool'{comms} "
+            "--api-key API-… --name worker1 --worker-pool 'Default Worker Pool' "
             "&& argonaut agent run --home ./agent1",
             flush=True,
         )

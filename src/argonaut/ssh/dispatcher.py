@@ -1,8 +1,10 @@
 """Scripts, health checks and runner updates on SSH workers: the Dispatcher for ``Ssh`` endpoints.
 
 Per worker, under ``~/.argonaut/<server>/`` (a folder per server, so two servers never share state):
-``runner/`` holds the runner bundle, uploaded over SFTP on first use and whenever the server's is
-newer, and ``work/run-*`` is one fresh working folder per script, removed afterwards. The script's
+``runner/`` holds the runner bundle, uploaded on first use and whenever the server's is newer, and
+``work/run-*`` is one fresh working folder per script, removed afterwards. Files move over exec
+channels (``cat``), never SFTP: many hardened hosts drop the sftp subsystem, and a plain shell is all
+a worker needs. The script's
 bytes are the same the local runner would produce: ``#{}`` substitution, the variables file and the
 bootstraps; its output goes through the runner's own line handling (service messages, masking).
 The script runs in its own session (setsid), so cancelling kills its whole process group.
@@ -153,10 +155,10 @@ class SshDispatcher:
         self._base = f".argonaut/{server_id}"
         self._runner_version = runner_version
         self._runner_files = dict(runner_files)
-        # Idle script loops per connection (see _loop); they go when their connection goes.
         self._runs: dict[str, _SshRun] = {}  # ticket -> script started and not yet released
+        # Idle script loops per connection (see _loop); they go when their connection goes.
         self._idle: weakref.WeakKeyDictionary[
-            asyncssh.SSHClientConnection, list[asyncssh.SSHClientProcess]
+            asyncssh.SSHClientConnection, list[asyncssh.SSHClientProcess[bytes]]
         ] = weakref.WeakKeyDictionary()
 
     async def _login(self, target: WorkerTarget) -> Login:
@@ -199,12 +201,14 @@ class SshDispatcher:
             return None
         folder = f"{self._base}/runner"
         await connection.run(f"mkdir -p {folder} && chmod 700 .argonaut {self._base}", check=False)
-        async with connection.start_sftp_client() as sftp:
-            for name, text in self._runner_files.items():
-                async with sftp.open(f"{folder}/{name}", "w") as handle:
-                    await handle.write(text)
-            async with sftp.open(f"{folder}/VERSION", "w") as handle:
-                await handle.write(self._runner_version)
+        # One exec channel per file: `cat > file` is binary-safe, has no length limit and needs no
+        # subsystem. VERSION goes last, so a half-written runner is never taken for the current one.
+        for name, text in [*self._runner_files.items(), ("VERSION", self._runner_version)]:
+            path = f"{folder}/{name}"
+            written = await connection.run(f"cat > {shlex.quote(path)}", input=text, check=False)
+            if written.exit_status != 0:
+                why = str(written.stderr or "").strip() or f"exit code {written.exit_status}"
+                raise OSError(f"could not write the runner to ~/{path} on the host: {why}")
         return current or "none"
 
     # -- scripts ---------------------------------------------------------------------------------------
@@ -294,7 +298,7 @@ class SshDispatcher:
             run.loop.close()
         run.slot.release()
 
-    async def _loop(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess:
+    async def _loop(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess[bytes]:
         """An idle script loop on this connection, or a new one.
 
         A loop is one long-lived remote bash that runs the scripts it is handed, one at a time: a
@@ -317,7 +321,7 @@ class SshDispatcher:
             raise _RunnerOutdated()
         raise asyncssh.ConnectionLost(f"the script loop did not start on the host: {first or 'no answer'}")
 
-    async def _follow(self, process: asyncssh.SSHClientProcess, output: ScriptOutput, run: _RemoteRun) -> int:
+    async def _follow(self, process: asyncssh.SSHClientProcess[bytes], output: ScriptOutput, run: _RemoteRun) -> int:
         """Read both streams until each carries the end marker (or closes): every line is in, in order,
         though the remote shell stays open for the artifacts handshake."""
         exit_code: list[int] = []
@@ -376,17 +380,22 @@ class SshDispatcher:
             return ()
         folder.mkdir(parents=True, exist_ok=True)
         collected = []
-        async with connection.start_sftp_client() as sftp:
-            for request in output.artifact_requests:
-                remote = request.path if request.path.startswith("/") else f"{work}/{request.path}"
-                name = request.name or PurePosixPath(request.path).name
-                local = folder / f"{secrets.token_hex(8)}-{PurePosixPath(name).name}"
-                try:
-                    await sftp.get(remote, str(local))
-                except (asyncssh.SFTPError, OSError) as exc:
-                    output.log("Warning", f"Artifact {request.path} was not collected: {exc}")
-                    continue
-                collected.append(CollectedArtifact(name, local, local.stat().st_size))
+        for request in output.artifact_requests:
+            remote = request.path if request.path.startswith("/") else f"{work}/{request.path}"
+            name = request.name or PurePosixPath(request.path).name
+            local = folder / f"{secrets.token_hex(8)}-{PurePosixPath(name).name}"
+            # `cat` over an exec channel, streamed into the local file (asyncssh opens it "wb"), so a
+            # host without the sftp subsystem still hands its artifacts over.
+            fetched = await connection.run(
+                f"cat -- {shlex.quote(remote)}", stdout=local, encoding=None, check=False
+            )
+            if fetched.exit_status != 0:
+                local.unlink(missing_ok=True)
+                raw = fetched.stderr if isinstance(fetched.stderr, bytes) else b""
+                why = raw.decode(errors="replace").strip() or f"exit code {fetched.exit_status}"
+                output.log("Warning", f"Artifact {request.path} was not collected: {why}")
+                continue
+            collected.append(CollectedArtifact(name, local, local.stat().st_size))
         return tuple(collected)
 
     # -- health ----------------------------------------------------------------------------------------

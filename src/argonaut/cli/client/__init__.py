@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from argonaut.cli.client.health import check_health
 from argonaut.cli.client.policies import machine_policy
 from argonaut.cli.client.pools import worker_pool
 from argonaut.cli.client.scripts import run_script
@@ -16,6 +17,8 @@ from argonaut.cli.client.tasks import task
 from argonaut.cli.client.workers import worker
 
 COMMANDS: tuple[click.Command, ...] = (space, worker_pool, worker, machine_policy, task, run_script)
+# Defined in its own module, which needs the worker helpers that ``workers`` holds.
+worker.add_command(check_health)
 
 
 def register(group: click.Group) -> None:

@@ -14,15 +14,21 @@ from argonaut.cli.client.output import Output
 from argonaut.cli.client.pools import all_pools, find_pool
 from argonaut.cli.client.workers import all_workers, find_worker
 
-SYNTAXES = {"bash": "Bash", "python": "Python"}
+# PowerShell is passed through, not refused here: the server decides which syntaxes it runs, so its
+# one clear refusal reaches the user whether they wrote --syntax powershell or --file deploy.ps1.
+SYNTAXES = {"bash": "Bash", "python": "Python", "powershell": "PowerShell"}
+SUFFIXES = {".py": "Python", ".ps1": "PowerShell", ".psm1": "PowerShell"}
 
 
 def _syntax(chosen: str | None, script_file: IO[str] | None) -> str:
-    """``--syntax`` wins; otherwise a ``.py`` file is Python and anything else Bash."""
+    """``--syntax`` wins; otherwise the file's suffix (``.py``, ``.ps1``), and Bash for anything else.
+
+    Guessing Bash for a ``.ps1`` file ran PowerShell through bash and failed on its first line.
+    """
     if chosen is not None:
         return SYNTAXES[chosen.lower()]
     name = getattr(script_file, "name", "") if script_file is not None else ""
-    return "Python" if PurePath(str(name)).suffix.lower() == ".py" else "Bash"
+    return SUFFIXES.get(PurePath(str(name)).suffix.lower(), "Bash")
 
 
 def _script_body(script_file: IO[str] | None, body: str | None) -> str:
@@ -68,7 +74,7 @@ def _targets(
 @click.option(
     "--syntax",
     type=click.Choice(sorted(SYNTAXES), case_sensitive=False),
-    help="Script language [default: python for a .py --file, else bash]",
+    help="Script language [default: from the --file suffix: .py python, .ps1 powershell, else bash]",
 )
 @click.option(
     "--file",

@@ -44,7 +44,7 @@ def task_id(text: str) -> str:
 
 @click.group("task")
 def task() -> None:
-    """List, show, follow and cancel server tasks."""
+    """List, show and cancel server tasks, and print their log ('log --follow' watches it live)."""
 
 
 @task.command("list")

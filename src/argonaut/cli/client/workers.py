@@ -36,7 +36,25 @@ def _columns(names: Mapping[str, str]) -> list[Column]:
     ]
 
 
-def _details(names: Mapping[str, str]) -> list[Column]:
+def _details(names: Mapping[str, str], item: Mapping[str, Any]) -> list[Column]:
+    """The rows for one worker; what identifies its machine depends on how it is reached.
+
+    An agent is pinned by its certificate thumbprint, an SSH machine by its host key fingerprint and
+    reached with an account: showing an SSH worker's (absent) thumbprint hid the one value a person
+    checks against ``ssh-keygen -lf`` on the host.
+    """
+    endpoint = item.get("Endpoint")
+    style = endpoint.get("CommunicationStyle") if isinstance(endpoint, Mapping) else None
+    identity: list[Column] = (
+        [
+            ("Host", field("Endpoint", "Host")),
+            ("Port", field("Endpoint", "Port")),
+            ("Host key fingerprint", field("Endpoint", "Fingerprint")),
+            ("Account", field("Endpoint", "AccountId")),
+        ]
+        if style == "Ssh"
+        else [("Thumbprint", field("Endpoint", "Thumbprint"))]
+    )
     return [
         ("Id", field("Id")),
         ("Name", field("Name")),
@@ -46,7 +64,7 @@ def _details(names: Mapping[str, str]) -> list[Column]:
         ("Disabled", field("IsDisabled")),
         ("Communication style", field("Endpoint", "CommunicationStyle")),
         ("Uri", field("Endpoint", "Uri")),
-        ("Thumbprint", field("Endpoint", "Thumbprint")),
+        *identity,
         ("Machine policy", field("MachinePolicyId")),
         ("Operating system", field("OperatingSystem")),
     ]
@@ -69,7 +87,7 @@ def _names(api: ApiSession, out: Output) -> dict[str, str]:
 
 @click.group("worker")
 def worker() -> None:
-    """List, show, add and delete workers."""
+    """List, show, add, check the health of, and delete workers."""
 
 
 @worker.command("list")
@@ -93,7 +111,8 @@ def list_workers(pool: str | None, api: ApiSession, out: Output) -> None:
 def show_worker(worker_ref: str, api: ApiSession, out: Output) -> None:
     """Show one worker (WORKER is a name or an Id)."""
     found = find_worker(api, worker_ref)
-    out.item(api.get(api.in_space(f"workers/{found['Id']}")), _details(_names(api, out)))
+    current: dict[str, Any] = api.get(api.in_space(f"workers/{found['Id']}"))
+    out.item(current, _details(_names(api, out), current))
 
 
 @worker.command("delete")
@@ -146,7 +165,8 @@ def _add_worker(
             "Id"
         ]
     created: dict[str, Any] = api.post(api.in_space("workers"), body)
-    out.item(created, _details({} if out.as_json else {str(p["Id"]): str(p["Name"]) for p in known}))
+    names = {} if out.as_json else {str(p["Id"]): str(p["Name"]) for p in known}
+    out.item(created, _details(names, created))
 
 
 _name_option = click.option("--name", required=True, metavar="NAME", help="Name of the new worker")
