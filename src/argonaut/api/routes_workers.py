@@ -224,6 +224,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 pool_numbers,
                 caller.username,
             )
+        # Checked at once, not at the policy's next interval: a worker is usable seconds after it is added.
+        caller.services.checks.request(caller.space_id, [number], "were added")
         return await load(caller, format_id(Collection.WORKERS, number))
 
     @router.get("/workers/discover", summary="Discover a machine: an SSH host's key fingerprint, to confirm")
@@ -288,6 +290,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 await _pool_numbers(conn, caller.space_id, body.WorkerPoolIds) if body.WorkerPoolIds else None
             )
             await workers_repo.update_worker(conn, caller.space_id, number, values, pools, caller.username)
+        if not values.get("is_disabled", current["IsDisabled"]):
+            caller.services.checks.request(caller.space_id, [number], "were changed")
         return await load(caller, id)
 
     @router.delete("/workers/{id}", summary="Delete a worker")

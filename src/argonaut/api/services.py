@@ -9,6 +9,7 @@ from fastapi import Request
 
 from argonaut.config import ServerSettings
 from argonaut.orchestrator.events import TaskEvents
+from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.security.master_key import SecretBox
 from argonaut.store import Store
@@ -23,6 +24,7 @@ class Services:
     server_thumbprint: str
     server_certificate_pem: str
     secrets: SecretBox
+    checks: PromptChecks  # health checks that should run now: new or changed workers, arriving agents
     # The port the node's comms listener is bound to (``--comms-port 0`` picks one), published in the
     # root document so that ``register-worker`` stores the real one; None until it is open.
     comms_port: int | None = None

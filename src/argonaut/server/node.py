@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.engine import RowMapping
 
@@ -20,12 +20,13 @@ from argonaut.api.services import Services
 from argonaut.comms.connections import Connections
 from argonaut.comms.dispatcher import AgentDispatcher
 from argonaut.config import ServerSettings
-from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
+from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
@@ -37,11 +38,9 @@ from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
-from argonaut.store import Store, accounts_repo, tasks_repo, workers_repo
+from argonaut.store import Store, accounts_repo, workers_repo
 
 log = logging.getLogger("argonaut.server")
-
-ARRIVAL_BATCH_S = 0.25
 
 
 def prepare_home(settings: ServerSettings) -> None:
@@ -78,8 +77,6 @@ class Node:
     schedule: HealthSchedule
     comms: asyncio.Server | None
     created_key: str | None
-    _arrivals: dict[int, set[int]] = field(default_factory=dict)  # space -> workers whose agent connected
-    _arrivals_flush: asyncio.TimerHandle | None = None
 
     @classmethod
     async def start(cls, settings: ServerSettings) -> Node:
@@ -135,6 +132,7 @@ class Node:
             server_thumbprint=certificate.thumbprint,
             server_certificate_pem=certificate.cert_path.read_text(),
             secrets=box,
+            checks=PromptChecks(store, queue),
         )
         await queue.start()
         schedule = HealthSchedule(store, queue)
@@ -172,22 +170,7 @@ class Node:
 
     def _queue_arrival_checks(self, registrations: Sequence[RowMapping]) -> None:
         for row in registrations:
-            self._arrivals.setdefault(int(row["space_id"]), set()).add(int(row["id"]))
-        if registrations and self._arrivals_flush is None:
-            # Agents arriving together (hundreds, after a server restart) share one check per space.
-            self._arrivals_flush = asyncio.get_running_loop().call_later(
-                ARRIVAL_BATCH_S, lambda: asyncio.ensure_future(self._check_arrivals())
-            )
-
-    async def _check_arrivals(self) -> None:
-        arrivals, self._arrivals, self._arrivals_flush = self._arrivals, {}, None
-        async with self.services.store.transaction() as conn:
-            for space_id, workers in sorted(arrivals.items()):
-                ids = [format_id(Collection.WORKERS, w) for w in sorted(workers)]
-                arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
-                description = f"Check health of {len(ids)} agent(s) that connected or started"
-                await tasks_repo.create_task(conn, space_id, TaskType.HEALTH.value, description, arguments)
-        self.services.queue.wake()
+            self.services.checks.request(int(row["space_id"]), [int(row["id"])], "connected or started")
 
     async def stop(self) -> None:
         queue = self.services.queue
@@ -199,6 +182,7 @@ class Node:
         if self.comms is not None:
             self.comms.close()
         await self.schedule.stop()
+        await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.connections.close()
         await self.ssh_connections.close()

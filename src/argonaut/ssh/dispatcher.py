@@ -321,7 +321,9 @@ class SshDispatcher:
             raise _RunnerOutdated()
         raise asyncssh.ConnectionLost(f"the script loop did not start on the host: {first or 'no answer'}")
 
-    async def _follow(self, process: asyncssh.SSHClientProcess[bytes], output: ScriptOutput, run: _RemoteRun) -> int:
+    async def _follow(
+        self, process: asyncssh.SSHClientProcess[bytes], output: ScriptOutput, run: _RemoteRun
+    ) -> int:
         """Read both streams until each carries the end marker (or closes): every line is in, in order,
         though the remote shell stays open for the artifacts handshake."""
         exit_code: list[int] = []
