@@ -1,4 +1,5 @@
-"""A TCP relay on 127.0.0.1 whose live connections a test can cut, to break a link mid-script."""
+"""A TCP relay on 127.0.0.1 whose live connections a test can cut (to break a link mid-script) or
+freeze (to make them half-open: nothing passes and nothing closes, as when a peer loses power)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ class CuttableProxy:
         self.cuts = 0
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
+        self._valves: set[asyncio.Event] = set()  # one per live relayed connection; cleared: frozen
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -40,10 +42,20 @@ class CuttableProxy:
     async def _relay(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
         upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
         self._writers.update((client_writer, upstream_writer))
+        valve = asyncio.Event()
+        valve.set()
+        self._valves.add(valve)
 
         async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             try:
-                while data := await reader.read(65536):
+                while True:
+                    try:
+                        data = await reader.read(65536)
+                    except (ConnectionError, OSError):
+                        data = b""
+                    await valve.wait()  # frozen: hold this chunk (or this close), read no more
+                    if not data:
+                        break
                     writer.write(data)
                     await writer.drain()
             except (ConnectionError, OSError):
@@ -51,7 +63,12 @@ class CuttableProxy:
             finally:
                 writer.transport.abort()
 
-        await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+        try:
+            await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
+        except asyncio.CancelledError:
+            pass  # the proxy is stopping (frozen relays never end on their own); asyncio would log it
+        finally:
+            self._valves.discard(valve)
 
     def cut(self) -> None:
         """Abort every relayed connection at once, as a network failure would."""
@@ -66,6 +83,16 @@ class CuttableProxy:
 
         self._loop.call_soon_threadsafe(abort)
         self.cuts += 1
+
+    def freeze(self) -> None:
+        """Stop every relayed connection dead without closing it; connections made later flow."""
+
+        def close_valves() -> None:
+            for valve in self._valves:
+                valve.clear()
+            self._valves.clear()
+
+        self._loop.call_soon_threadsafe(close_valves)
 
     def stop(self) -> None:
         asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)

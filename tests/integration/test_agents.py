@@ -121,7 +121,7 @@ def test_a_wrong_certificate_is_refused_both_ways(server: ServerProcess, agent_f
         listening_endpoint(impostor, thumbprint="AB" * 20),
     )
     refused = check_health(server.client, worker)
-    assert refused["HealthStatus"] == "Unavailable"
+    assert refused["HealthStatus"] == "Unhealthy"  # it answered, but it is not the machine registered
     assert impostor.thumbprint in refused["StatusSummary"] and "AB" * 20 in refused["StatusSummary"]
     # The agent pins the server: an agent that does not trust this server refuses it.
     distrustful = agent_factory(trust=["CD" * 20])

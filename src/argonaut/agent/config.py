@@ -55,6 +55,13 @@ class AgentConfig:
     trusted: list[TrustedServer] = field(default_factory=list)
     polling: list[PollingServer] = field(default_factory=list)
     announce_to: list[KnownServer] = field(default_factory=list)
+    # Link upkeep, written by no verb (edit agent.json to change): pings find a dead connection to a
+    # server (a polling agent then reconnects); the cap bounds connections to the listening port that
+    # have not yet shown a trusted certificate.
+    ping_interval_s: float = 30.0
+    ping_timeout_s: float = 30.0
+    max_unauthenticated: int = 16
+    handshake_timeout_s: float = 10.0
 
     def trusts(self, thumbprint: str) -> bool:
         return any(t.thumbprint == thumbprint.upper() for t in self.trusted)
@@ -75,6 +82,10 @@ class AgentConfig:
             trusted=[TrustedServer(str(t["thumbprint"]).upper()) for t in data.get("trusted", [])],
             polling=[PollingServer(**p) for p in data.get("polling", [])],
             announce_to=[KnownServer(**k) for k in data.get("announce_to", [])],
+            ping_interval_s=float(data.get("ping_interval_s", 30.0)),
+            ping_timeout_s=float(data.get("ping_timeout_s", 30.0)),
+            max_unauthenticated=int(data.get("max_unauthenticated", 16)),
+            handshake_timeout_s=float(data.get("handshake_timeout_s", 10.0)),
         )
 
 

@@ -5,6 +5,11 @@ serve the server's calls on each. Polling: for every server the agent was regist
 outgoing link open; it carries the server's calls the same way, so the machine needs no inbound port.
 Reconnects back off exponentially with full jitter, so hundreds of agents coming back after a server
 restart do not arrive in one stampede.
+
+Both kinds of link ping the server (``ping_interval_s`` in agent.json), so a polling agent whose
+connection died silently notices, and reconnects. The listening port admits connections as the
+server's comms port does (``security/admission.py``): capped while unauthenticated, a deadline on
+the TLS handshake, a certificate checked before anything is read, then a hello-sized hello.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import platform
 import random
 import shutil
 import signal
+import ssl
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,8 +33,15 @@ from argonaut.agent import config as agent_config
 from argonaut.agent.config import AgentConfig, KnownServer, PollingServer
 from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
-from argonaut.protocol.link import Link, MethodError, await_hello, offer_hello, write_frame
-from argonaut.protocol.messages import Hello, Refused, Welcome, negotiate
+from argonaut.protocol.link import (
+    Link,
+    LinkTimings,
+    MethodError,
+    await_hello,
+    offer_hello,
+    write_frame,
+)
+from argonaut.protocol.messages import Hello, ProtocolError, Refused, Welcome, negotiate
 from argonaut.protocol.methods import (
     METHODS,
     Capabilities,
@@ -42,6 +55,7 @@ from argonaut.protocol.methods import (
     TicketOnly,
 )
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION, RunnerBundle, load_bundle, save_bundle
+from argonaut.security.admission import Admission
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint, trim_tls_buffers
 
@@ -49,6 +63,7 @@ log = logging.getLogger("argonaut.agent")
 
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
+CONNECT_TIMEOUT_S = 10.0  # TCP connect + TLS handshake to a server
 
 
 def capabilities(runner_version: str = RUNNER_VERSION) -> Capabilities:
@@ -71,6 +86,10 @@ class Agent:
         self.files = FileService(home / "files")
         self.scripts = ScriptService(home / "work", home / "artifacts", _installed_runner(home))
         self._links: set[Link] = set()
+        self._admission = Admission("listening port", config.max_unauthenticated, config.handshake_timeout_s)
+        self._timings = LinkTimings(
+            ping_interval_s=config.ping_interval_s or None, ping_timeout_s=config.ping_timeout_s
+        )
 
     async def handle(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         spec = METHODS.get(method)
@@ -118,36 +137,55 @@ class Agent:
     # -- listening -----------------------------------------------------------------------------------
 
     async def serve_listening(self) -> asyncio.Server:
-        server = await asyncio.start_server(
-            self._accept,
-            self.config.listen_address,
-            self.config.listen_port,
-            ssl=accepting_context(self.certificate),
-        )
+        context = accepting_context(self.certificate)
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            with self._admission.slot(writer) as admitted:
+                link = await self._admit(reader, writer, context) if admitted else None
+            if link is not None:
+                await self._serve_link(link)
+
+        # Without ssl=: the handshake starts in _admit, so unauthenticated connections can be counted.
+        server = await asyncio.start_server(accept, self.config.listen_address, self.config.listen_port)
         bound = server.sockets[0].getsockname()
         print(f"Listening on {bound[0]}:{bound[1]} for servers", flush=True)
         return server
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _admit(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: ssl.SSLContext
+    ) -> Link | None:
+        """TLS, then the server's certificate (before a byte is read), then its hello: the link, or None."""
+        if not await self._admission.start_tls(writer, context):
+            return None
         thumbprint = peer_thumbprint(writer.get_extra_info("ssl_object"))
         peer = writer.get_extra_info("peername")
         if thumbprint is None or not self.config.trusts(thumbprint):
             log.warning("refused a connection from %s: certificate %s is not trusted", peer, thumbprint)
-            writer.close()
-            return
+            writer.transport.abort()
+            return None
         try:
             hello = await await_hello(reader)
             version = negotiate(hello.versions)
             if version is None:
                 write_frame(writer, Refused(reason=f"no common protocol version in {hello.versions}"))
                 writer.close()
-                return
+                return None
             write_frame(writer, Welcome(version=version))
-            await writer.drain()
-        except (Exception, asyncio.CancelledError):
-            writer.close()
+            await asyncio.wait_for(writer.drain(), CONNECT_TIMEOUT_S)
+        except (ProtocolError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            log.warning(
+                "dropped a connection from %s (certificate %s) before its hello: %s",
+                peer,
+                thumbprint,
+                exc or type(exc).__name__,
+            )
+            writer.transport.abort()
+            return None
+        except BaseException:
+            writer.transport.abort()
             raise
-        await self._serve_link(Link(reader, writer, self.handle, name=f"server {thumbprint[:8]}"))
+        name = f"server {thumbprint[:8]}"
+        return Link(reader, writer, self.handle, name=name, peer=thumbprint, timings=self._timings)
 
     async def _serve_link(self, link: Link) -> None:
         self._links.add(link)
@@ -165,26 +203,29 @@ class Agent:
         context = connecting_context(self.certificate)
         while True:
             try:
-                reader, writer = await asyncio.open_connection(
-                    target.host, target.comms_port, ssl=context, server_hostname="argonaut"
-                )
+                reader, writer = await _connect(target.host, target.comms_port, context)
                 thumbprint = peer_thumbprint(writer.get_extra_info("ssl_object"))
-                if thumbprint != target.thumbprint:
-                    writer.close()
-                    raise ConnectionRefusedError(
-                        f"the server at {target.host}:{target.comms_port} presented certificate "
-                        f"{thumbprint}, expected {target.thumbprint}"
+                try:
+                    if thumbprint != target.thumbprint:
+                        raise ConnectionRefusedError(
+                            f"the server at {target.host}:{target.comms_port} presented certificate "
+                            f"{thumbprint}, expected {target.thumbprint}"
+                        )
+                    hello = Hello(
+                        versions=(1,),
+                        role="agent",
+                        subscription=target.subscription_id,
+                        agent_version=__version__,
                     )
-                hello = Hello(
-                    versions=(1,),
-                    role="agent",
-                    subscription=target.subscription_id,
-                    agent_version=__version__,
-                )
-                await offer_hello(reader, writer, hello)
+                    await asyncio.wait_for(offer_hello(reader, writer, hello), CONNECT_TIMEOUT_S)
+                except BaseException:
+                    writer.transport.abort()  # refused or unanswered: nothing to say goodbye to
+                    raise
                 failures = 0
                 log.info("polling %s as %s", target.url, target.subscription_id)
-                await self._serve_link(Link(reader, writer, self.handle, name=f"poll {target.url}"))
+                name = f"poll {target.url}"
+                link = Link(reader, writer, self.handle, name=name, peer=thumbprint, timings=self._timings)
+                await self._serve_link(link)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -198,16 +239,14 @@ class Agent:
         context = connecting_context(self.certificate)
         for attempt in range(5):
             try:
-                reader, writer = await asyncio.open_connection(
-                    target.host, target.comms_port, ssl=context, server_hostname="argonaut"
-                )
+                reader, writer = await _connect(target.host, target.comms_port, context)
                 try:
                     if peer_thumbprint(writer.get_extra_info("ssl_object")) != target.thumbprint:
                         raise ConnectionRefusedError(
                             f"the server at {target.url} presented another certificate"
                         )
                     hello = Hello(versions=(1,), role="agent", purpose="announce", agent_version=__version__)
-                    await offer_hello(reader, writer, hello)
+                    await asyncio.wait_for(offer_hello(reader, writer, hello), CONNECT_TIMEOUT_S)
                 finally:
                     writer.close()
                 log.info("told %s that this agent started", target.url)
@@ -252,6 +291,19 @@ async def _run(home: Path) -> int:
             await poller
     await agent.close()
     return 0
+
+
+async def _connect(
+    host: str, port: int, context: ssl.SSLContext
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A TLS connection to a server, within a deadline: a server that accepts and then says nothing
+    must not hold the agent (the handshake alone would wait a minute by default)."""
+    return await asyncio.wait_for(
+        asyncio.open_connection(
+            host, port, ssl=context, server_hostname="argonaut", ssl_handshake_timeout=CONNECT_TIMEOUT_S
+        ),
+        CONNECT_TIMEOUT_S,
+    )
 
 
 def _installed_runner(home: Path) -> RunnerBundle:

@@ -1,12 +1,22 @@
-"""Links to agents, by endpoint: connect out to listening agents, accept polling agents.
+"""Links to agents: connect out to listening agents, accept polling agents, keep each link pinned.
 
-Every link is pinned: the certificate the agent presents must have the thumbprint registered for
-that endpoint, or the link is refused and the refusal logged. Links are kept open and reused, so a
-script step pays for a TLS handshake once per agent, not once per call.
+A link is known by its address (a listening agent's URI, a polling agent's subscription) *and* the
+thumbprint its peer presented, and it is only ever handed out for an endpoint that registered that
+same thumbprint (checked again on every use). So a worker registered with the address of a live
+agent but another thumbprint never reaches that agent, whatever links are open: a listening endpoint
+gets a fresh connection whose certificate is refused, a polling endpoint finds the agent connected
+under another certificate. Either way the caller gets :class:`AgentUntrusted`, naming both
+thumbprints. The same holds across spaces: two spaces sharing an agent share its link only if they
+registered the same certificate.
 
-A call for an agent that is momentarily unreachable waits, bounded by the policy's polling request
-queue timeout, and goes through when the agent is back; a call whose agent never shows up fails with
-a message that says so.
+Links are kept open and reused, so a script step pays for a TLS handshake once per agent, not once
+per call. A call for an agent that is momentarily unreachable waits, bounded by the policy's polling
+request queue timeout, and goes through when the agent is back; a call whose agent never shows up
+fails with a message that says so.
+
+The comms port admits polling agents through :class:`~argonaut.security.admission.Admission`:
+unauthenticated connections are capped, their TLS handshake and hello have deadlines, and the hello
+may be no bigger than ``HELLO_MAX_BYTES``.
 """
 
 from __future__ import annotations
@@ -19,8 +29,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from argonaut.protocol.link import Link, await_hello, offer_hello, write_frame
+from argonaut.protocol.link import Link, LinkTimings, await_hello, offer_hello, write_frame
 from argonaut.protocol.messages import Hello, ProtocolError, Refused, Welcome, negotiate
+from argonaut.security.admission import Admission
 from argonaut.security.tls import peer_thumbprint
 
 log = logging.getLogger("argonaut.comms")
@@ -33,46 +44,100 @@ class AgentUnreachable(ConnectionError):
     pass
 
 
+class AgentUntrusted(AgentUnreachable):
+    """The machine at the endpoint answered, but with a certificate other than the one registered.
+
+    Not a connectivity problem: retrying will not help, and the worker must be re-registered (or the
+    right agent put back). Health checks report it as Unhealthy."""
+
+    def __init__(self, message: str, presented: str | None, registered: str) -> None:
+        super().__init__(message)
+        self.presented = presented
+        self.registered = registered
+
+
 @dataclass(frozen=True, slots=True)
 class Endpoint:
     style: str  # TentaclePassive | TentacleActive
     uri: str  # https://host:port/ or poll://…/
     thumbprint: str
 
+    @property
+    def pin(self) -> str:
+        return self.thumbprint.upper()
+
 
 class Connections:
-    def __init__(self, connect_context: ssl.SSLContext, connect_timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        connect_context: ssl.SSLContext,
+        connect_timeout_s: float = 10.0,
+        *,
+        accept_context: ssl.SSLContext | None = None,
+        admission: Admission | None = None,
+        timings: LinkTimings = LinkTimings(),
+    ) -> None:
         self._connect_context = connect_context
         self._connect_timeout_s = connect_timeout_s
-        self._links: dict[str, Link] = {}  # endpoint uri -> live link
-        self._connecting: dict[str, asyncio.Lock] = {}
-        self._arrived: dict[str, asyncio.Event] = {}  # subscription -> set while a polling link is up
+        self._accept_context = accept_context
+        self._admission = admission or Admission("comms port")
+        self.timings = timings
+        # address (uri or subscription) -> thumbprint its peer presented -> live link
+        self._links: dict[str, dict[str, Link]] = {}
+        self._connecting: dict[tuple[str, str], asyncio.Lock] = {}
+        # (subscription, thumbprint) -> set while such a polling link is up
+        self._arrived: dict[tuple[str, str], asyncio.Event] = {}
 
     async def link(self, endpoint: Endpoint, wait_s: float) -> Link:
-        """A live link to ``endpoint``, connecting or waiting for it (up to ``wait_s``) if need be."""
-        current = self._links.get(endpoint.uri)
-        if current is not None and not current.closed:
+        """A live link to ``endpoint`` whose peer presented its registered thumbprint, connecting or
+        waiting for it (up to ``wait_s``) if need be; :class:`AgentUntrusted` when another answers."""
+        current = self._live(endpoint)
+        if current is not None:
             return current
         if endpoint.style == "TentacleActive":
-            return await self._await_polling(endpoint, wait_s)
-        lock = self._connecting.setdefault(endpoint.uri, asyncio.Lock())
+            return self._pinned(await self._await_polling(endpoint, wait_s), endpoint)
+        lock = self._connecting.setdefault((endpoint.uri, endpoint.pin), asyncio.Lock())
         async with lock:
-            current = self._links.get(endpoint.uri)
-            if current is not None and not current.closed:
+            current = self._live(endpoint)
+            if current is not None:
                 return current
             link = await self._connect_listening(endpoint)
-            self._links[endpoint.uri] = link
-            return link
+            self._links.setdefault(endpoint.uri, {})[endpoint.pin] = link
+            return self._pinned(link, endpoint)
 
-    def forget(self, uri: str) -> None:
-        link = self._links.pop(uri, None)
-        if link is not None:
-            asyncio.ensure_future(link.close())
+    def forget(self, endpoint: Endpoint, link: Link | None = None) -> None:
+        """Drop (and close) the endpoint's link, or only ``link`` if that is still the one held: a
+        caller that saw a link fail must not close the fresh one another caller just made."""
+        held = self._links.get(endpoint.uri, {})
+        current = held.get(endpoint.pin)
+        if current is None or (link is not None and current is not link):
+            return
+        del held[endpoint.pin]
+        if not held:
+            self._links.pop(endpoint.uri, None)
+        asyncio.ensure_future(current.close())
 
     async def close(self) -> None:
-        for link in list(self._links.values()):
-            await link.close()
+        for held in list(self._links.values()):
+            for link in list(held.values()):
+                await link.close()
         self._links.clear()
+
+    def _live(self, endpoint: Endpoint) -> Link | None:
+        link = self._links.get(endpoint.uri, {}).get(endpoint.pin)
+        return self._pinned(link, endpoint) if link is not None and not link.closed else None
+
+    @staticmethod
+    def _pinned(link: Link, endpoint: Endpoint) -> Link:
+        """The check on every use: a link goes only to the endpoint whose thumbprint its peer showed."""
+        if (link.peer or "").upper() != endpoint.pin:
+            raise AgentUntrusted(
+                f"the link to {endpoint.uri} is with certificate {link.peer}, "
+                f"but {endpoint.pin} is registered: refusing it",
+                link.peer,
+                endpoint.pin,
+            )
+        return link
 
     async def _connect_listening(self, endpoint: Endpoint) -> Link:
         parts = urlsplit(endpoint.uri)
@@ -87,17 +152,16 @@ class Connections:
                 f"cannot connect to the agent at {endpoint.uri}: {exc or type(exc).__name__}"
             ) from exc
         presented = peer_thumbprint(writer.get_extra_info("ssl_object"))
-        if presented != endpoint.thumbprint:
+        if presented != endpoint.pin:
             writer.close()
             log.warning(
-                "refused the agent at %s: it presented %s, expected %s",
-                endpoint.uri,
-                presented,
-                endpoint.thumbprint,
+                "refused the agent at %s: it presented %s, expected %s", endpoint.uri, presented, endpoint.pin
             )
-            raise AgentUnreachable(
+            raise AgentUntrusted(
                 f"the agent at {endpoint.uri} presented certificate {presented}, "
-                f"but {endpoint.thumbprint} is registered: refusing it"
+                f"but {endpoint.pin} is registered: refusing it",
+                presented,
+                endpoint.pin,
             )
         try:
             await asyncio.wait_for(
@@ -109,19 +173,34 @@ class Connections:
                 f"the agent at {endpoint.uri} did not accept this server (is its thumbprint trusted?): "
                 f"{exc or type(exc).__name__}"
             ) from exc
-        return Link(reader, writer, None, name=f"agent {endpoint.uri}").start()
+        name = f"agent {endpoint.uri}"
+        return Link(reader, writer, None, name=name, peer=presented, timings=self.timings).start()
 
     async def _await_polling(self, endpoint: Endpoint, wait_s: float) -> Link:
-        arrived = self._arrived.setdefault(endpoint.uri, asyncio.Event())
+        self._refuse_other_certificate(endpoint)  # fail at once: waiting would not change who it is
+        arrived = self._arrived.setdefault((endpoint.uri, endpoint.pin), asyncio.Event())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(arrived.wait(), wait_s)
-        link = self._links.get(endpoint.uri)
-        if link is None or link.closed:
+        link = self._live(endpoint)
+        if link is None:
+            self._refuse_other_certificate(endpoint)
             raise AgentUnreachable(
                 f"the polling agent {endpoint.uri} did not connect within {wait_s:g}s; "
                 "the request was not delivered"
             )
         return link
+
+    def _refuse_other_certificate(self, endpoint: Endpoint) -> None:
+        """A polling agent is connected on this subscription, but with another certificate than the
+        one registered: the endpoint is not that agent."""
+        others = sorted(t for t, link in self._links.get(endpoint.uri, {}).items() if not link.closed)
+        if others and endpoint.pin not in others:
+            raise AgentUntrusted(
+                f"the polling agent {endpoint.uri} is connected with certificate {', '.join(others)}, "
+                f"but {endpoint.pin} is registered: refusing it",
+                others[0],
+                endpoint.pin,
+            )
 
     # -- the polling hub -------------------------------------------------------------------------------
 
@@ -132,23 +211,48 @@ class Connections:
         authorize: Authorize,
         announce: Announce | None = None,
     ) -> None:
+        """Serve one connection to the comms port (opened without TLS: admission upgrades it)."""
+        with self._admission.slot(writer) as admitted:
+            admitted_link = await self._admit(reader, writer, authorize, announce) if admitted else None
+        if admitted_link is not None:
+            await self._hold(*admitted_link)
+
+    async def _admit(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        authorize: Authorize,
+        announce: Announce | None,
+    ) -> tuple[str, Link] | None:
+        """TLS, hello and authorisation of a polling agent: its (subscription, link), or None if refused."""
+        if self._accept_context is None:
+            log.error("comms port: no TLS context to accept polling agents with; closing the connection")
+            writer.transport.abort()
+            return None
+        if not await self._admission.start_tls(writer, self._accept_context):
+            return None
         presented = peer_thumbprint(writer.get_extra_info("ssl_object"))
         peer = writer.get_extra_info("peername")
         try:
             hello = await await_hello(reader)
         except (ProtocolError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
-            log.warning("polling connection from %s dropped before its hello: %s", peer, exc)
-            writer.close()
-            return
+            log.warning(
+                "comms port: dropped a connection from %s (certificate %s) before its hello: %s",
+                peer,
+                presented,
+                exc or type(exc).__name__,
+            )
+            writer.transport.abort()
+            return None
         if hello.purpose == "announce":
             known = presented is not None and announce is not None and await announce(presented)
             write_frame(
                 writer, Welcome(version=1) if known else Refused(reason="this agent is not registered")
             )
             with contextlib.suppress(ConnectionError, OSError):
-                await writer.drain()
+                await asyncio.wait_for(writer.drain(), self._admission.handshake_timeout_s)
             writer.close()
-            return
+            return None
         subscription = (hello.subscription or "").lower()
         version = negotiate(hello.versions)
         if presented is None or not subscription or not await authorize(subscription, presented):
@@ -160,23 +264,36 @@ class Connections:
             )
             write_frame(writer, Refused(reason="this certificate is not registered for that subscription"))
             writer.close()
-            return
+            return None
         if version is None:
             write_frame(writer, Refused(reason=f"no common protocol version in {hello.versions}"))
             writer.close()
-            return
+            return None
         write_frame(writer, Welcome(version=version))
-        await writer.drain()
-        link = Link(reader, writer, None, name=f"agent {subscription}").start()
-        old = self._links.get(subscription)
-        self._links[subscription] = link
+        try:
+            await asyncio.wait_for(writer.drain(), self._admission.handshake_timeout_s)
+        except (ConnectionError, OSError, TimeoutError):
+            writer.transport.abort()
+            return None
+        name = f"agent {subscription}"
+        return subscription, Link(reader, writer, None, name=name, peer=presented, timings=self.timings)
+
+    async def _hold(self, subscription: str, link: Link) -> None:
+        """Publish a polling agent's link under (subscription, thumbprint) for as long as it lives."""
+        pin = (link.peer or "").upper()
+        held = self._links.setdefault(subscription, {})
+        old = held.get(pin)
+        held[pin] = link.start()
         if old is not None and not old.closed:
             await old.close()
-        arrived = self._arrived.setdefault(subscription, asyncio.Event())
+        arrived = self._arrived.setdefault((subscription, pin), asyncio.Event())
         arrived.set()
-        log.info("polling agent %s connected from %s", subscription, peer)
+        log.info("polling agent %s (certificate %s) connected", subscription, pin)
         await link.wait_closed()
-        if self._links.get(subscription) is link:
-            del self._links[subscription]
+        held = self._links.get(subscription, {})
+        if held.get(pin) is link:
+            del held[pin]
+            if not held:
+                self._links.pop(subscription, None)
             arrived.clear()
-        log.info("polling agent %s disconnected", subscription)
+        log.info("polling agent %s (certificate %s) disconnected", subscription, pin)

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from argonaut.comms.connections import AgentUnreachable, Connections, Endpoint
+from argonaut.comms.connections import AgentUnreachable, AgentUntrusted, Connections, Endpoint
 from argonaut.domain.health import HealthReport
 from argonaut.domain.scripts import (
     UNKNOWN_EXIT_CODE,
@@ -37,7 +37,7 @@ from argonaut.domain.scripts import (
     WorkerUnreachable,
 )
 from argonaut.domain.workers import HealthStatus
-from argonaut.protocol.link import CallFailed, Link, LinkClosed
+from argonaut.protocol.link import CallFailed, CallTimedOut, Link, LinkClosed
 from argonaut.protocol.methods import Capabilities, FileData, ScriptStatus
 
 log = logging.getLogger("argonaut.comms")
@@ -73,19 +73,28 @@ class AgentDispatcher:
     async def _link(self, target: WorkerTarget) -> Link:
         try:
             return await self._connections.link(endpoint_of(target), target.connect_wait_s)
+        except AgentUntrusted as exc:
+            raise WorkerUnreachable(f"Worker '{target.name}' is not the machine registered: {exc}") from exc
         except AgentUnreachable as exc:
             raise WorkerUnreachable(f"Worker '{target.name}' cannot be contacted: {exc}") from exc
 
     async def _call(self, target: WorkerTarget, method: str, params: dict[str, Any]) -> dict[str, Any]:
-        """One call, retried once on a fresh link if the link dropped (every method is idempotent)."""
+        """One call, retried once on a fresh link if the link dropped or left the call unanswered past its
+        timeout (every method is idempotent). A long poll's timeout is its ``wait_ms`` plus the usual."""
+        timeout_s = self._connections.timings.call_timeout_s + int(params.get("wait_ms", 0)) / 1000
         for attempt in (1, 2):
             link = await self._link(target)
             try:
-                return await link.call(method, params)
+                return await link.call(method, params, timeout_s)
+            except CallTimedOut as exc:
+                if attempt == 2:
+                    raise WorkerUnreachable(f"Worker '{target.name}': {exc}, twice") from None
+                log.warning("%s; reconnecting to try again", exc)
+                self._connections.forget(endpoint_of(target), link)
             except LinkClosed:
                 if attempt == 2:
                     raise WorkerUnreachable(f"Worker '{target.name}' dropped the connection twice") from None
-                self._connections.forget(endpoint_of(target).uri)
+                self._connections.forget(endpoint_of(target), link)
             except CallFailed as exc:
                 if exc.code == "unknown-ticket":
                     raise ScriptLost(
@@ -192,6 +201,8 @@ class AgentDispatcher:
                 self._agent_runner[link] = found.runner_version
         except TimeoutError:
             return HealthReport(HealthStatus.UNAVAILABLE, f"The machine did not answer within {timeout_s:g}s")
+        except AgentUntrusted as exc:  # it answered, but it is not the machine registered
+            return HealthReport(HealthStatus.UNHEALTHY, str(exc))
         except (AgentUnreachable, LinkClosed, CallFailed) as exc:
             return HealthReport(HealthStatus.UNAVAILABLE, str(exc))
         except ValidationError as exc:  # an agent speaking another version of the contract

@@ -33,6 +33,26 @@ class ServerSettings(BaseSettings):
         5.0, ge=0, description="On SIGTERM, how long running tasks may finish before they are canceled"
     )
     node_name: str | None = Field(None, description="Name of this server node; default is the host name")
+    comms_max_unauthenticated: int = Field(
+        100,
+        ge=1,
+        description="Most connections to the comms port still in their TLS handshake or hello; "
+        "more are closed at once",
+    )
+    comms_handshake_timeout_s: float = Field(
+        10.0, gt=0, description="How long a connection to the comms port may take over its TLS handshake"
+    )
+    comms_call_timeout_s: float = Field(
+        60.0,
+        gt=0,
+        description="How long a call to an agent waits for its answer (a long poll: this plus its wait)",
+    )
+    comms_ping_interval_s: float = Field(
+        30.0, ge=0, description="How often links to agents are pinged to find dead connections; 0: never"
+    )
+    comms_ping_timeout_s: float = Field(
+        30.0, gt=0, description="A link whose agent answers no ping within this is closed and reconnected"
+    )
 
     @field_validator("home")
     @classmethod

@@ -4,6 +4,13 @@ It opens no sockets; the server (``comms``) and the agent (``agent``) hand it a 
 stream pair and it does the rest: frames in and out, many calls in flight matched by ``id``, requests
 served concurrently, and every pending call failed with :class:`LinkClosed` the moment the stream ends,
 so a caller never waits on a dead connection.
+
+A connection can also die without ending: a peer that lost power, a NAT that forgot the flow. Two
+things find such half-open links. Every call has a timeout (:class:`CallTimedOut`, a kind of
+:class:`LinkClosed`: the answer did not come). And each side sends ``ping.v1`` every
+``ping_interval_s``; when neither a pong nor any response arrives within ``ping_timeout_s`` the link
+is aborted, which fails its pending calls at once so callers reconnect. Pings were part of protocol
+v1 from the start (every peer answers them), so adding them changed no version.
 """
 
 from __future__ import annotations
@@ -13,9 +20,17 @@ import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from argonaut.protocol.framing import HEADER_BYTES, frame_bytes, frame_length
+from argonaut.protocol.framing import (
+    HEADER_BYTES,
+    HELLO_MAX_BYTES,
+    MAX_FRAME_BYTES,
+    FrameTooLarge,
+    frame_bytes,
+    frame_length,
+)
 from argonaut.protocol.messages import (
     Hello,
     Ping,
@@ -34,9 +49,32 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
+CALL_TIMEOUT_S = 60.0
+PING_INTERVAL_S = 30.0
+PING_TIMEOUT_S = 30.0
+HELLO_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class LinkTimings:
+    """How long a call may wait for its answer, and how often (and how patiently) a link pings.
+
+    A long-poll method that holds its answer (``script.status.v1``'s ``wait_ms``) needs a call
+    timeout beyond that wait: callers pass one per call. ``ping_interval_s=None`` sends no pings.
+    """
+
+    call_timeout_s: float = CALL_TIMEOUT_S
+    ping_interval_s: float | None = PING_INTERVAL_S
+    ping_timeout_s: float = PING_TIMEOUT_S
+
 
 class LinkClosed(ConnectionError):
     """The link ended before the answer came; the call may or may not have run on the other side."""
+
+
+class CallTimedOut(LinkClosed):
+    """No answer within the call's timeout. Like a dropped link, the call may or may not have run; the
+    link itself may still be open (its pings decide that), but a caller should not trust it."""
 
 
 class CallFailed(Exception):
@@ -57,9 +95,15 @@ class MethodError(Exception):
         self.message = message
 
 
-async def read_frame(reader: asyncio.StreamReader) -> bytes:
+async def read_frame(reader: asyncio.StreamReader, max_bytes: int = MAX_FRAME_BYTES) -> bytes:
+    """One frame's payload; a frame announced over ``max_bytes`` is a :class:`ProtocolError` before its
+    body is read, so the peer's claim costs us four bytes."""
     header = await reader.readexactly(HEADER_BYTES)
-    return await reader.readexactly(frame_length(header))
+    try:
+        length = frame_length(header, max_bytes)
+    except FrameTooLarge as exc:
+        raise ProtocolError(str(exc)) from None
+    return await reader.readexactly(length)
 
 
 def write_frame(writer: asyncio.StreamWriter, frame: Any) -> None:
@@ -67,25 +111,37 @@ def write_frame(writer: asyncio.StreamWriter, frame: Any) -> None:
 
 
 class Link:
+    """``peer`` is the thumbprint the other side presented (pinned before the link was made): who
+    holds a link can always tell whom it reaches."""
+
     def __init__(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         handler: Handler | None = None,
         name: str = "link",
+        *,
+        peer: str | None = None,
+        timings: LinkTimings = LinkTimings(),
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._handler = handler
         self.name = name
+        self.peer = peer
+        self.timings = timings
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Response]] = {}
         self._serving: set[asyncio.Task[None]] = set()
         self._closed = asyncio.Event()
+        self._answered = asyncio.Event()  # a pong or a response came in: the peer hears us and answers
         self._pump: asyncio.Task[None] | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
 
     def start(self) -> Link:
         self._pump = asyncio.create_task(self._read_loop(), name=f"{self.name}-reader")
+        if self.timings.ping_interval_s:
+            self._heartbeat = asyncio.create_task(self._keep_alive(), name=f"{self.name}-pings")
         return self
 
     @property
@@ -98,15 +154,23 @@ class Link:
     async def call(
         self, method: str, params: dict[str, Any], timeout_s: float | None = None
     ) -> dict[str, Any]:
+        """Call ``method`` on the peer; waits at most ``timeout_s`` (default: the link's call timeout)."""
         if self.closed:
             raise LinkClosed(f"{self.name} is closed")
+        limit_s = timeout_s if timeout_s is not None else self.timings.call_timeout_s
         request_id = next(self._ids)
         future: asyncio.Future[Response] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = future
         try:
-            write_frame(self._writer, Request(id=request_id, method=method, params=params))
-            await self._writer.drain()
-            response = await asyncio.wait_for(future, timeout_s) if timeout_s else await future
+            async with asyncio.timeout(limit_s):
+                try:
+                    write_frame(self._writer, Request(id=request_id, method=method, params=params))
+                    await self._writer.drain()
+                except (ConnectionError, OSError, RuntimeError) as exc:  # a transport already closing
+                    raise LinkClosed(f"{self.name} closed while sending {method}: {exc}") from exc
+                response = await future
+        except TimeoutError:
+            raise CallTimedOut(f"{self.name} did not answer {method} within {limit_s:g}s") from None
         finally:
             self._pending.pop(request_id, None)
         if response.error is not None:
@@ -120,7 +184,9 @@ class Link:
                 await self._pump
         self._shut()
 
-    def _shut(self) -> None:
+    def _shut(self, abort: bool = False) -> None:
+        """End the link; ``abort`` drops the connection without a TLS goodbye (the peer is not there to
+        hear it, and a graceful close would hold the socket until it gave up)."""
         if self._closed.is_set():
             return
         self._closed.set()
@@ -129,13 +195,38 @@ class Link:
                 future.set_exception(LinkClosed(f"{self.name} closed while a call was waiting"))
         for task in self._serving:
             task.cancel()
+        if self._heartbeat is not None and self._heartbeat is not asyncio.current_task():
+            self._heartbeat.cancel()
         with contextlib.suppress(Exception):
-            self._writer.close()
+            if abort:
+                self._writer.transport.abort()
+            else:
+                self._writer.close()
+
+    async def _keep_alive(self) -> None:
+        """Ping every interval; a peer that answers nothing within the ping timeout is gone."""
+        interval_s, patience_s = self.timings.ping_interval_s or 0.0, self.timings.ping_timeout_s
+        while not self.closed:
+            await asyncio.sleep(interval_s)
+            self._answered.clear()
+            try:
+                write_frame(self._writer, Ping())
+                async with asyncio.timeout(patience_s):
+                    await self._answered.wait()
+            except TimeoutError:
+                log.warning("%s: no answer to a ping within %gs, closing the link", self.name, patience_s)
+                self._shut(abort=True)
+                return
+            except (ConnectionError, OSError, RuntimeError):
+                self._shut(abort=True)
+                return
 
     async def _read_loop(self) -> None:
         try:
             while True:
                 frame = parse_frame(await read_frame(self._reader))
+                if isinstance(frame, Response | Pong):
+                    self._answered.set()
                 if isinstance(frame, Response):
                     future = self._pending.get(frame.id)
                     if future is not None and not future.done():
@@ -179,10 +270,10 @@ class Link:
 
 
 async def offer_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, hello: Hello) -> Welcome:
-    """The connecting side's half of the handshake."""
+    """The connecting side's half of the handshake; the answer may be no bigger than a hello."""
     write_frame(writer, hello)
     await writer.drain()
-    answer = parse_frame(await read_frame(reader))
+    answer = parse_frame(await read_frame(reader, HELLO_MAX_BYTES))
     if isinstance(answer, Refused):
         raise ProtocolError(f"the peer refused the link: {answer.reason}")
     if not isinstance(answer, Welcome):
@@ -190,9 +281,10 @@ async def offer_hello(reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     return answer
 
 
-async def await_hello(reader: asyncio.StreamReader, timeout_s: float = 10.0) -> Hello:
-    """The accepting side's half: the first frame must be a hello, promptly."""
-    frame = parse_frame(await asyncio.wait_for(read_frame(reader), timeout_s))
+async def await_hello(reader: asyncio.StreamReader, timeout_s: float = HELLO_TIMEOUT_S) -> Hello:
+    """The accepting side's half: the first frame must be a hello, promptly, and hello-sized: the peer
+    has not been admitted yet, so it may not make us buffer more (a bigger one is a ProtocolError)."""
+    frame = parse_frame(await asyncio.wait_for(read_frame(reader, HELLO_MAX_BYTES), timeout_s))
     if not isinstance(frame, Hello):
         raise ProtocolError(f"expected hello.v1, got {frame.type}")
     return frame

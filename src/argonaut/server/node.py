@@ -29,7 +29,9 @@ from argonaut.orchestrator.health_schedule import HealthSchedule
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
+from argonaut.protocol.link import LinkTimings
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
+from argonaut.security.admission import Admission
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.master_key import SecretBox, load_or_create_master_key
 from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
@@ -92,7 +94,18 @@ class Node:
         async with store.transaction() as conn:
             created_key = await first_start(conn, chosen)
         events = TaskEvents()
-        connections = Connections(connecting_context(certificate))
+        connections = Connections(
+            connecting_context(certificate),
+            accept_context=accepting_context(certificate),
+            admission=Admission(
+                "comms port", settings.comms_max_unauthenticated, settings.comms_handshake_timeout_s
+            ),
+            timings=LinkTimings(
+                call_timeout_s=settings.comms_call_timeout_s,
+                ping_interval_s=settings.comms_ping_interval_s or None,
+                ping_timeout_s=settings.comms_ping_timeout_s,
+            ),
+        )
         agents = AgentDispatcher(connections, PACKAGE_BUNDLE.version, PACKAGE_BUNDLE.files)
         ssh_connections = SshConnections()
 
@@ -142,13 +155,14 @@ class Node:
         return node
 
     async def _open_comms_port(self) -> asyncio.Server:
+        # Without ssl=: each connection's TLS handshake is started by the comms code, which counts
+        # and caps the connections not yet authenticated (see security/admission.py).
         server = await asyncio.start_server(
             lambda reader, writer: self.connections.accept_polling(
                 reader, writer, self._authorize_polling, self._listening_agent_started
             ),
             self.settings.listen_host,
             self.settings.comms_port,
-            ssl=accepting_context(self.certificate),
         )
         host, port = server.sockets[0].getsockname()[:2]
         self.services.comms_port = int(port)
