@@ -9,6 +9,7 @@ from pydantic import Field, ValidationError
 from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.task_arguments import AdHocScriptArguments, WorkerSelection
 from argonaut.domain.tasks import TaskType
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.store import pools_repo, workers_repo
@@ -64,32 +65,41 @@ async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dic
             f"Arguments.TargetType '{args.TargetType}' is not supported: "
             "use WorkerPools, Workers or OctopusServer"
         )
-    canonical: dict[str, Any] = {"ScriptBody": args.ScriptBody, "Syntax": syntax, "TargetType": target_type}
-    if args.MaxParallelism is not None:
-        canonical["MaxParallelism"] = args.MaxParallelism
-    if args.Isolation == "FullIsolation":
-        canonical["Isolation"] = args.Isolation
+    pool_numbers: list[int] = []
+    worker_numbers: list[int] = []
     if target_type == "WorkerPools":
-        numbers = _ids(Collection.WORKER_POOLS, args.WorkerPoolIds, "Arguments.WorkerPoolIds")
+        pool_numbers = _ids(Collection.WORKER_POOLS, args.WorkerPoolIds, "Arguments.WorkerPoolIds")
         found = (
-            {row["id"] for row in await pools_repo.get_many(conn, space_id, numbers)} if numbers else set()
+            {row["id"] for row in await pools_repo.get_many(conn, space_id, pool_numbers)}
+            if pool_numbers
+            else set()
         )
-        missing = [format_id(Collection.WORKER_POOLS, n) for n in numbers if n not in found]
+        missing = [format_id(Collection.WORKER_POOLS, n) for n in pool_numbers if n not in found]
         if missing:
             raise bad_request(f"Arguments.WorkerPoolIds: {', '.join(missing)} do not exist in this space")
-        canonical["WorkerPoolIds"] = [format_id(Collection.WORKER_POOLS, n) for n in numbers]
     elif target_type == "Workers":
-        numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds")
-        if not numbers:
+        worker_numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds")
+        if not worker_numbers:
             raise bad_request("Arguments.MachineIds must name at least one worker when TargetType is Workers")
-        for number in numbers:
+        for number in worker_numbers:
             if await workers_repo.get(conn, space_id, number) is None:
                 raise bad_request(
                     f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} "
                     "does not exist in this space"
                 )
-        canonical["MachineIds"] = [format_id(Collection.WORKERS, n) for n in numbers]
-    return canonical
+    return AdHocScriptArguments(
+        script_body=args.ScriptBody,
+        syntax="Python" if syntax == "Python" else "Bash",
+        target_type="Workers"
+        if target_type == "Workers"
+        else "OctopusServer"
+        if target_type == "OctopusServer"
+        else "WorkerPools",
+        worker_pool_ids=tuple(pool_numbers),
+        machine_ids=tuple(worker_numbers),
+        max_parallelism=args.MaxParallelism,
+        isolation=args.Isolation,
+    ).to_json()
 
 
 class HealthArguments(ApiInput):
@@ -107,27 +117,21 @@ async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> di
         raise bad_request("The health check's arguments are not valid", errors) from None
     if args.RestrictedTo.lower() != "workers":
         raise bad_request("Arguments.RestrictedTo must be Workers: this server has no deployment targets yet")
-    canonical: dict[str, Any] = {"RestrictedTo": "Workers"}
     if args.Timeout is not None:
         try:
             parse_timespan(args.Timeout)
         except InvalidTimeSpan as exc:
             raise bad_request(f"Arguments.Timeout: {exc}") from None
-        canonical["Timeout"] = args.Timeout
+    pool = None
     if args.WorkerpoolId:
         [pool] = _ids(Collection.WORKER_POOLS, [args.WorkerpoolId], "Arguments.WorkerpoolId")
         if not await pools_repo.get_many(conn, space_id, [pool]):
             raise bad_request(f"Arguments.WorkerpoolId: {args.WorkerpoolId} does not exist in this space")
-        canonical["WorkerpoolId"] = format_id(Collection.WORKER_POOLS, pool)
-    if args.MachineIds:
-        numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds")
-        for number in numbers:
-            if await workers_repo.get(conn, space_id, number) is None:
-                raise bad_request(
-                    f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist"
-                )
-        canonical["MachineIds"] = [format_id(Collection.WORKERS, n) for n in numbers]
-    return canonical
+    numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds") if args.MachineIds else []
+    for number in numbers:
+        if await workers_repo.get(conn, space_id, number) is None:
+            raise bad_request(f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist")
+    return WorkerSelection(tuple(numbers), pool, args.Timeout).to_json()
 
 
 async def runner_update_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:

@@ -192,13 +192,29 @@ class AgentDispatcher:
             raise WorkerUnreachable(f"'{path}' from worker '{target.name}' failed its SHA-256 check")
         return data
 
+    async def _capabilities(self, target: WorkerTarget, wait_s: float) -> Capabilities:
+        """Ask the agent what it is; a link that drops under the question (a half-open one found by
+        pings, say) is replaced once, as a polling agent reconnects at once: a check must not call a
+        worker Unavailable for the death of a link it no longer uses."""
+        endpoint = endpoint_of(target)
+        for attempt in (1, 2):
+            link = await self._connections.link(endpoint, wait_s)
+            try:
+                found = Capabilities.model_validate(await link.call("capabilities.v1", {}))
+            except LinkClosed:
+                if attempt == 2:
+                    raise
+                self._connections.forget(endpoint, link)
+                continue
+            self._agent_runner[link] = found.runner_version
+            return found
+        raise AssertionError("unreachable")  # pragma: no cover
+
     async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
         assert isinstance(target, WorkerTarget)
         try:
             async with asyncio.timeout(timeout_s):
-                link = await self._connections.link(endpoint_of(target), min(timeout_s, 30.0))
-                found = Capabilities.model_validate(await link.call("capabilities.v1", {}))
-                self._agent_runner[link] = found.runner_version
+                found = await self._capabilities(target, min(timeout_s, 30.0))
         except TimeoutError:
             return HealthReport(HealthStatus.UNAVAILABLE, f"The machine did not answer within {timeout_s:g}s")
         except AgentUntrusted as exc:  # it answered, but it is not the machine registered

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.scripts import (
     BuiltInTarget,
     Cursor,
@@ -35,6 +35,7 @@ from argonaut.domain.scripts import (
     WorkerTarget,
     WorkerUnreachable,
 )
+from argonaut.domain.task_arguments import AdHocScriptArguments
 from argonaut.domain.tasks import TaskState
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.domain.workers import (
@@ -61,7 +62,6 @@ from argonaut.store import (
 from argonaut.store.connection import Conn
 from argonaut.store.script_runs_repo import ScriptRun
 
-DEFAULT_MAX_PARALLELISM = 10
 FIRST_CHECK_TIMEOUT_S = 60.0
 
 
@@ -119,7 +119,7 @@ class AdHocScripts:
         self._encrypt = encrypt
 
     async def run(self, run: TaskRun) -> Verdict:
-        args: dict[str, Any] = dict(run.row["arguments"])
+        args = AdHocScriptArguments.from_json(run.row["arguments"])
         steps = await self._plan_until_ready(run, args)
         if isinstance(steps, Verdict):
             return steps
@@ -128,7 +128,7 @@ class AdHocScripts:
     async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
         """Carry on after a restart: follow running scripts from their last stored line, start those that
         never started, and count the outcomes of those that had ended."""
-        args: dict[str, Any] = dict(run.row["arguments"])
+        args = AdHocScriptArguments.from_json(run.row["arguments"])
         run.took_leases = True
         failures = []
         for script in scripts:
@@ -159,7 +159,7 @@ class AdHocScripts:
 
     # -- planning ------------------------------------------------------------------------------------
 
-    async def _plan_until_ready(self, run: TaskRun, args: dict[str, Any]) -> list[_Step] | Verdict:
+    async def _plan_until_ready(self, run: TaskRun, args: AdHocScriptArguments) -> list[_Step] | Verdict:
         waited = 0
         checked: set[int] = set()
         while True:
@@ -214,11 +214,11 @@ class AdHocScripts:
             )
         )
 
-    async def _plan(self, run: TaskRun, args: dict[str, Any]) -> list[_Step] | _Problems:
+    async def _plan(self, run: TaskRun, args: AdHocScriptArguments) -> list[_Step] | _Problems:
         """Choose where each run goes and, when every run has a place, lease, record and answer them (one
         transaction); otherwise answer the plan with its problems."""
-        exclusive = args.get("Isolation") == "FullIsolation"  # such a step takes its worker alone
-        target_type = args.get("TargetType", "WorkerPools")
+        exclusive = args.exclusive  # such a step takes its worker alone
+        target_type = args.target_type
         space_id = int(run.row["space_id"])
         async with self._store.transaction() as conn:
             if target_type == "OctopusServer":
@@ -264,12 +264,13 @@ class AdHocScripts:
             await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
             return steps
 
-    async def _plan_workers(self, conn: Conn, space_id: int, args: dict[str, Any]) -> list[Planned]:
+    async def _plan_workers(self, conn: Conn, space_id: int, args: AdHocScriptArguments) -> list[Planned]:
         waits: dict[int, float] = {}
         plan = []
-        ids = [parse_id(Collection.WORKERS, str(w)) or 0 for w in args.get("MachineIds") or []]
+        ids = list(args.machine_ids)
         pools_of = await workers_repo.pool_ids_of(conn, ids)
-        for worker_text, worker_id in zip(args.get("MachineIds") or [], ids, strict=True):
+        for worker_id in ids:
+            worker_text = format_id(Collection.WORKERS, worker_id)
             row = await workers_repo.get(conn, space_id, worker_id)
             if row is None:
                 plan.append(Planned(str(worker_text), None, f"worker {worker_text} no longer exists"))
@@ -293,11 +294,10 @@ class AdHocScripts:
         return plan
 
     async def _plan_pools(
-        self, conn: Conn, space_id: int, args: dict[str, Any], exclusive: bool
+        self, conn: Conn, space_id: int, args: AdHocScriptArguments, exclusive: bool
     ) -> list[Planned]:
         waits: dict[int, float] = {}
-        texts = args.get("WorkerPoolIds") or []
-        pool_ids = [parse_id(Collection.WORKER_POOLS, str(p)) or 0 for p in texts] if texts else None
+        pool_ids = list(args.worker_pool_ids) or None  # none named: the space's default pool
         plan = []
         for pool in await pools_repo.pools_with_members(conn, space_id, pool_ids):
             candidates = [
@@ -349,9 +349,9 @@ class AdHocScripts:
     # -- running -------------------------------------------------------------------------------------
 
     async def _carry_out_all(
-        self, run: TaskRun, args: dict[str, Any], steps: list[_Step], failures: list[str]
+        self, run: TaskRun, args: AdHocScriptArguments, steps: list[_Step], failures: list[str]
     ) -> Verdict:
-        limit = asyncio.Semaphore(_max_parallelism(args))
+        limit = asyncio.Semaphore(args.parallelism)
         progress = _Progress(len(steps))
         results = await asyncio.gather(*(self._carry_out(run, args, s, limit, progress) for s in steps))
         failures += [message for message in results if message is not None]
@@ -363,18 +363,23 @@ class AdHocScripts:
             )
         return Verdict(TaskState.SUCCESS)
 
-    def _job(self, run: TaskRun, args: dict[str, Any], step: _Step) -> ScriptJob:
+    def _job(self, run: TaskRun, args: AdHocScriptArguments, step: _Step) -> ScriptJob:
         return ScriptJob(
             task_id=run.task_id,
-            script_body=str(args.get("ScriptBody", "")),
-            syntax="Python" if str(args.get("Syntax", "Bash")).lower() == "python" else "Bash",
+            script_body=args.script_body,
+            syntax=args.syntax,
             variables=_task_variables(run) | step.variables,
             artifact_dir=self._artifacts_dir / "staging" / uuid.uuid4().hex,
-            isolation="FullIsolation" if args.get("Isolation") == "FullIsolation" else "NoIsolation",
+            isolation=args.isolation,
         )
 
     async def _carry_out(
-        self, run: TaskRun, args: dict[str, Any], step: _Step, limit: asyncio.Semaphore, progress: _Progress
+        self,
+        run: TaskRun,
+        args: AdHocScriptArguments,
+        step: _Step,
+        limit: asyncio.Semaphore,
+        progress: _Progress,
     ) -> str | None:
         """Run (or follow) one script to its end and keep what it produced; answers its failure, if any."""
         async with limit:
@@ -524,11 +529,3 @@ def _pool_variables(pool_id: int, name: str) -> dict[str, str]:
         "Octopus.WorkerPool.Id": format_id(Collection.WORKER_POOLS, pool_id),
         "Octopus.WorkerPool.Name": name,
     }
-
-
-def _max_parallelism(args: dict[str, Any]) -> int:
-    value = args.get("MaxParallelism") or (args.get("Variables") or {}).get("Octopus.Action.MaxParallelism")
-    try:
-        return max(1, int(value)) if value is not None else DEFAULT_MAX_PARALLELISM
-    except (TypeError, ValueError):
-        return DEFAULT_MAX_PARALLELISM

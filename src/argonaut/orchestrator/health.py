@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.health import HealthReport
-from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.policies import default_document
 from argonaut.domain.scripts import LogEntry, ScriptJob, WorkerTarget
+from argonaut.domain.task_arguments import WorkerSelection
 from argonaut.domain.tasks import TaskState
 from argonaut.domain.timespan import parse_timespan
 from argonaut.domain.workers import HealthStatus
@@ -163,10 +163,10 @@ class HealthChecks:
         self._checker = checker
 
     async def run(self, run: TaskRun) -> Verdict:
-        args: dict[str, Any] = dict(run.row["arguments"])
+        selection = WorkerSelection.from_json(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._checker.store.transaction() as conn:
-            rows = await select_workers(conn, space_id, args)
+            rows = await select_workers(conn, space_id, selection)
             policies = await self._checker.policies(conn, space_id, rows)
         rows = [r for r in rows if not r["is_disabled"]]
         if not rows:
@@ -182,7 +182,7 @@ class HealthChecks:
                     run.log.write(activity, category, text)
 
                 policy = policies[row["machine_policy_id"]]
-                timeout_s = _timeout(args["Timeout"]) if args.get("Timeout") else None
+                timeout_s = _timeout(selection.timeout) if selection.timeout else None
                 report = await self._checker.check(run.task_id, row, policy, say, timeout_s)
                 run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
                 return report
@@ -201,21 +201,16 @@ class HealthChecks:
         return Verdict(TaskState.FAILED, "A health check cannot be carried on after a restart; run it again")
 
 
-async def select_workers(conn: Conn, space_id: int, args: dict[str, Any]) -> Sequence[RowMapping]:
+async def select_workers(conn: Conn, space_id: int, selection: WorkerSelection) -> Sequence[RowMapping]:
     """The workers a Health or UpdateCalamari task names: MachineIds, a WorkerpoolId, or the whole space."""
-    if args.get("MachineIds"):
-        numbers = [parse_id(Collection.WORKERS, str(m)) or 0 for m in args["MachineIds"]]
-        _, rows = await workers_repo.list_workers(
-            conn, space_id, workers_repo.WorkerFilter(ids=numbers), 0, 100_000
-        )
-        return rows
-    if args.get("WorkerpoolId"):
-        pool = parse_id(Collection.WORKER_POOLS, str(args["WorkerpoolId"])) or 0
-        _, rows = await workers_repo.list_workers(
-            conn, space_id, workers_repo.WorkerFilter(pool_ids=[pool]), 0, 100_000
-        )
-        return rows
-    return await workers_repo.all_in_space(conn, space_id)
+    if selection.machine_ids:
+        filt = workers_repo.WorkerFilter(ids=list(selection.machine_ids))
+    elif selection.worker_pool_id is not None:
+        filt = workers_repo.WorkerFilter(pool_ids=[selection.worker_pool_id])
+    else:
+        return await workers_repo.all_in_space(conn, space_id)
+    _, rows = await workers_repo.list_workers(conn, space_id, filt, 0, 100_000)
+    return rows
 
 
 def policy_timeout_s(policy: dict[str, Any]) -> float:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from argonaut.domain.scripts import WorkerTarget, WorkerUnreachable
+from argonaut.domain.task_arguments import WorkerSelection
 from argonaut.domain.tasks import TaskState
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.health import select_workers
@@ -25,10 +26,10 @@ class RunnerUpdates:
         self._dispatcher = dispatcher
 
     async def run(self, run: TaskRun) -> Verdict:
-        args: dict[str, Any] = dict(run.row["arguments"])
+        selection = WorkerSelection.from_json(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._store.transaction() as conn:
-            rows = await select_workers(conn, space_id, args)
+            rows = await select_workers(conn, space_id, selection)
         results = await asyncio.gather(*(self._update(run, row) for row in rows if not row["is_disabled"]))
         failures = [message for message in results if message]
         return Verdict(TaskState.FAILED, "; ".join(failures)) if failures else Verdict(TaskState.SUCCESS)
