@@ -76,7 +76,10 @@ def test_a_built_in_script_whose_process_died_with_the_node_fails_honestly(serve
     wait_for_log_line(srv.client, running["Id"], "started")
     scripts = [p for p in (srv.home / "work").iterdir()]
     assert len(scripts) == 1
-    pid = int((scripts[0] / "pid").read_text().split()[0])
+    # The script's process, as the wrapper around it announced it on its first stdout line.
+    first = (scripts[0] / "out").read_text().splitlines()[0]
+    assert first.startswith("##argonaut-pid-")
+    pid = int(first.split()[1])
     srv.kill()
     os.killpg(pid, signal.SIGKILL)  # as a reboot would: the script dies too, before it can say how it ended
     assert_process_gone(pid, "the script")

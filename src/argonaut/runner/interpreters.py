@@ -78,22 +78,23 @@ def command_line(
 
 
 def detached_command_line(
-    syntax: Syntax, script: Path, variables_file: Path, status_fd: int, bundle: RunnerBundle | None = None
+    syntax: Syntax, script: Path, variables_file: Path, ticket: str, bundle: RunnerBundle | None = None
 ) -> list[str]:
-    """The command of a script that must outlive the process starting it: the script runs in a child
-    of a small bash that writes its exit code to ``status_fd`` when it ends, for whoever follows it
-    later to read. The script itself never sees that descriptor (``{fd}>&-``)."""
-    fd = int(status_fd)
-    record = f'__argonaut_rc=$?; printf "%d\\n" "$__argonaut_rc" >&{fd}; exit "$__argonaut_rc"'
+    """The command of a script that must outlive the process starting it (see ``runner.detached``).
+
+    A small bash frames the script's stdout with ``##argonaut-pid-<ticket> <pid> <start>`` and
+    ``##argonaut-exit-<ticket> <code>`` lines, for a node that is not the script's parent to find it
+    and learn how it ended. The script runs in a subshell (for Bash) or a child (for Python) of it."""
+    if not ticket.isalnum():
+        raise ValueError(f"a ticket is letters and digits: {ticket!r}")
+    announce = f'printf "##argonaut-pid-{ticket} %d %s\\n" "$$" "$EPOCHREALTIME"'
+    record = (
+        f'__argonaut_rc=$?; printf "##argonaut-exit-{ticket} %d\\n" "$__argonaut_rc"; exit "$__argonaut_rc"'
+    )
     if syntax == "Bash":
         bash_bootstrap, bash_helpers, _ = _compiled(bundle or PACKAGE_BUNDLE)
         # A subshell, not a second bash: a fork costs next to nothing, an exec of bash a millisecond.
-        wrapper = f"(\n{bash_bootstrap}\n) {fd}>&-; {record}"
+        wrapper = f"{announce}\n(\n{bash_bootstrap}\n)\n{record}"
         return ["bash", "-c", wrapper, str(script), str(variables_file), bash_helpers]
-    return [
-        "bash",
-        "-c",
-        f'"$@" {fd}>&-; {record}',
-        "argonaut",
-        *command_line(syntax, script, variables_file, bundle),
-    ]
+    wrapper = f'{announce}\n"$@"\n{record}'
+    return ["bash", "-c", wrapper, "argonaut", *command_line(syntax, script, variables_file, bundle)]

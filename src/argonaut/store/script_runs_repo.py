@@ -20,6 +20,8 @@ from argonaut.store.connection import Conn
 from argonaut.store.tables import script_runs, task_log
 from argonaut.store.timeutil import utcnow
 
+_RECORD = insert(script_runs)
+_FORGET = delete(script_runs).where(script_runs.c.task_id == bindparam("task_id"))
 _SET_CURSOR = (
     update(script_runs)
     .where(script_runs.c.ticket == bindparam("t"))
@@ -49,22 +51,24 @@ async def record(
 ) -> None:
     target = handle.target
     worker = target if isinstance(target, WorkerTarget) else None
-    await conn.execute(
-        insert(script_runs).values(
-            task_id=task_id,
-            activity=activity,
-            ticket=handle.ticket,
-            worker_id=worker.worker_id if worker else 0,
-            worker_name=target.name,
-            endpoint=dict(worker.endpoint) if worker else {},
-            finished=False,
-            created=utcnow(),
-            kind=handle.kind.value,
-            resumable=handle.resumable,
-            handle=handle.to_json(),
-            step=dict(step or {}),
-        )
-    )
+    values = {
+        "task_id": task_id,
+        "activity": activity,
+        "ticket": handle.ticket,
+        "worker_id": worker.worker_id if worker else 0,
+        "worker_name": target.name,
+        "endpoint": dict(worker.endpoint) if worker else {},
+        "finished": False,
+        "failure": None,
+        "created": utcnow(),
+        "kind": handle.kind.value,
+        "resumable": handle.resumable,
+        "handle": handle.to_json(),
+        "cursor": None,
+        "outcome": None,
+        "step": dict(step or {}),
+    }
+    await conn.execute(_RECORD, values)
 
 
 async def mark_started(conn: Conn, ticket: str, cursor: Cursor = 0) -> None:
@@ -95,7 +99,7 @@ async def for_task(conn: Conn, task_id: int) -> list[ScriptRun]:
 
 
 async def forget_task(conn: Conn, task_id: int) -> None:
-    await conn.execute(delete(script_runs).where(script_runs.c.task_id == task_id))
+    await conn.execute(_FORGET, {"task_id": task_id})
 
 
 async def stored_lines(conn: Conn, task_id: int, activity: str) -> int:

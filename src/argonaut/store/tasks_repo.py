@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
@@ -63,21 +63,25 @@ def _claim_statement(skip_locked: bool) -> Any:
         select(tasks.c.id)
         .where(tasks.c.state == TaskState.QUEUED.value)
         .order_by(tasks.c.id)
-        .limit(bindparam("limit", literal_execute=True))
+        .limit(bindparam("limit", type_=Integer))
+    )
+    claim = update(tasks).values(
+        state=TaskState.EXECUTING.value,
+        start_time=bindparam("now"),
+        last_updated_time=bindparam("now"),
+        server_node=bindparam("node"),
     )
     if skip_locked:
-        candidates = candidates.with_for_update(skip_locked=True)
-    return (
-        update(tasks)
-        .where(tasks.c.id.in_(candidates.scalar_subquery()), tasks.c.state == TaskState.QUEUED.value)
-        .values(
-            state=TaskState.EXECUTING.value,
-            start_time=bindparam("now"),
-            last_updated_time=bindparam("now"),
-            server_node=bindparam("node"),
+        # PostgreSQL: the candidates in a CTE, which runs once. As an IN (subquery …) the planner may run
+        # the locking subquery again per row and claim every queued task, whatever the limit (seen here:
+        # a limit of 2 claimed all 5), so a node's task cap would not hold.
+        chosen = candidates.with_for_update(skip_locked=True).cte("claimable")
+        claim = claim.where(tasks.c.id == chosen.c.id, tasks.c.state == TaskState.QUEUED.value)
+    else:
+        claim = claim.where(
+            tasks.c.id.in_(candidates.scalar_subquery()), tasks.c.state == TaskState.QUEUED.value
         )
-        .returning(*tasks.c)
-    )
+    return claim.returning(*tasks.c)
 
 
 _CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
@@ -149,18 +153,8 @@ async def claim_next(conn: Conn, node: str, limit: int) -> list[RowMapping]:
     """
     if limit <= 0:
         return []
-    candidates = (
-        select(tasks.c.id).where(tasks.c.state == TaskState.QUEUED.value).order_by(tasks.c.id).limit(limit)
-    )
-    if supports_skip_locked(conn):
-        candidates = candidates.with_for_update(skip_locked=True)
-    now = utcnow()
-    result = await conn.execute(
-        update(tasks)
-        .where(tasks.c.id.in_(candidates.scalar_subquery()), tasks.c.state == TaskState.QUEUED.value)
-        .values(state=TaskState.EXECUTING.value, start_time=now, last_updated_time=now, server_node=node)
-        .returning(*tasks.c)
-    )
+    statement = _CLAIM[supports_skip_locked(conn)]
+    result = await conn.execute(statement, {"limit": limit, "now": utcnow(), "node": node})
     return sorted(result.mappings().all(), key=lambda row: row["id"])
 
 

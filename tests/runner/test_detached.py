@@ -1,0 +1,117 @@
+"""The built-in worker's detached scripts: they outlive whoever started them, and anyone can follow them.
+
+A second ``DetachedScripts`` over the same folder stands for the node that starts after the first one
+died: it is not the script's parent, so it must find the process and its exit code the way a restarted
+node does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+from pathlib import Path
+
+from argonaut.runner import LogLine, ScriptRequest
+from argonaut.runner.detached import DetachedScripts
+
+
+def request(tmp_path: Path, body: str, **fields: object) -> ScriptRequest:
+    return ScriptRequest(script_body=body, syntax="Bash", work_root=tmp_path, **fields)  # type: ignore[arg-type]
+
+
+class Seen:
+    def __init__(self) -> None:
+        self.lines: list[LogLine] = []
+        self.cursors: list[list[int]] = []
+
+    def __call__(self, line: LogLine, cursor: list[int]) -> None:
+        self.lines.append(line)
+        self.cursors.append(cursor)
+
+    @property
+    def texts(self) -> list[str]:
+        return [line.text for line in self.lines]
+
+
+async def test_lines_categories_and_exit_code_with_no_marker_shown(tmp_path: Path) -> None:
+    scripts = DetachedScripts(tmp_path)
+    ticket = secrets.token_hex(8)
+    job = request(tmp_path, "echo one; echo two >&2; printf 'no newline'; exit 4")
+    await scripts.start(ticket, job)
+    seen = Seen()
+    result = await scripts.follow(ticket, job, None, seen)
+    assert result.exit_code == 4 and result.failure_message == "The script exited with code 4"
+    assert sorted(seen.texts) == ["no newline", "one", "two"]  # across stdout and stderr, order is open
+    assert [line.category for line in seen.lines if line.text == "two"] == ["Error"]
+    assert not any("argonaut-" in text for text in seen.texts)
+    await scripts.release(ticket)
+    assert not (tmp_path / ticket).exists()
+
+
+async def test_another_follower_picks_up_at_the_cursor_with_what_the_script_said_before(
+    tmp_path: Path,
+) -> None:
+    first = DetachedScripts(tmp_path)
+    ticket = secrets.token_hex(8)
+    go_on = tmp_path / "go-on"
+    body = (
+        "set_octopusvariable Token s3cret -sensitive; set_octopusvariable Colour blue; echo before; "
+        f"while [ ! -e {go_on} ]; do sleep 0.02; done; echo after s3cret; exit 3"
+    )
+    job = request(tmp_path, body)
+    await first.start(ticket, job)
+    seen = Seen()
+    following = asyncio.ensure_future(first.follow(ticket, job, None, seen))
+    for _ in range(500):
+        if "before" in seen.texts:
+            break
+        await asyncio.sleep(0.01)
+    following.cancel()  # the node that started it stops watching (as a killed node would)
+    cursor = seen.cursors[seen.texts.index("before")]
+
+    second = DetachedScripts(tmp_path)  # the next node: not the script's parent
+    go_on.touch()
+    later = Seen()
+    result = await second.follow(ticket, job, cursor, later)
+    assert later.texts == ["after ********"]  # nothing repeated; the secret set before is still masked
+    assert result.exit_code == 3  # read from the wrapper's marker, as no wait status is ours to reap
+    assert {v.name: v.value for v in result.output_variables} == {"Token": "s3cret", "Colour": "blue"}
+    await second.release(ticket)
+
+
+async def test_a_script_killed_while_nobody_watched_has_an_unknown_outcome(tmp_path: Path) -> None:
+    ticket = secrets.token_hex(8)
+    job = request(tmp_path, "echo started; sleep 30")
+    await DetachedScripts(tmp_path).start(ticket, job)
+    out = tmp_path / ticket / "out"
+    for _ in range(500):
+        if "started" in out.read_text():
+            break
+        await asyncio.sleep(0.01)
+    pid = int(out.read_text().split()[1])
+    os.killpg(pid, signal.SIGKILL)
+    result = await DetachedScripts(tmp_path).follow(ticket, job, None, Seen())
+    assert result.failure_message is not None and "outcome is unknown" in result.failure_message
+
+
+async def test_prune_stops_and_removes_what_no_one_will_follow(tmp_path: Path) -> None:
+    scripts = DetachedScripts(tmp_path)
+    kept, dropped = secrets.token_hex(8), secrets.token_hex(8)
+    for ticket in (kept, dropped):
+        await scripts.start(ticket, request(tmp_path, "echo started; sleep 30"))
+    await asyncio.sleep(0.2)
+    pid = int((tmp_path / dropped / "out").read_text().split()[1])
+    assert DetachedScripts(tmp_path).prune([kept]) == [dropped]
+    assert not (tmp_path / dropped).exists() and (tmp_path / kept).exists()
+    for _ in range(200):
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the pruned script still runs")
+    await scripts.cancel(kept)
+    await scripts.release(kept)
