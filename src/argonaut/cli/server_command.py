@@ -31,7 +31,9 @@ def _host_port(text: str) -> tuple[str, int]:
 @click.option("--no-built-in-worker", is_flag=True, help="Disable the built-in worker")
 @click.option("--node-name", metavar="NAME", help="Name of this node [default: host name]")
 @click.option(
-    "--shutdown-grace", type=click.FloatRange(0), help="Seconds running tasks get on SIGTERM [default: 5]"
+    "--shutdown-grace",
+    type=click.FloatRange(0),
+    help="Seconds running tasks get on SIGTERM before they are handed over to the next start [default: 5]",
 )
 def server(
     home: str | None,

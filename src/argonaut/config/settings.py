@@ -30,7 +30,10 @@ class ServerSettings(BaseSettings):
     built_in_worker_user: str | None = Field(None, description="OS user the built-in worker runs scripts as")
     admin_api_key: SecretStr | None = Field(None, description="Admin API key to use at first start")
     shutdown_grace_s: float = Field(
-        5.0, ge=0, description="On SIGTERM, how long running tasks may finish before they are canceled"
+        5.0,
+        ge=0,
+        description="On SIGTERM, how long running tasks may finish before they are handed over to the "
+        "next start (or stopped, when their scripts cannot be followed later)",
     )
     node_name: str | None = Field(None, description="Name of this server node; default is the host name")
     comms_max_unauthenticated: int = Field(
