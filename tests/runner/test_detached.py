@@ -13,7 +13,7 @@ import secrets
 import signal
 from pathlib import Path
 
-from argonaut.runner import LogLine, ScriptRequest
+from argonaut.runner import LogEntry, ScriptRequest
 from argonaut.runner.detached import DetachedScripts
 
 
@@ -23,12 +23,14 @@ def request(tmp_path: Path, body: str, **fields: object) -> ScriptRequest:
 
 class Seen:
     def __init__(self) -> None:
-        self.lines: list[LogLine] = []
-        self.cursors: list[list[int]] = []
+        self.lines: list[LogEntry] = []
 
-    def __call__(self, line: LogLine, cursor: list[int]) -> None:
+    def __call__(self, line: LogEntry) -> None:
         self.lines.append(line)
-        self.cursors.append(cursor)
+
+    @property
+    def cursors(self) -> list[object]:
+        return [line.cursor for line in self.lines]
 
     @property
     def texts(self) -> list[str]:

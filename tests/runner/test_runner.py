@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ import argonaut.runner as runner_package
 from argonaut.runner import (
     RUNNER_VERSION,
     Artifact,
-    LogLine,
+    LogEntry,
     OutputVariable,
     ScriptRequest,
     ScriptResult,
@@ -33,18 +32,18 @@ TEST_USER = "argonaut-runner-test"
 
 async def run(
     work_root: Path, body: str, syntax: str = "Bash", **options: object
-) -> tuple[ScriptResult, list[LogLine]]:
-    lines: list[LogLine] = []
+) -> tuple[ScriptResult, list[LogEntry]]:
+    lines: list[LogEntry] = []
     request = ScriptRequest(script_body=body, syntax=syntax, work_root=work_root, **options)  # type: ignore[arg-type]
     result = await run_script(request, lines.append)
     return result, lines
 
 
-def texts(lines: list[LogLine]) -> list[str]:
+def texts(lines: list[LogEntry]) -> list[str]:
     return [line.text for line in lines]
 
 
-def pairs(lines: list[LogLine]) -> list[tuple[str, str]]:
+def pairs(lines: list[LogEntry]) -> list[tuple[str, str]]:
     return [(line.category, line.text) for line in lines]
 
 
@@ -79,7 +78,7 @@ def test_public_api_is_exactly_the_contract() -> None:
     assert sorted(runner_package.__all__) == sorted(
         [
             "ScriptRequest",
-            "LogLine",
+            "LogEntry",
             "RunnerBundle",
             "PACKAGE_BUNDLE",
             "load_bundle",
@@ -101,8 +100,7 @@ async def test_lines_in_order_with_utc_timestamps(tmp_path: Path) -> None:
     before = time.time()
     result, lines = await run(tmp_path, "echo one\necho two\necho three")
     assert pairs(lines) == [("Info", "one"), ("Info", "two"), ("Info", "three")]
-    assert all(line.occurred.utcoffset() == timedelta(0) for line in lines)
-    assert before - 1 <= lines[0].occurred.timestamp() <= lines[-1].occurred.timestamp() <= time.time() + 1
+    assert before - 1 <= lines[0].occurred <= lines[-1].occurred <= time.time() + 1  # unix seconds, UTC
     assert result.exit_code == 0
     assert result.failure_message is None
     assert result.output_variables == ()
@@ -536,7 +534,7 @@ async def test_env_is_passed_and_server_settings_are_not(
 
 
 async def test_concurrent_runs_stay_apart(tmp_path: Path) -> None:
-    async def one(n: int) -> tuple[ScriptResult, list[LogLine]]:
+    async def one(n: int) -> tuple[ScriptResult, list[LogEntry]]:
         script = f"for i in 1 2 3; do echo run{n}-$i; sleep 0.01; done\nset_octopusvariable N {n}"
         return await run(tmp_path, script)
 
@@ -554,7 +552,7 @@ async def test_cancel_kills_the_whole_process_group(tmp_path: Path) -> None:
     started = asyncio.Event()
     seen: dict[str, str] = {}
 
-    def on_log(line: LogLine) -> None:
+    def on_log(line: LogEntry) -> None:
         if line.text.startswith("pgid "):
             _, seen["pgid"], seen["child"], seen["pwd"] = line.text.split()
             started.set()
@@ -582,7 +580,7 @@ async def test_cancel_escalates_to_sigkill(tmp_path: Path, monkeypatch: pytest.M
     started = asyncio.Event()
     seen: list[int] = []
 
-    def on_log(line: LogLine) -> None:
+    def on_log(line: LogEntry) -> None:
         seen.append(int(line.text))
         started.set()
 
@@ -616,7 +614,7 @@ async def test_on_log_failure_stops_the_script_and_propagates(tmp_path: Path) ->
     class Boom(Exception):
         pass
 
-    def on_log(line: LogLine) -> None:
+    def on_log(line: LogEntry) -> None:
         if line.text == "boom":
             raise Boom
 
@@ -675,7 +673,7 @@ def test_run_as_user() -> None:
             run_as_user=TEST_USER,
             artifact_dir=artifact_dir,
         )
-        lines: list[LogLine] = []
+        lines: list[LogEntry] = []
         result = asyncio.run(run_script(request, lines.append))
         info = [line.text for line in lines if line.category == "Info"]
         assert result.exit_code == 0, pairs(lines)
@@ -697,7 +695,7 @@ def test_run_as_user() -> None:
 def test_run_as_user_warns_when_work_root_is_not_searchable(tmp_path: Path) -> None:
     ensure_test_user()
     # tmp_path's parents are 0700 root: the script cannot read its own file by absolute path.
-    lines: list[LogLine] = []
+    lines: list[LogEntry] = []
     request = ScriptRequest("echo unreachable", "Bash", tmp_path / "work", run_as_user=TEST_USER)
     result = asyncio.run(run_script(request, lines.append))
     assert lines[0].category == "Warning" and "not searchable" in lines[0].text

@@ -12,8 +12,8 @@ import asyncio
 import base64
 import contextlib
 import shutil
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +28,7 @@ from argonaut.protocol.methods import (
     StartScript,
     TicketOnly,
 )
-from argonaut.runner import LogLine as RunnerLine
-from argonaut.runner import RunnerBundle, ScriptRequest, ScriptResult, run_script
+from argonaut.runner import LogEntry, RunnerBundle, ScriptRequest, ScriptResult, run_script
 
 MAX_LINES_PER_ANSWER = 5000
 
@@ -98,11 +97,11 @@ class ScriptService:
         return script
 
     async def _run(self, script: _Script, params: StartScript) -> None:
-        def on_log(line: RunnerLine) -> None:
+        def on_log(line: LogEntry) -> None:
             script.lines.append(
                 LogLine(
                     seq=len(script.lines),
-                    occurred=line.occurred.timestamp(),
+                    occurred=line.occurred,
                     category=line.category,
                     text=line.text,
                 )
@@ -168,12 +167,10 @@ def _artifact(artifact: Any) -> ArtifactData:
     )
 
 
-def _waiting_line(exclusive: bool) -> RunnerLine:
+def _waiting_line(exclusive: bool) -> LogEntry:
     why = (
         "this script requires that no other scripts are running on this agent"
         if exclusive
         else "a script that requires this agent to itself is running"
     )
-    return RunnerLine(
-        occurred=datetime.now(UTC), category="Wait", text=f"Waiting for other scripts to finish: {why}"
-    )
+    return LogEntry(time.time(), "Wait", f"Waiting for other scripts to finish: {why}")

@@ -7,11 +7,18 @@ See ``api_contract.md`` (fixed; other code is written against it).
 
 from argonaut.runner.execution import run_script
 from argonaut.runner.interpreters import PACKAGE_BUNDLE, RUNNER_VERSION, load_bundle, save_bundle
-from argonaut.runner.model import Artifact, LogLine, OutputVariable, RunnerBundle, ScriptRequest, ScriptResult
+from argonaut.runner.model import (
+    Artifact,
+    LogEntry,
+    OutputVariable,
+    RunnerBundle,
+    ScriptRequest,
+    ScriptResult,
+)
 
 __all__ = [
     "ScriptRequest",
-    "LogLine",
+    "LogEntry",
     "OutputVariable",
     "Artifact",
     "ScriptResult",

@@ -45,7 +45,7 @@ from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
 from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, detached_command_line
 from argonaut.runner.lines import LineSplitter
-from argonaut.runner.model import LogLine, ScriptRequest, ScriptResult
+from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.process_group import group_has_live_members
 from argonaut.runner.workspace import encode_variables, remove_work_dir, write_private_file
@@ -58,8 +58,9 @@ _SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLO
 _COMMAND_NOT_FOUND = 127
 _UNKNOWN = -(2**31)  # no exit code seen: the outcome is unknown
 
-OnLine = Callable[[LogLine, list[int]], None]
-"""Called for each log line with the cursor after it: bytes of stdout and of stderr consumed."""
+OnLine = Callable[[LogEntry], None]
+"""Called for each log line; its cursor is where the output stands after it: bytes of stdout and of
+stderr consumed."""
 
 
 class ScriptGone(Exception):
@@ -217,9 +218,10 @@ class DetachedScripts:
         replaying = True
         streams: list[_Stream] = []
 
-        def forward(line: LogLine) -> None:
+        def forward(line: LogEntry) -> None:
             if not replaying:
-                on_line(line, [s.splitter.consumed for s in streams])
+                cursor = [s.splitter.consumed for s in streams]
+                on_line(LogEntry(line.occurred, line.category, line.text, cursor))
 
         output = ScriptOutput(forward, masker)
         markers = _Markers(ticket)

@@ -19,7 +19,7 @@ from argonaut.runner.accounts import RunAs, resolve_run_as, spawn_options, unrea
 from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
 from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, command_line
-from argonaut.runner.model import LogLine, ScriptRequest, ScriptResult
+from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.pipes import OutputPipes
 from argonaut.runner.process_group import terminate_group
@@ -32,7 +32,7 @@ OUTPUT_DRAIN_SECONDS = 2.0
 _COMMAND_NOT_FOUND = 127
 
 
-async def run_script(request: ScriptRequest, on_log: Callable[[LogLine], None]) -> ScriptResult:
+async def run_script(request: ScriptRequest, on_log: Callable[[LogEntry], None]) -> ScriptResult:
     """Run ``request.script_body`` in a fresh working folder and report what it did.
 
     Raises LookupError (unknown ``run_as_user``) or PermissionError (switching users needs root) before

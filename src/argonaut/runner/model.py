@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from argonaut.domain.scripts import OutputVariable  # one type for an output variable, runner to store
+from argonaut.domain.scripts import LogEntry, OutputVariable  # one type per seam, runner to store
+
+__all__ = ["LogEntry", "OutputVariable"]
 
 Syntax = Literal["Bash", "Python"]
-Category = Literal["Info", "Error", "Warning", "Verbose", "Highlight", "Wait"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,13 +27,6 @@ class ScriptRequest:
     keep_work_dir: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     runner: RunnerBundle | None = None  # the bootstraps to use; default: the ones installed with this package
-
-
-@dataclass(frozen=True, slots=True)
-class LogLine:
-    occurred: datetime
-    category: Category
-    text: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,13 +6,13 @@ logged; every other line is masked and handed to ``on_log`` with the category cu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from argonaut.domain.masking import Masker
+from argonaut.domain.scripts import Category, LogEntry, OutputVariable
 from argonaut.domain.service_messages import MARKER, ServiceMessage, parse_service_message
-from argonaut.runner.model import Category, LogLine, OutputVariable
 
 # None means "drop the line": scripts use stdout-ignore to hide noisy tool output.
 _STDOUT_CATEGORIES: dict[str, Category | None] = {
@@ -51,7 +51,7 @@ class ScriptOutput:
         "result_message",
     )
 
-    def __init__(self, on_log: Callable[[LogLine], None], masker: Masker) -> None:
+    def __init__(self, on_log: Callable[[LogEntry], None], masker: Masker) -> None:
         self._on_log = on_log
         self._masker = masker
         self._stdout_category: Category | None = "Info"
@@ -80,7 +80,7 @@ class ScriptOutput:
             self.log(self._stderr_category, text)
 
     def log(self, category: Category, text: str) -> None:
-        self._on_log(LogLine(datetime.now(UTC), category, self._masker.mask(text)))
+        self._on_log(LogEntry(time.time(), category, self._masker.mask(text)))
 
     def _handle(self, message: ServiceMessage | None) -> bool:
         if message is None:

@@ -19,7 +19,7 @@ from argonaut.domain.scripts import (
     ScriptLost,
     ScriptOutcome,
 )
-from argonaut.runner import LogLine, ScriptRequest
+from argonaut.runner import ScriptRequest
 from argonaut.runner.detached import DetachedScripts, ScriptGone
 
 
@@ -46,12 +46,9 @@ class BuiltInWorker:
     async def follow(
         self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
-        def forward(line: LogLine, position: list[int]) -> None:
-            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text, position))
-
         start = list(cursor) if isinstance(cursor, list) else None
         try:
-            result = await self._scripts.follow(handle.ticket, self._request(job), start, forward)
+            result = await self._scripts.follow(handle.ticket, self._request(job), start, on_log)
         except ScriptGone as exc:
             raise ScriptLost(str(exc)) from None
         return ScriptOutcome(

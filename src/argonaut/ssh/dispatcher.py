@@ -41,7 +41,6 @@ from argonaut.domain.scripts import (
 from argonaut.domain.substitution import substitute
 from argonaut.domain.workers import HealthStatus
 from argonaut.runner.lines import LineSplitter
-from argonaut.runner.model import LogLine
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.workspace import encode_variables
 from argonaut.ssh.connections import Login, SshConnections, SshError
@@ -257,10 +256,7 @@ class SshDispatcher:
             )
         masker = Masker(job.sensitive_values)
 
-        def forward(line: LogLine) -> None:
-            on_log(LogEntry(line.occurred.timestamp(), line.category, line.text))
-
-        output = ScriptOutput(forward, masker)
+        output = ScriptOutput(on_log, masker)
         try:
             exit_code = await self._follow(run.loop, output, run.remote)
             artifacts = await self._artifacts(run.connection, output, run.remote.work, job.artifact_dir)
