@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.engine import RowMapping
+
 from argonaut.store.tasks_repo import LogRow
 
 
@@ -20,7 +22,7 @@ from argonaut.store.tasks_repo import LogRow
 class Completed:
     """The task reached a final state; ``row`` is its stored row, so watchers need not read it again."""
 
-    row: Mapping[str, Any]
+    row: Mapping[str, Any] | RowMapping
 
 
 Event = LogRow | Completed

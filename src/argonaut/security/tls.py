@@ -30,9 +30,11 @@ class TlsSetupError(RuntimeError):
     pass
 
 
-@_VERIFY_CALLBACK
-def _accept_presented_certificate(_preverify_ok: int, _store: int | None) -> int:
+def _accept_any(_preverify_ok: int, _store: int | None) -> int:
     return 1  # the thumbprint is checked after the handshake, against the pins
+
+
+_accept_presented_certificate: Any = _VERIFY_CALLBACK(_accept_any)  # a C callback: ctypes keeps it alive
 
 
 @cache

@@ -67,7 +67,7 @@ async def delete_account(conn: Conn, space_id: int, account_id: int) -> None:
             )
         )
     ).all()
-    using = [name for name, endpoint in rows if (endpoint or {}).get("AccountId") == account_text]
+    using = [row.name for row in rows if (row.endpoint or {}).get("AccountId") == account_text]
     if using:
         raise Refused(f"The account is used by worker(s) {', '.join(sorted(using))}: change them first")
     await conn.execute(delete(accounts).where(accounts.c.space_id == space_id, accounts.c.id == account_id))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.engine import Connection, Result
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
@@ -22,7 +22,7 @@ class InlineConnection:
         self.sync_connection = sync
         self.dialect = sync.dialect
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
+    async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
         return self.sync_connection.execute(statement, parameters)
 
 

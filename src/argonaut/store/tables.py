@@ -34,8 +34,6 @@ metadata = MetaData(
     }
 )
 
-_AUTO = {"sqlite_autoincrement": True}
-
 
 def _modified() -> list[Column[object]]:
     return [
@@ -55,7 +53,7 @@ spaces = Table(
     Column("is_default", Boolean, nullable=False, default=False),
     Column("task_queue_stopped", Boolean, nullable=False, default=False),
     *_modified(),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 machine_policies = Table(
@@ -70,7 +68,7 @@ machine_policies = Table(
     Column("document", JSON, nullable=False),
     *_modified(),
     UniqueConstraint("space_id", "name_key"),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 worker_pools = Table(
@@ -88,7 +86,7 @@ worker_pools = Table(
     Column("worker_type", String(100), nullable=True),
     *_modified(),
     UniqueConstraint("space_id", "name_key"),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 workers = Table(
@@ -111,7 +109,7 @@ workers = Table(
     Column("details", JSON, nullable=False),
     *_modified(),
     UniqueConstraint("space_id", "name_key"),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 worker_pool_members = Table(
@@ -129,7 +127,7 @@ users = Table(
     Column("username", String(200), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 api_keys = Table(
@@ -140,7 +138,7 @@ api_keys = Table(
     Column("purpose", String(200), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created", DateTime(timezone=True), nullable=False),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 tasks = Table(
@@ -164,7 +162,7 @@ tasks = Table(
     Column("log_count", Integer, nullable=False, default=0),
     Index("ix_tasks_state_queue", "state", "id"),
     Index("ix_tasks_space_id", "space_id", "id"),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 task_log = Table(
@@ -188,7 +186,7 @@ artifacts = Table(
     Column("length", Integer, nullable=False),
     Column("stored_name", String(200), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 worker_leases = Table(
@@ -199,7 +197,7 @@ worker_leases = Table(
     Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("exclusive", Boolean, nullable=False, default=False),
     Column("created", DateTime(timezone=True), nullable=False),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 script_runs = Table(
@@ -224,7 +222,7 @@ script_runs = Table(
     Column("cursor", JSON, nullable=True),  # where the lines the store holds end, in the worker's terms
     Column("outcome", JSON, nullable=True),  # exit code, outputs and failure, once the script ended
     Column("step", JSON, nullable=True),  # the executor's own notes: label, lease, step variables
-    **_AUTO,
+    sqlite_autoincrement=True,
 )
 
 accounts = Table(
@@ -241,5 +239,5 @@ accounts = Table(
     Column("secrets", JSON, nullable=False),
     *_modified(),
     UniqueConstraint("space_id", "name_key"),
-    **_AUTO,
+    sqlite_autoincrement=True,
 )

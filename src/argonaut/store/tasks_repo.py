@@ -104,7 +104,7 @@ async def create_task(
 ) -> RowMapping:
     """Queue a task and answer its row (one statement: INSERT … RETURNING)."""
     now = utcnow()
-    values = {
+    values: dict[str, Any] = {
         "space_id": space_id,
         "name": name,
         "description": description,
