@@ -126,11 +126,16 @@ class ScriptJob:
 
     @property
     def sensitive_values(self) -> list[str]:
-        """The values to mask in every line; names match case-insensitively, like every variable name."""
-        if not self.sensitive_variables:
-            return []
-        wanted = {name.casefold() for name in self.sensitive_variables}
-        return [value for name, value in self.variables.items() if name.casefold() in wanted]
+        return sensitive_values(self.variables, self.sensitive_variables)
+
+
+def sensitive_values(variables: Mapping[str, str], sensitive_names: frozenset[str]) -> list[str]:
+    """The values to mask in every line. Names match case-insensitively, like every other variable-name
+    lookup: erring towards masking more is safe."""
+    if not sensitive_names:
+        return []
+    wanted = {name.casefold() for name in sensitive_names}
+    return [value for name, value in variables.items() if name.casefold() in wanted]
 
 
 @dataclass(frozen=True, slots=True)

@@ -214,7 +214,7 @@ class DetachedScripts:
         folder = self.folder(ticket)
         if not (folder / "out").exists():
             raise ScriptGone(f"the built-in worker has no script {ticket} (its folder {folder} is missing)")
-        masker = Masker(_sensitive_values(request))
+        masker = Masker(request.sensitive_values)
         replaying = True
         streams: list[_Stream] = []
 
@@ -247,17 +247,12 @@ class DetachedScripts:
         artifacts = await collect_artifacts(
             output.artifact_requests, folder / "work", request.artifact_dir, run_as, _warner(output)
         )
-        if output.result_message is not None:
-            failure: str | None = masker.mask(output.result_message)
-        elif exit_code == _UNKNOWN:
+        failure = output.failure(exit_code)
+        if exit_code == _UNKNOWN and output.result_message is None:
             failure = (
                 "The script ended while no server node was watching it and left no exit code "
                 "(it was probably killed), so its outcome is unknown"
             )
-        elif exit_code != 0:
-            failure = f"The script exited with code {exit_code}"
-        else:
-            failure = None
         return ScriptResult(exit_code, output.output_variables, artifacts, failure, folder / "work")
 
     async def _until_exit(
@@ -521,13 +516,6 @@ def _write_line(fd: int, text: str) -> None:
 
 def _search_path(env: dict[str, str] | None) -> str:
     return (env if env is not None else os.environ).get("PATH", os.defpath)
-
-
-def _sensitive_values(request: ScriptRequest) -> list[str]:
-    if not request.sensitive_variables:
-        return []
-    sensitive = {name.casefold() for name in request.sensitive_variables}
-    return [value for name, value in request.variables.items() if name.casefold() in sensitive]
 
 
 def _warner(output: ScriptOutput) -> Callable[[str], None]:

@@ -39,7 +39,7 @@ async def run_script(request: ScriptRequest, on_log: Callable[[LogEntry], None])
     anything is started. See ``api_contract.md`` for the rest of the contract.
     """
     run_as = resolve_run_as(request.run_as_user)
-    masker = Masker(_sensitive_values(request))
+    masker = Masker(request.sensitive_values)
     output = ScriptOutput(on_log, masker)
     script_body = substitute(request.script_body, request.variables)
 
@@ -66,17 +66,11 @@ async def run_script(request: ScriptRequest, on_log: Callable[[LogEntry], None])
         if not request.keep_work_dir:
             await remove_work_dir(work_dir, _warner(output))
 
-    if output.result_message is not None:
-        failure_message: str | None = masker.mask(output.result_message)
-    elif exit_code != 0:
-        failure_message = f"The script exited with code {exit_code}"
-    else:
-        failure_message = None
     return ScriptResult(
         exit_code=exit_code,
         output_variables=output.output_variables,
         artifacts=artifacts,
-        failure_message=failure_message,
+        failure_message=output.failure(exit_code),
         work_dir=work_dir,
     )
 
@@ -138,14 +132,6 @@ async def _wait(process: asyncio.subprocess.Process, pipes: OutputPipes, output:
     finally:
         if not exited.done():
             exited.cancel()
-
-
-def _sensitive_values(request: ScriptRequest) -> list[str]:
-    if not request.sensitive_variables:
-        return []
-    # Case-insensitive, like every other variable-name lookup; erring towards masking more is safe.
-    sensitive = {name.casefold() for name in request.sensitive_variables}
-    return [value for name, value in request.variables.items() if name.casefold() in sensitive]
 
 
 def _warner(output: ScriptOutput) -> Callable[[str], None]:

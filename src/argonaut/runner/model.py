@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from argonaut.domain.scripts import LogEntry, OutputVariable  # one type per seam, runner to store
+from argonaut.domain.scripts import LogEntry, OutputVariable, sensitive_values  # one type per seam
 
 __all__ = ["LogEntry", "OutputVariable"]
 
@@ -27,6 +27,10 @@ class ScriptRequest:
     keep_work_dir: bool = False
     env: Mapping[str, str] = field(default_factory=dict)
     runner: RunnerBundle | None = None  # the bootstraps to use; default: the ones installed with this package
+
+    @property
+    def sensitive_values(self) -> list[str]:
+        return sensitive_values(self.variables, self.sensitive_variables)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,15 @@ class ScriptOutput:
         self.artifact_requests: list[ArtifactRequest] = []
         self.result_message: str | None = None
 
+    def failure(self, exit_code: int) -> str | None:
+        """Why the run failed, or None: the script's own fail_step message (masked), else a non-zero
+        exit code."""
+        if self.result_message is not None:
+            return self._masker.mask(self.result_message)
+        if exit_code != 0:
+            return f"The script exited with code {exit_code}"
+        return None
+
     @property
     def output_variables(self) -> tuple[OutputVariable, ...]:
         return tuple(self._variables.values())

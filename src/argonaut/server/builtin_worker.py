@@ -18,6 +18,7 @@ from argonaut.domain.scripts import (
     ScriptJob,
     ScriptLost,
     ScriptOutcome,
+    Started,
 )
 from argonaut.runner import ScriptRequest
 from argonaut.runner.detached import DetachedScripts, ScriptGone
@@ -40,8 +41,9 @@ class BuiltInWorker:
             artifact_dir=job.artifact_dir,
         )
 
-    async def start(self, handle: ScriptHandle, job: ScriptJob) -> None:
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started:
         await self._scripts.start(handle.ticket, self._request(job))
+        return Started()
 
     async def follow(
         self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]

@@ -7,6 +7,7 @@ to it — and every later step of the script goes where its handle's kind says.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from argonaut.comms.dispatcher import TENTACLE_STYLES, AgentDispatcher
 from argonaut.domain.health import HealthReport
@@ -28,6 +29,20 @@ from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.ssh.dispatcher import SshDispatcher
 
 
+class _Scripts(Protocol):
+    """What each kind of worker does with a script: the built-in worker, agents and SSH alike."""
+
+    async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started: ...
+
+    async def follow(
+        self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
+    ) -> ScriptOutcome: ...
+
+    async def cancel(self, handle: ScriptHandle) -> None: ...
+
+    async def release(self, handle: ScriptHandle) -> None: ...
+
+
 class Dispatch:
     def __init__(
         self, node: str, built_in: BuiltInWorker, agents: AgentDispatcher, ssh: SshDispatcher
@@ -36,6 +51,11 @@ class Dispatch:
         self._built_in = built_in
         self._agents = agents
         self._ssh = ssh
+        self._kinds: dict[ScriptKind, _Scripts] = {
+            ScriptKind.BUILT_IN: built_in,
+            ScriptKind.AGENT: agents,
+            ScriptKind.SSH: ssh,
+        }
 
     def handle(self, target: Target, ticket: str) -> ScriptHandle:
         if isinstance(target, BuiltInTarget):
@@ -51,37 +71,18 @@ class Dispatch:
         )
 
     async def start(self, handle: ScriptHandle, job: ScriptJob) -> Started:
-        if handle.kind is ScriptKind.BUILT_IN:
-            await self._built_in.start(handle, job)
-            return Started()
-        if handle.kind is ScriptKind.AGENT:
-            return await self._agents.start(handle, job)
-        return await self._ssh.start(handle, job)
+        return await self._kinds[handle.kind].start(handle, job)
 
     async def follow(
         self, handle: ScriptHandle, job: ScriptJob, cursor: Cursor, on_log: Callable[[LogEntry], None]
     ) -> ScriptOutcome:
-        if handle.kind is ScriptKind.BUILT_IN:
-            return await self._built_in.follow(handle, job, cursor, on_log)
-        if handle.kind is ScriptKind.AGENT:
-            return await self._agents.follow(handle, job, cursor, on_log)
-        return await self._ssh.follow(handle, job, cursor, on_log)
+        return await self._kinds[handle.kind].follow(handle, job, cursor, on_log)
 
     async def cancel(self, handle: ScriptHandle) -> None:
-        if handle.kind is ScriptKind.BUILT_IN:
-            await self._built_in.cancel(handle)
-        elif handle.kind is ScriptKind.AGENT:
-            await self._agents.cancel(handle)
-        else:
-            await self._ssh.cancel(handle)
+        await self._kinds[handle.kind].cancel(handle)
 
     async def release(self, handle: ScriptHandle) -> None:
-        if handle.kind is ScriptKind.BUILT_IN:
-            await self._built_in.release(handle)
-        elif handle.kind is ScriptKind.AGENT:
-            await self._agents.release(handle)
-        else:
-            await self._ssh.release(handle)
+        await self._kinds[handle.kind].release(handle)
 
     async def prune(self, keep: Sequence[ScriptHandle]) -> None:
         self._built_in.prune([h for h in keep if h.kind is ScriptKind.BUILT_IN])

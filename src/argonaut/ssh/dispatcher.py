@@ -269,13 +269,7 @@ class SshDispatcher:
         except (asyncssh.Error, OSError) as exc:
             self._connections.forget(run.login)
             raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
-        if output.result_message is not None:
-            failure: str | None = masker.mask(output.result_message)
-        elif exit_code != 0:
-            failure = f"The script exited with code {exit_code}"
-        else:
-            failure = None
-        return ScriptOutcome(exit_code, output.output_variables, artifacts, failure)
+        return ScriptOutcome(exit_code, output.output_variables, artifacts, output.failure(exit_code))
 
     async def cancel(self, handle: ScriptHandle) -> None:
         run = self._runs.get(handle.ticket)
