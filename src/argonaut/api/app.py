@@ -18,6 +18,7 @@ from argonaut.api import (
     routes_worker_pools,
     routes_workers,
 )
+from argonaut.api.gate import RequestGate
 from argonaut.api.lenient import LenientRequests
 from argonaut.api.paths import CanonicalPaths
 
@@ -49,3 +50,5 @@ def add_api(app: FastAPI) -> None:
     ]
     served = [url for url in (app.openapi_url, app.docs_url) if url]
     app.add_middleware(LenientRequests, paths=CanonicalPaths([*route_paths, *served]))
+    # Added last, so it runs first: nothing else touches a request it refuses.
+    app.add_middleware(RequestGate)

@@ -31,6 +31,12 @@ class ServerSettings(BaseSettings):
         5.0, ge=0, description="On SIGTERM, how long running tasks may finish before they are canceled"
     )
     node_name: str | None = Field(None, description="Name of this server node; default is the host name")
+    max_request_body_mb: float = Field(
+        10.0,
+        gt=0,
+        le=100_000,
+        description="Largest request body the API reads, in MB (2^20 bytes); a larger one is answered 413",
+    )
 
     @field_validator("home")
     @classmethod
