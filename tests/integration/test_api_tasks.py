@@ -205,7 +205,7 @@ def _stream(
 
 
 def test_a_log_of_many_pages_reads_whole_in_every_view(server: ServerProcess) -> None:
-    """Logs are read out of the store a page at a time (500 lines): no line lost or doubled at the
+    """Logs are read out of the store a page at a time (250 lines): no line lost or doubled at the
     seams, Verbose lines left out in the query, tails read from the end, in every view."""
     c = server.client
     body = (

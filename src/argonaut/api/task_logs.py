@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
 # Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
 # requests waiting (a few ms; see bench/logs.py) and what each reader holds.
-PAGE_LINES = 500
+PAGE_LINES = 250
 # Lines per query when only counting characters for PhysicalLogSize: SQLite does that work alone.
 SIZE_PAGE_LINES = 5_000
 
