@@ -63,21 +63,29 @@ class RawClient:
         body = json.dumps(payload).encode() if payload is not None else b""
         status, headers = await self._send(method, path, body)
         assert self._reader is not None
-        data = await self._reader.readexactly(int(headers.get("content-length", "0")))
+        if headers.get("transfer-encoding") == "chunked":
+            data = b"".join([chunk async for chunk in self._chunks()])
+        else:
+            data = await self._reader.readexactly(int(headers.get("content-length", "0")))
         return status, json.loads(data) if data else None
+
+    async def _chunks(self) -> AsyncIterator[bytes]:
+        assert self._reader is not None
+        while True:
+            size = int((await self._reader.readline()).strip(), 16)
+            if size == 0:
+                await self._reader.readline()
+                return
+            yield await self._reader.readexactly(size)
+            await self._reader.readline()
 
     async def stream_lines(self, path: str) -> AsyncIterator[dict[str, Any]]:
         status, headers = await self._send("GET", path)
         assert self._reader is not None and status == 200, status
         assert headers.get("transfer-encoding") == "chunked", headers
         buffer = b""
-        while True:
-            size = int((await self._reader.readline()).strip(), 16)
-            if size == 0:
-                await self._reader.readline()
-                break
-            buffer += await self._reader.readexactly(size)
-            await self._reader.readline()
+        async for chunk in self._chunks():
+            buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
                 if line:

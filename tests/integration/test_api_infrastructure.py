@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 
 from conftest import ServerProcess, unique
@@ -217,3 +219,64 @@ def test_spaces_are_walled(server: ServerProcess) -> None:
     pool_a = c.get(f"/api/{a}/workerpools/all").json()[0]["Id"]
     assert c.get(f"/api/{b}/workerpools/{pool_a}").status_code == 404
     assert c.post(f"/api/{b}/workers", json=listening("w", [pool_a])).status_code == 400
+
+
+def test_the_worker_sharing_script_runs_unchanged(server: ServerProcess) -> None:
+    """The described system's published "share workers across spaces" runbook, call for call: its
+    spellings (``workerPools``, ``machinePolicies``), the ``/api/spaces/{id}/…`` alias, and a POST whose
+    body PowerShell sends as form-encoded, carrying read-only fields and ``EndPoint``."""
+    c = server.client
+    pool_name = unique("AWS Worker Pool TF")
+    initial, remaining = new_space(c), new_space(c)
+    for space in (initial, remaining):
+        assert c.post(f"/api/{space}/workerpools", json={"Name": pool_name}).status_code == 201
+    pool_id = next(p["Id"] for p in c.get(f"/api/{initial}/workerpools/all").json() if p["Name"] == pool_name)
+    assert c.post(f"/api/{initial}/workers", json=listening(unique("shared"), [pool_id])).status_code == 201
+
+    # Get space list
+    spaces = c.get("/api/spaces?skip=0").json()["Items"]
+    assert {initial, remaining} <= {s["Id"] for s in spaces}
+    for space in (initial, remaining):
+        pools = c.get(f"/api/{space}/workerPools?skip=0")
+        assert pools.status_code == 200, pools.text
+        assert pool_name in [p["Name"] for p in pools.json()["Items"]]
+    # Wait for workers to register themselves
+    pool = next(p for p in c.get(f"/api/{initial}/workerpools/all").json() if p["Name"] == pool_name)
+    registered = c.get(f"/api/{initial}/workerpools/{pool['Id']}/workers").json()["Items"]
+    assert len(registered) == 1
+    # Add workers to remaining spaces
+    initial_pool = next(
+        p for p in c.get(f"/api/{initial}/workerPools?skip=0").json()["Items"] if p["Name"] == pool_name
+    )
+    workers = c.get(f"/api/{initial}/workerPools/{initial_pool['Id']}/workers?skip=0").json()["Items"]
+    target_pool = next(
+        p for p in c.get(f"/api/{remaining}/workerPools?skip=0").json()["Items"] if p["Name"] == pool_name
+    )
+    policy = next(
+        p
+        for p in c.get(f"/api/{remaining}/machinepolicies?skip=0").json()["Items"]
+        if p["Name"] == "Default Machine Policy"
+    )
+    for worker in workers:
+        payload = {
+            "Name": worker["Name"],
+            "MachinePolicyId": policy["Id"],
+            "IsDisabled": worker["IsDisabled"],
+            "HealthStatus": worker["HealthStatus"],
+            "HasLatestCalamari": worker["HasLatestCalamari"],
+            "IsInProcess": True,
+            "EndPoint": worker["Endpoint"],
+            "WorkerPoolIds": [target_pool["Id"]],
+        }
+        added = c.post(
+            f"/api/{remaining}/workers",
+            content=json.dumps(payload),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        assert added.status_code == 201, added.text
+
+    shared = c.get(f"/api/spaces/{remaining}/Workers/all").json()
+    assert [(w["Name"], w["WorkerPoolIds"]) for w in shared] == [(workers[0]["Name"], [target_pool["Id"]])]
+    assert c.get(f"/api/spaces/{remaining.lower()}/machinePolicies/all").json()[0]["Id"] == policy["Id"]
+    # The spaces resource itself is still the space, under any spelling.
+    assert c.get(f"/API/Spaces/{remaining}").json()["Id"] == remaining

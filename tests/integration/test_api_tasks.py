@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
+
+import httpx
 
 from conftest import (
     ServerProcess,
@@ -188,3 +191,101 @@ def test_script_runs_once_per_selected_pool(server: ServerProcess) -> None:
     task = run_script(server.client, "echo ran", TargetType="OctopusServer")
     details = server.client.get(f"/api/tasks/{task['Id']}/details").json()
     assert len(details["ActivityLogs"][0]["Children"]) == 1
+
+
+def _stream(
+    client: httpx.Client, task_id: str, since: int = 0
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    with client.stream(
+        "GET", f"/api/tasks/{task_id}/stream", params={"since": since}, timeout=60
+    ) as response:
+        events = [json.loads(line) for line in response.iter_lines() if line]
+    assert events[-1]["Type"] == "Task" and all(e["Type"] == "Log" for e in events[:-1])
+    return events[:-1], events[-1]["Task"]
+
+
+def test_a_log_of_many_pages_reads_whole_in_every_view(server: ServerProcess) -> None:
+    """Logs are read out of the store a page at a time (250 lines): no line lost or doubled at the
+    seams, Verbose lines left out in the query, tails read from the end, in every view."""
+    c = server.client
+    body = (
+        'for i in $(seq 1 2345); do echo "line $i"; done\n'
+        "echo '##octopus[stdout-verbose]'\n"
+        'for i in $(seq 1 700); do echo "quiet $i"; done\n'
+        "echo '##octopus[stdout-default]'\n"
+        "echo last"
+    )
+    task = run_script(c, body)
+    assert task["State"] == "Success", task
+    expected = [f"line {i}" for i in range(1, 2346)] + [f"quiet {i}" for i in range(1, 701)] + ["last"]
+
+    raw = c.get(f"/api/tasks/{task['Id']}/raw")
+    assert raw.headers["transfer-encoding"] == "chunked"
+    shown = [line.split("|   ", 1)[1] for line in raw.text.splitlines() if "|   " in line]
+    assert [t for t in shown if t.startswith(("line ", "quiet ", "last"))] == expected
+
+    loud = c.get(f"/api/tasks/{task['Id']}/details", params={"verbose": "true"})
+    assert loud.headers["transfer-encoding"] == "chunked"
+    run = loud.json()["ActivityLogs"][0]["Children"][0]
+    texts = [e["MessageText"] for e in run["LogElements"]]
+    assert [t for t in texts if t.startswith(("line ", "quiet ", "last"))] == expected
+    numbers = [e["Number"] for e in run["LogElements"]]
+    assert numbers == sorted(set(numbers))
+    quiet = c.get(f"/api/tasks/{task['Id']}/details").json()
+    quiet_texts = [e["MessageText"] for e in quiet["ActivityLogs"][0]["Children"][0]["LogElements"]]
+    assert "quiet 1" not in quiet_texts and quiet_texts[-1] == "last" and "line 2345" in quiet_texts
+    # PhysicalLogSize is the whole stored log's, whatever the view shows.
+    assert quiet["PhysicalLogSize"] == loud.json()["PhysicalLogSize"] > sum(len(t) + 1 for t in expected)
+
+    tails = {
+        (verbose, n): [
+            e["MessageText"]
+            for e in c.get(f"/api/tasks/{task['Id']}/details", params={"verbose": verbose, "tail": n}).json()[
+                "ActivityLogs"
+            ][0]["Children"][0]["LogElements"]
+        ]
+        for verbose in ("true", "false")
+        for n in (0, 3)
+    }
+    assert tails[("true", 3)] == ["quiet 699", "quiet 700", "last"]
+    assert tails[("false", 3)] == ["line 2344", "line 2345", "last"]
+    assert tails[("true", 0)] == tails[("false", 0)] == []
+
+    lines, final = _stream(c, str(task["Id"]))
+    assert [e["Number"] for e in lines] == list(range(len(lines)))
+    assert [
+        e["MessageText"] for e in lines if e["MessageText"].startswith(("line ", "quiet ", "last"))
+    ] == expected
+    assert final["State"] == "Success"
+    later, _ = _stream(c, str(task["Id"]), since=1000)
+    assert later == lines[1000:]
+
+
+def test_views_of_a_running_task_join_stored_and_live_lines(server: ServerProcess, tmp_path: Path) -> None:
+    """While a task runs, its recent lines are partly in memory only: every view joins them to the
+    stored ones without gaps or repeats, and a stream started mid-task carries on live to the end."""
+    c = server.client
+    flag = tmp_path / "go-on"
+    body = (
+        'for i in $(seq 1 1500); do echo "early $i"; done\necho started\n'
+        f"while [ ! -e {flag} ]; do sleep 0.05; done\n"
+        'for i in $(seq 1 600); do echo "late $i"; done'
+    )
+    created = c.post("/api/Spaces-1/tasks", json=script_task(body)).json()
+    wait_for_log_line(c, created["Id"], "started")
+
+    run = c.get(f"/api/tasks/{created['Id']}/details", params={"tail": 2}).json()["ActivityLogs"][0]
+    assert [e["MessageText"] for e in run["Children"][0]["LogElements"]] == ["early 1500", "started"]
+    raw = c.get(f"/api/tasks/{created['Id']}/raw").text
+    assert "Task status:    Executing" in raw and raw.index("|   early 1500") < raw.index("|   started")
+    with c.stream("GET", f"/api/tasks/{created['Id']}/stream", timeout=60) as response:
+        lines = response.iter_lines()
+        first = [json.loads(next(lines)) for _ in range(1000)]
+        flag.touch()
+        rest = [json.loads(line) for line in lines if line]
+    events = first + rest
+    assert events[-1]["Type"] == "Task" and events[-1]["Task"]["State"] == "Success"
+    numbers = [e["Number"] for e in events[:-1]]
+    assert numbers == list(range(len(numbers)))
+    texts = [e["MessageText"] for e in events[:-1]]
+    assert texts.index("early 1") < texts.index("started") < texts.index("late 1") < texts.index("late 600")

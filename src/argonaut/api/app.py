@@ -1,9 +1,11 @@
 """Assembles the API routers into one FastAPI app: system routes first, then each family twice,
-under ``/api/{spaceId}`` and as the unscoped alias acting on the default space."""
+under ``/api/{spaceId}`` and as the unscoped alias acting on the default space. The fixed segments of
+these routes are what request paths are matched against case-insensitively (``paths.py``)."""
 
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from argonaut.api import (
     errors,
@@ -16,7 +18,9 @@ from argonaut.api import (
     routes_worker_pools,
     routes_workers,
 )
+from argonaut.api.gate import RequestGate
 from argonaut.api.lenient import LenientRequests
+from argonaut.api.paths import CanonicalPaths
 
 _FAMILIES = (
     routes_worker_pools,
@@ -30,10 +34,21 @@ _FAMILIES = (
 
 def add_api(app: FastAPI) -> None:
     errors.install(app)
-    app.add_middleware(LenientRequests)
-    app.include_router(routes_system.router)
-    app.include_router(routes_spaces.router)
-    for family in _FAMILIES:
-        app.include_router(family.build("default"), prefix="/api")
-    for family in _FAMILIES:
-        app.include_router(family.build("path"), prefix="/api/{spaceId}")
+    routers = [
+        ("", routes_system.router),
+        ("", routes_spaces.router),
+        *(("/api", family.build("default")) for family in _FAMILIES),
+        *(("/api/{spaceId}", family.build("path")) for family in _FAMILIES),
+    ]
+    for prefix, router in routers:
+        app.include_router(router, prefix=prefix)
+    route_paths = [
+        prefix + route.path
+        for prefix, router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+    served = [url for url in (app.openapi_url, app.docs_url) if url]
+    app.add_middleware(LenientRequests, paths=CanonicalPaths([*route_paths, *served]))
+    # Added last, so it runs first: nothing else touches a request it refuses.
+    app.add_middleware(RequestGate)

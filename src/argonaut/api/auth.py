@@ -34,7 +34,14 @@ class Caller:
 
 
 async def _user(request: Request, svc: Services) -> tuple[int, str, bool]:
-    key = request.headers.get(API_KEY_HEADER) or request.query_params.get("apikey")
+    return await user_for_key(svc, request.headers.get(API_KEY_HEADER) or request.query_params.get("apikey"))
+
+
+async def user_for_key(svc: Services, key: str | None) -> tuple[int, str, bool]:
+    """The (user id, username, is administrator) an API key belongs to; ApiError 401 if none.
+
+    Also used before a request's body is read (``gate.py``), so a caller without a key costs a hash.
+    """
     if not key:
         raise ApiError(
             401,

@@ -7,7 +7,8 @@ it is logged with its traceback and answered in the same shape, without internal
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -39,11 +40,13 @@ def error_body(message: str, errors: Sequence[str]) -> dict[str, object]:
     return {"ErrorMessage": message, "Errors": list(errors)}
 
 
-def _respond(status: int, message: str, errors: Sequence[str]) -> JSONResponse:
-    return JSONResponse(error_body(message, errors), status_code=status)
+def _respond(
+    status: int, message: str, errors: Sequence[str], headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(error_body(message, errors), status_code=status, headers=headers)
 
 
-def _describe(error: dict[str, object]) -> str:
+def _describe(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path", "header")]
     where = ".".join(loc)
     message = str(error.get("msg", "is invalid"))
@@ -75,7 +78,8 @@ def install(app: FastAPI) -> None:
         message = str(exc.detail) if exc.detail else "Request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = "The requested URL does not exist on this server"
-        return _respond(exc.status_code, message, [message])
+        # Headers count: a 413 for an oversized body closes the connection, so the rest is never read.
+        return _respond(exc.status_code, message, [message], exc.headers)
 
     @app.exception_handler(Exception)
     async def _bug(_: Request, exc: Exception) -> JSONResponse:

@@ -1,5 +1,7 @@
 """Leniency at the HTTP edge that the described system's clients rely on.
 
+- Paths match as the described system matches them: collection names case-insensitively, and
+  ``/api/spaces/{spaceId}/…`` as an alias of ``/api/{spaceId}/…`` (see ``paths.py``).
 - Query parameter names match case-insensitively (``partialname`` = ``partialName``): known names are
   rewritten to their canonical spelling before routing; values are untouched.
 - Request bodies are JSON whatever the Content-Type says: ``curl -d`` sends form encoding by default,
@@ -11,6 +13,8 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from argonaut.api.paths import CanonicalPaths
 
 _NAMES = [
     "skip",
@@ -34,10 +38,16 @@ _CANONICAL = {n.lower(): n for n in _NAMES}
 
 
 class LenientRequests:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, paths: CanonicalPaths) -> None:
         self.app = app
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path = self.paths(scope["path"])
+            if path is not scope["path"]:
+                # raw_path stays the request as sent; routing reads only "path".
+                scope = {**scope, "path": path}
         if scope["type"] == "http" and scope.get("method") in ("POST", "PUT"):
             headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
             scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}

@@ -115,7 +115,7 @@ def machine_policy(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def task(row: Mapping[str, Any]) -> dict[str, Any]:
+def task(row: Mapping[Any, Any]) -> dict[str, Any]:  # a RowMapping: its keys may be columns too
     tid = format_id(Collection.SERVER_TASKS, row["id"])
     sid = format_id(Collection.SPACES, row["space_id"]) if row["space_id"] is not None else None
     state = TaskState(row["state"])

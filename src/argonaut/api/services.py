@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fastapi import Request
 
+from argonaut.api.task_logs import LogSizes
 from argonaut.config import ServerSettings
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.prompt_checks import PromptChecks
@@ -33,6 +35,11 @@ class Services:
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every
     # space change, which is rare, so most requests resolve their space without touching the store.
     space_cache: dict[str | None, tuple[int, str]] = field(default_factory=dict)
+    # PhysicalLogSize per task, counted incrementally (see task_logs.LogSizes).
+    log_sizes: LogSizes = field(default_factory=LogSizes)
+    # Log readers read and render one page per turn, so together they never delay others by more than a
+    # page's work, however many there are (see task_logs).
+    log_turns: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def artifacts_dir(self) -> Path:

@@ -35,6 +35,11 @@ def _host_port(text: str) -> tuple[str, int]:
     type=click.FloatRange(0),
     help="Seconds running tasks get on SIGTERM before they are handed over to the next start [default: 5]",
 )
+@click.option(
+    "--max-request-body-mb",
+    type=click.FloatRange(0, 100_000, min_open=True),
+    help="Largest request body the API reads, in MB; larger ones get 413 [default: 10]",
+)
 def server(
     home: str | None,
     listen: str | None,
@@ -45,6 +50,7 @@ def server(
     no_built_in_worker: bool,
     node_name: str | None,
     shutdown_grace: float | None,
+    max_request_body_mb: float | None,
 ) -> None:
     """Run an Argonaut server node (REST API, task queue and built-in worker)."""
     overrides: dict[str, object] = {}
@@ -59,6 +65,7 @@ def server(
         ("built_in_worker_user", built_in_worker_user),
         ("node_name", node_name),
         ("shutdown_grace_s", shutdown_grace),
+        ("max_request_body_mb", max_request_body_mb),
     ):
         if value is not None:
             overrides[key] = value

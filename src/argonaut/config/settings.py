@@ -56,6 +56,12 @@ class ServerSettings(BaseSettings):
     comms_ping_timeout_s: float = Field(
         30.0, gt=0, description="A link whose agent answers no ping within this is closed and reconnected"
     )
+    max_request_body_mb: float = Field(
+        10.0,
+        gt=0,
+        le=100_000,
+        description="Largest request body the API reads, in MB (2^20 bytes); a larger one is answered 413",
+    )
 
     @field_validator("home")
     @classmethod

@@ -174,6 +174,8 @@ task_log = Table(
     Column("occurred", Float, nullable=False),
     Column("category", String(12), nullable=False),
     Column("text", Text, nullable=False),
+    # One activity's lines in order, for details and its tail (migration 0004).
+    Index("ix_task_log_activity", "task_id", "activity", "seq"),
 )
 
 artifacts = Table(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
@@ -227,6 +227,88 @@ async def save_activities(conn: Conn, task_id: int, activities: list[dict[str, A
 
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
     return [LogRow(*row) for row in await conn.execute(_LOGS_SINCE, {"task_id": task_id, "since": since})]
+
+
+# -- reading a log page by page ------------------------------------------------------------------------
+# A log can hold millions of lines. Readers take it a page at a time, keyed on the line number (never
+# OFFSET), so every page costs what it returns however deep it lies, and the caller can let other work
+# run between pages. Lines of one activity are found through ix_task_log_activity.
+
+_LOG_COLUMNS = (
+    task_log.c.seq,
+    task_log.c.activity,
+    task_log.c.occurred,
+    task_log.c.category,
+    task_log.c.text,
+)
+
+
+def _log_lines(task_id: int, before: int | None, activity: str | None, verbose: bool) -> Any:
+    query = select(*_LOG_COLUMNS).where(task_log.c.task_id == task_id)
+    if before is not None:
+        query = query.where(task_log.c.seq < before)
+    if activity is not None:
+        query = query.where(task_log.c.activity == activity)
+    if not verbose:
+        query = query.where(task_log.c.category != "Verbose")
+    return query
+
+
+async def read_log_page(
+    conn: Conn,
+    task_id: int,
+    since: int,
+    limit: int,
+    *,
+    before: int | None = None,
+    activity: str | None = None,
+    verbose: bool = True,
+) -> list[LogRow]:
+    """Up to ``limit`` lines numbered ``since`` or later (and below ``before``), oldest first.
+
+    ``activity`` keeps one activity's lines; ``verbose=False`` leaves out Verbose lines in the query.
+    """
+    query = _log_lines(task_id, before, activity, verbose).where(task_log.c.seq >= since)
+    rows: Any = (await conn.execute(query.order_by(task_log.c.seq).limit(limit))).all()
+    # Unpacking a fetched row is several times faster than reading its columns by name.
+    return [LogRow(*row) for row in rows]
+
+
+async def log_tail_start(
+    conn: Conn,
+    task_id: int,
+    activity: str,
+    count: int,
+    *,
+    before: int | None = None,
+    verbose: bool = True,
+) -> int | None:
+    """The number of the first of an activity's last ``count`` lines, or None if it has fewer.
+
+    Walks back ``count`` entries of the activity index, so a tail costs what it shows, not the log.
+    """
+    query = _log_lines(task_id, before, activity, verbose).with_only_columns(task_log.c.seq)
+    query = query.order_by(task_log.c.seq.desc()).offset(count - 1).limit(1)
+    found = (await conn.execute(query)).scalar_one_or_none()
+    return int(found) if found is not None else None
+
+
+async def log_size_page(conn: Conn, task_id: int, since: int, limit: int) -> tuple[int, int, int]:
+    """Of up to ``limit`` lines numbered ``since`` or later: how many, their characters plus one newline
+    each, and the last one's number (``since - 1`` when there are none)."""
+    page = (
+        select(task_log.c.seq, task_log.c.text)
+        .where(task_log.c.task_id == task_id, task_log.c.seq >= since)
+        .order_by(task_log.c.seq)
+        .limit(limit)
+        .subquery()
+    )
+    query = select(
+        func.count(), func.coalesce(func.sum(func.length(page.c.text) + 1), 0), func.max(page.c.seq)
+    )
+    row: Any = (await conn.execute(query)).one()
+    count, size, last = row[0], row[1], row[2]
+    return int(count), int(size), int(last) if last is not None else since - 1
 
 
 async def complete(

@@ -1,0 +1,381 @@
+"""Task logs out of the store page by page: the bodies of ``raw``, ``details`` and ``stream``.
+
+A log can hold millions of lines. Reading one whole held the node's only SQLite connection (and with it
+every other request) for seconds and grew the process by hundreds of MB per reader. So every view here is
+an async generator that reads :data:`PAGE_LINES` lines per query (keyset on the line number), renders
+them, hands the bytes to the response, and lets the event loop run other requests before the next page.
+A view holds one page at a time, whatever the log's size; a slow client holds back its own reader only,
+through the transport's flow control.
+
+Readers take turns (``Services.log_turns``): a page is read and rendered while holding the turn, so
+however many clients read logs at once, the event loop spends at most one page's work on them between
+two looks at everything else. Without turns, each concurrent reader added a page's delay to every other
+request.
+
+Each view is of one :class:`LogSnapshot`: the task row, its activity tree, and for a task executing on
+this node the lines not stored yet and the number of the first line written after the snapshot, so a
+view never shows a line twice or leaves one out while the log grows. ``stream`` then carries on with the
+live events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
+from json.encoder import encode_basestring_ascii
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import RowMapping
+
+from argonaut.api import resources
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.tasks import TaskState
+from argonaut.orchestrator.events import Completed
+from argonaut.store import tasks_repo
+from argonaut.store.tasks_repo import LogRow
+
+if TYPE_CHECKING:
+    from argonaut.api.services import Services
+
+# Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
+# requests waiting (a few ms; see bench/logs.py) and what each reader holds.
+PAGE_LINES = 250
+# Lines per query when only counting characters for PhysicalLogSize: SQLite does that work alone.
+SIZE_PAGE_LINES = 5_000
+
+_JSON = json.JSONEncoder(separators=(",", ":"))
+# A str as a JSON string literal, as _JSON writes them (C-accelerated). ASCII-only output cannot fail to
+# encode, whatever a line holds (a lone surrogate from an agent's JSON, say).
+_quote = encode_basestring_ascii
+
+Render = Callable[[Sequence[LogRow]], bytes]
+
+
+@dataclass(frozen=True, slots=True)
+class LogSnapshot:
+    task: RowMapping
+    activities: list[dict[str, Any]]
+    unstored: list[LogRow]  # lines of an executing task that were not stored yet
+    end: int | None  # lines numbered from here on came after the snapshot; None when the task is done
+
+    @property
+    def task_id(self) -> int:
+        return int(self.task["id"])
+
+    def unstored_lines(self, since: int, activity: str | None = None, verbose: bool = True) -> list[LogRow]:
+        return [
+            row
+            for row in self.unstored
+            if row.seq >= since
+            and (activity is None or row.activity == activity)
+            and (verbose or row.category != "Verbose")
+        ]
+
+
+async def snapshot(svc: Services, task_id: int) -> LogSnapshot | None:
+    """The task and where its log stands now; None if there is no such task."""
+    # The live log first: a line not unstored at this moment is stored already, so store + unstored
+    # misses nothing, and lines numbered from ``end`` on are the ones written after this moment.
+    live = svc.queue.live_log(task_id)
+    unstored = live.unstored() if live else []
+    end = live.next_seq if live else None
+    activities = [dict(a) for a in live.activities] if live else None
+    async with svc.store.transaction() as conn:
+        task = await tasks_repo.get(conn, task_id)
+    if task is None:
+        return None
+    if TaskState(task["state"]).is_completed:
+        # A task's last lines are stored in the transaction that completes it: the store has them all.
+        unstored, end = [], None
+    elif live is None:
+        end = None  # executing elsewhere or not started: what the store holds is all there is
+    if activities is None:
+        activities = list(task["activities"])
+    return LogSnapshot(task, activities, unstored, end)
+
+
+async def pages(
+    svc: Services,
+    snap: LogSnapshot,
+    render: Render,
+    since: int = 0,
+    activity: str | None = None,
+    verbose: bool = True,
+) -> AsyncIterator[bytes]:
+    """The snapshot's lines numbered ``since`` or later, oldest first, rendered a page at a time.
+
+    Each page is read (its own short transaction: on SQLite the one connection is free between pages)
+    and rendered in one turn; the event loop runs other work before the next.
+    """
+    next_seq = since
+    while True:
+        async with svc.log_turns:
+            async with svc.store.transaction() as conn:
+                page = await tasks_repo.read_log_page(
+                    conn,
+                    snap.task_id,
+                    next_seq,
+                    PAGE_LINES,
+                    before=snap.end,
+                    activity=activity,
+                    verbose=verbose,
+                )
+            chunk = render(page) if page else b""
+        if page:
+            next_seq = page[-1].seq + 1
+            yield chunk
+        if len(page) < PAGE_LINES:
+            break
+        await asyncio.sleep(0)  # taking a free turn does not yield, so yield here
+    rest = snap.unstored_lines(next_seq, activity, verbose)
+    if rest:
+        yield render(rest)
+
+
+# -- raw -----------------------------------------------------------------------------------------------
+
+
+async def raw_text(svc: Services, snap: LogSnapshot) -> AsyncIterator[bytes]:
+    """The described system's plain-text log: a header, then each line under its activity's name."""
+    task = snap.task
+    header = [
+        f"Task ID:        {format_id(Collection.SERVER_TASKS, task['id'])}",
+        f"Related IDs:    {format_id(Collection.SPACES, task['space_id']) if task['space_id'] else ''}",
+        f"Task status:    {task['state']}",
+        f"Task queued:    {resources.iso(task['queue_time'])}",
+        f"Task started:   {resources.iso(task['start_time']) or ''}",
+        f"Task completed: {resources.iso(task['completed_time']) or ''}",
+        f"Task duration:  {resources.task(task)['Duration'] or ''}",
+        f"Server node:    {task['server_node'] or ''}",
+        "",
+    ]
+    yield ("\n".join(header) + "\n").encode("utf-8", "replace")
+    names = {a["Id"]: a["Name"] for a in snap.activities}
+    stamps = _Stamps("%H:%M:%S", "")
+    current: list[str | None] = [None]  # the activity of the line before, across pages
+
+    def render(rows: Sequence[LogRow]) -> bytes:
+        out = []
+        for row in rows:
+            if row.activity != current[0]:
+                current[0] = row.activity
+                out.append(f"                    | == {names.get(row.activity, row.activity)} ==\n")
+            out.append(f"{stamps(row.occurred)}  {row.category:<9} |   {row.text}\n")
+        return "".join(out).encode("utf-8", "replace")
+
+    async for chunk in pages(svc, snap, render):
+        yield chunk
+
+
+# -- details -------------------------------------------------------------------------------------------
+
+
+async def details_json(
+    svc: Services, snap: LogSnapshot, verbose: bool, tail: int | None
+) -> AsyncIterator[bytes]:
+    """``{Task, ActivityLogs, Progress, PhysicalLogSize, OutputVariables}``, written as it is read.
+
+    Each activity's ``LogElements`` come from the store a page at a time (through the activity index);
+    with ``tail`` only its last lines are read at all.
+    """
+    task = snap.task
+    yield f'{{"Task":{_JSON.encode(resources.task(task))},"ActivityLogs":['.encode()
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    known = {a["Id"] for a in snap.activities}
+    for activity in snap.activities:
+        parent = activity.get("ParentId")
+        children[parent if parent in known else None].append(activity)
+    view = _DetailsView(svc, snap, children, verbose, tail)
+    for index, root in enumerate(children[None]):
+        if index:
+            yield b","
+        async for chunk in view.activity(root):
+            yield chunk
+    size = await svc.log_sizes.size(svc, snap)
+    finished = TaskState(task["state"]).is_completed
+    outputs = [
+        {**v, "Value": "********" if v.get("IsSensitive") else v.get("Value")}
+        for v in task["output_variables"]
+    ]
+    progress = {"ProgressPercentage": 100 if finished else 0, "EstimatedTimeRemaining": None}
+    yield (
+        f'],"Progress":{_JSON.encode(progress)},"PhysicalLogSize":{size},'
+        f'"OutputVariables":{_JSON.encode(outputs)}}}'
+    ).encode()
+
+
+@dataclass
+class _DetailsView:
+    svc: Services
+    snap: LogSnapshot
+    children: dict[str | None, list[dict[str, Any]]]
+    verbose: bool
+    tail: int | None
+
+    def __post_init__(self) -> None:
+        self.stamps = _Stamps("%Y-%m-%dT%H:%M:%S", "+00:00")
+
+    async def activity(self, activity: dict[str, Any]) -> AsyncIterator[bytes]:
+        """One node of the tree: the activity's fields, its children, then its log elements."""
+        fields = {k: v for k, v in activity.items() if k != "ParentId"}
+        opening = _JSON.encode(fields)[:-1]
+        yield f'{opening}{"," if fields else ""}"Children":['.encode()
+        for index, child in enumerate(self.children.get(activity["Id"], ())):
+            if index:
+                yield b","
+            async for chunk in self.activity(child):
+                yield chunk
+        yield b'],"LogElements":['
+        since = await self._tail_start(activity["Id"])
+        if since is not None:
+            first = True
+            async for chunk in pages(self.svc, self.snap, self._render, since, activity["Id"], self.verbose):
+                yield chunk if first else b"," + chunk
+                first = False
+        summary = "true" if activity.get("ParentId") is None else "false"
+        yield f'],"ShowAtSummaryLevel":{summary}}}'.encode()
+
+    def _render(self, rows: Sequence[LogRow]) -> bytes:
+        """Log elements written with f-strings and json's own string escaper: a dict per line and
+        encoding it cost several times more, and rendering is most of what a page costs."""
+        stamps, categories = self.stamps, _CATEGORIES
+        return ",".join(
+            [
+                f'{{"Number":{row.seq},"Category":{categories.get(row.category) or _quote(row.category)},'
+                f'"OccurredAt":"{stamps(row.occurred)}","MessageText":{_quote(row.text)}}}'
+                for row in rows
+            ]
+        ).encode()
+
+    async def _tail_start(self, activity: str) -> int | None:
+        """The number of the first line an activity shows with ``tail``; None when it shows none."""
+        tail, snap = self.tail, self.snap
+        if tail is None:
+            return 0
+        if tail == 0:
+            return None
+        recent = snap.unstored_lines(0, activity, self.verbose)  # newer than every line stored before them
+        if len(recent) >= tail:
+            return recent[-tail].seq
+        # Count stored lines below the unstored ones only: a line just stored may still be listed unstored.
+        before = recent[0].seq if recent else snap.end
+        async with self.svc.store.transaction() as conn:
+            start = await tasks_repo.log_tail_start(
+                conn, snap.task_id, activity, tail - len(recent), before=before, verbose=self.verbose
+            )
+        return start if start is not None else 0
+
+
+_CATEGORIES = {c: _quote(c) for c in ("Verbose", "Info", "Highlight", "Wait", "Warning", "Error", "Fatal")}
+
+
+class LogSizes:
+    """``PhysicalLogSize`` of each task (characters plus a newline per line, every category), counted
+    once: a log only grows at its end, so each task's count is kept with the number of the next line to
+    count, and a later request counts only the lines added since. Without this, a client polling
+    ``details?tail=20`` would re-count a big log on every poll. The most recently used ``capacity``
+    tasks are remembered."""
+
+    def __init__(self, capacity: int = 4096) -> None:
+        self._capacity = capacity
+        self._counted: OrderedDict[int, tuple[int, int]] = OrderedDict()
+
+    async def size(self, svc: Services, snap: LogSnapshot) -> int:
+        task_id = snap.task_id
+        next_seq, size = self._counted.get(task_id, (0, 0))
+        while True:
+            async with svc.log_turns, svc.store.transaction() as conn:
+                count, chars, last = await tasks_repo.log_size_page(conn, task_id, next_seq, SIZE_PAGE_LINES)
+            size, next_seq = size + chars, last + 1
+            if count < SIZE_PAGE_LINES:
+                break
+            await asyncio.sleep(0)
+        self._counted[task_id] = (next_seq, size)
+        self._counted.move_to_end(task_id)
+        while len(self._counted) > self._capacity:
+            self._counted.popitem(last=False)
+        return size + sum(len(row.text) + 1 for row in snap.unstored_lines(next_seq))
+
+
+# -- stream --------------------------------------------------------------------------------------------
+
+
+async def follow(svc: Services, task_id: int, since: int) -> AsyncIterator[bytes]:
+    """NDJSON: the log from line ``since``, live lines as they are written, then the finished task."""
+    queue = svc.events.watch(task_id)  # watch first, so nothing between the snapshot and the queue is lost
+    try:
+        snap = await snapshot(svc, task_id)
+        if snap is None:
+            return
+        lines = _StreamLines(since)
+        async for chunk in pages(svc, snap, lines.render, since):
+            yield chunk
+        final: Any = snap.task if TaskState(snap.task["state"]).is_completed else None
+        while final is None:
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            rows = []
+            for item in batch:
+                if isinstance(item, Completed):
+                    final = item.row
+                elif item.seq >= lines.next_seq:
+                    rows.append(item)
+            if rows:
+                yield lines.render(rows)
+        yield _JSON.encode({"Type": "Task", "Task": resources.task(final)}).encode() + b"\n"
+    finally:
+        svc.events.unwatch(task_id, queue)
+
+
+class _StreamLines:
+    """``{"Type":"Log",Number,Category,OccurredAt,MessageText,ActivityId}`` per line, newline-delimited;
+    remembers the number of the next line to send, so no line goes out twice."""
+
+    def __init__(self, since: int) -> None:
+        self.next_seq = since
+        self._stamps = _Stamps("%Y-%m-%dT%H:%M:%S", "+00:00")
+        self._activities: dict[str, str] = {}
+
+    def render(self, rows: Sequence[LogRow]) -> bytes:
+        stamps, categories, activities = self._stamps, _CATEGORIES, self._activities
+        out = []
+        for row in rows:
+            activity = activities.get(row.activity)
+            if activity is None:
+                activity = activities[row.activity] = _quote(row.activity)
+            out.append(
+                f'{{"Type":"Log","Number":{row.seq},'
+                f'"Category":{categories.get(row.category) or _quote(row.category)},'
+                f'"OccurredAt":"{stamps(row.occurred)}","MessageText":{_quote(row.text)},'
+                f'"ActivityId":{activity}}}\n'
+            )
+        if rows:
+            self.next_seq = rows[-1].seq + 1
+        return "".join(out).encode()
+
+
+class _Stamps:
+    """UTC timestamps to the millisecond as ``datetime`` writes them (its rounding to the microsecond
+    included), with the part above the second rendered once per second: a log's lines come in bursts,
+    and a ``datetime`` per line was the largest cost of rendering a page."""
+
+    def __init__(self, second_format: str, suffix: str) -> None:
+        self._second_format = second_format
+        self._suffix = suffix
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, occurred: float) -> str:
+        second = int(occurred)
+        micros = round((occurred - second) * 1_000_000)  # the subtraction is exact, as modf's would be
+        if micros >= 1_000_000:
+            second, micros = second + 1, micros - 1_000_000
+        if second != self._second:
+            self._second = second
+            self._prefix = time.strftime(self._second_format, time.gmtime(second))
+        return f"{self._prefix}.{micros // 1000:03d}{self._suffix}"
