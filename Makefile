@@ -28,7 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
 typecheck: $(STAMP)
-	$(BIN)/mypy --strict src/argonaut/domain
+	$(BIN)/mypy --strict src/argonaut
 
 contracts: $(STAMP)
 	$(BIN)/lint-imports

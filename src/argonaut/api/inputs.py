@@ -34,4 +34,4 @@ def canonical_keys(data: Any, names: list[str]) -> dict[str, Any]:
     if not isinstance(data, dict):
         return {}
     lookup = {n.lower(): n for n in names}
-    return {lookup.get(str(k).lower(), k): v for k, v in data.items()}
+    return {lookup.get(str(k).lower(), str(k)): v for k, v in data.items()}

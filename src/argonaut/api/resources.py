@@ -10,17 +10,20 @@ from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.tasks import TaskState, describe_duration
 from argonaut.store.timeutil import as_utc, utcnow
 
+Row = Mapping[Any, Any]
+"""A stored row as the store answers it (a RowMapping, whose keys may be columns too) or a plain dict."""
+
 
 def iso(value: dt.datetime | None) -> str | None:
     moment = as_utc(value)
     return moment.isoformat(timespec="milliseconds") if moment else None
 
 
-def _modified(row: Mapping[str, Any]) -> dict[str, Any]:
+def _modified(row: Row) -> dict[str, Any]:
     return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
 
 
-def space(row: Mapping[str, Any]) -> dict[str, Any]:
+def space(row: Row) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["id"])
     return {
         "Id": sid,
@@ -38,7 +41,7 @@ def space(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def worker_pool(row: Mapping[str, Any]) -> dict[str, Any]:
+def worker_pool(row: Row) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["space_id"])
     pid = format_id(Collection.WORKER_POOLS, row["id"])
     return {
@@ -68,7 +71,7 @@ _LEGACY_STATUS = {
 }
 
 
-def worker(row: Mapping[str, Any], pool_ids: Sequence[int]) -> dict[str, Any]:
+def worker(row: Row, pool_ids: Sequence[int]) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["space_id"])
     wid = format_id(Collection.WORKERS, row["id"])
     endpoint = dict(row["endpoint"])
@@ -100,7 +103,7 @@ def worker(row: Mapping[str, Any], pool_ids: Sequence[int]) -> dict[str, Any]:
     }
 
 
-def machine_policy(row: Mapping[str, Any]) -> dict[str, Any]:
+def machine_policy(row: Row) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["space_id"])
     mid = format_id(Collection.MACHINE_POLICIES, row["id"])
     return {
@@ -115,7 +118,7 @@ def machine_policy(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def task(row: Mapping[Any, Any]) -> dict[str, Any]:  # a RowMapping: its keys may be columns too
+def task(row: Row) -> dict[str, Any]:
     tid = format_id(Collection.SERVER_TASKS, row["id"])
     sid = format_id(Collection.SPACES, row["space_id"]) if row["space_id"] is not None else None
     state = TaskState(row["state"])
@@ -165,7 +168,7 @@ def _completed_text(state: TaskState, end: dt.datetime | None) -> str | None:
     return end.strftime("%A, %d %B %Y %H:%M")
 
 
-def artifact(row: Mapping[str, Any]) -> dict[str, Any]:
+def artifact(row: Row) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["space_id"])
     aid = format_id(Collection.ARTIFACTS, row["id"])
     return {
