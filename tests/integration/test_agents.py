@@ -463,3 +463,23 @@ def test_an_exclusive_step_waits_for_its_worker_instead_of_failing(
     edges = [line.split() for line in record.read_text().splitlines()]
     assert [edge for edge, _ in edges] == ["start", "end", "start", "end"]  # one after the other
     assert c.get("/api/workers/" + worker).json()["HealthStatus"] == "Healthy"
+
+
+def test_scripts_see_the_worker_and_pool_they_run_on(server: ServerProcess, agent_factory: Any) -> None:
+    """As on the described system's workers: Octopus.Machine.* and Octopus.WorkerPool.* are set."""
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    pool_name = unique("Where")
+    pool = server.client.post("/api/workerpools", json={"Name": pool_name}).json()["Id"]
+    name = unique("seen")
+    worker = add_worker(server.client, name, [pool], listening_endpoint(agent))
+    wait_for_health(server.client, worker, "Healthy")
+    body = (
+        'echo "substituted #{Octopus.Machine.Id} #{Octopus.Machine.Name} #{Octopus.WorkerPool.Id}"\n'
+        'echo "helper $(get_octopusvariable Octopus.WorkerPool.Name)"'
+    )
+    for arguments in ({"WorkerPoolIds": [pool]}, {"TargetType": "Workers", "MachineIds": [worker]}):
+        task = run_script(server.client, body, **arguments)
+        raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text
+        assert task["State"] == "Success", raw
+        assert f"substituted {worker} {name} {pool}" in raw
+        assert f"helper {pool_name}" in raw
