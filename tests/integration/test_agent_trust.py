@@ -50,12 +50,14 @@ def check_health(client: httpx.Client, space: str, worker: str) -> dict[str, Any
 
 
 def change_thumbprint(client: httpx.Client, space: str, worker: str, thumbprint: str) -> None:
-    """Re-register a worker's certificate: its stored health (Healthy) stays until the next check."""
+    """Re-register a worker's certificate: what was known of its health no longer holds."""
     current = client.get(f"/api/{space}/workers/{worker}").json()
     endpoint = {**current["Endpoint"], "Thumbprint": thumbprint}
     response = client.put(f"/api/{space}/workers/{worker}", json={**current, "Endpoint": endpoint})
     assert response.status_code == 200, response.text
-    assert client.get(f"/api/{space}/workers/{worker}").json()["Endpoint"]["Thumbprint"] == thumbprint
+    changed = client.get(f"/api/{space}/workers/{worker}").json()
+    assert changed["Endpoint"]["Thumbprint"] == thumbprint
+    assert changed["HealthStatus"] in ("Unknown", "Unhealthy"), changed  # never Healthy on old news
 
 
 def assert_refused_by_name(summary: str, presented: str) -> None:
@@ -63,12 +65,13 @@ def assert_refused_by_name(summary: str, presented: str) -> None:
 
 
 def assert_never_runs(client: httpx.Client, space: str, pool: str, marker: Path, presented: str) -> None:
-    """A Healthy-looking worker with the wrong thumbprint: the step fails naming both, runs nothing."""
+    """A worker re-registered with the wrong thumbprint, beside the real agent's live link: the step
+    checks it again, fails naming both thumbprints, and runs nothing."""
     task = run_script(client, f"echo ran > {marker}", space=space, WorkerPoolIds=[pool])
     raw = client.get(f"/api/tasks/{task['Id']}/raw").text
     assert task["State"] == "Failed", raw
     assert_refused_by_name(raw, presented)
-    assert "is not the machine registered" in raw
+    assert "is Unhealthy" in raw
     assert not marker.exists()
 
 

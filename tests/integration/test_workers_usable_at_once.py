@@ -16,6 +16,9 @@ def test_a_worker_added_through_the_api_is_checked_at_once(server: ServerProcess
     )
     checked = wait_for_health(server.client, worker, "Healthy")  # nobody asked for a check
     assert checked["HasLatestCalamari"] is True
+    # Clients PUT the whole resource back to rename a worker: an unchanged endpoint keeps its health.
+    renamed = server.client.put(f"/api/workers/{worker}", json={**checked, "Name": unique("renamed")}).json()
+    assert renamed["HealthStatus"] == "Healthy"
 
 
 def test_a_step_checks_a_worker_nobody_has_checked_yet_instead_of_failing(

@@ -198,8 +198,7 @@ class AdHocScripts:
         run.log.write(run.root_activity, "Wait", f"Checking the health of {names} first: never checked yet")
 
         def say(category: str, text: str) -> None:
-            if category != "Verbose":
-                run.log.write(run.root_activity, "Info" if category == "Info" else category, text)
+            run.log.write(run.root_activity, category, text)
 
         await asyncio.gather(
             *(
@@ -407,7 +406,9 @@ class AdHocScripts:
                 raise
             finally:
                 run.active.discard(handle.ticket)
-                if step.lease_id is not None and run.stop is not StopReason.HAND_OVER:
+                if step.lease_id is not None and run.stop is None and progress.remaining > 1:
+                    # Free the worker for others while this task's other runs go on; a task's last run
+                    # leaves its lease to the completing transaction, which releases them all.
                     async with self._store.transaction() as conn:
                         await leases_repo.release(conn, step.lease_id)
             failure, outputs, artifacts = self._keep_results(run, step, outcome)

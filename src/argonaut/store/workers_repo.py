@@ -16,6 +16,7 @@ from argonaut.store.tables import worker_pool_members, workers
 from argonaut.store.timeutil import utcnow
 
 NEW_MACHINE_SUMMARY = "This machine was recently added. Please perform a health check."
+CHANGED_ENDPOINT_SUMMARY = "This machine's endpoint changed; it is being checked again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,10 @@ async def update_worker(
             thumbprint=endpoint.get("Thumbprint"),
             uri=endpoint.get("Uri"),
         )
+        stored = (await conn.execute(select(workers.c.endpoint).where(workers.c.id == worker_id))).scalar()
+        if stored != endpoint:
+            # Another machine, or the same one trusted differently: what was known of its health is not.
+            values.update(health_status="Unknown", status_summary=CHANGED_ENDPOINT_SUMMARY)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
     await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
     if pool_ids is not None:
