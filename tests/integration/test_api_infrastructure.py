@@ -17,13 +17,15 @@ def new_space(client: httpx.Client) -> str:
     return str(response.json()["Id"])
 
 
-def listening(name: str, pools: list[str], host: str = "web01") -> dict[str, object]:
+def listening(name: str, pools: list[str], host: str = "127.0.0.1") -> dict[str, object]:
+    """A made-up listening worker. It is health-checked as soon as it is added, so it points at a
+    loopback port where nothing listens: a made-up host name would send a lookup off the machine."""
     return {
         "Name": name,
         "WorkerPoolIds": pools,
         "Endpoint": {
             "CommunicationStyle": "TentaclePassive",
-            "Uri": f"https://{host}:10933/",
+            "Uri": f"https://{host}:1/",
             "Thumbprint": THUMB,
         },
     }
@@ -74,11 +76,11 @@ def test_workers_crud_filters_and_pool_membership(server: ServerProcess) -> None
     default_pool = c.get(f"/api/{space}/workerpools/all").json()[0]["Id"]
     other = c.post(f"/api/{space}/workerpools", json={"Name": "Other"}).json()["Id"]
 
-    made = c.post(f"/api/{space}/workers", json=listening("Web 01", [default_pool], host="WEB01"))
+    made = c.post(f"/api/{space}/workers", json=listening("Web 01", [default_pool], host="LOCALHOST"))
     assert made.status_code == 201, made.text
     worker = made.json()
     assert worker["Id"].startswith("Workers-")
-    assert worker["Endpoint"]["Uri"] == "https://web01:10933/"
+    assert worker["Endpoint"]["Uri"] == "https://localhost:1/"  # host names are lower-cased
     assert (worker["Thumbprint"], worker["HealthStatus"], worker["IsInProcess"]) == (THUMB, "Unknown", False)
     assert "health check" in worker["StatusSummary"]
     policy = c.get(f"/api/{space}/machinepolicies/all").json()[0]["Id"]
