@@ -44,6 +44,10 @@ log = logging.getLogger("argonaut.comms")
 
 STATUS_WAIT_MS = 10_000
 CANCEL_TIMEOUT_S = 10.0
+# How long a health check waits for a polling agent that is not connected. Short: an agent that
+# connects is checked at once anyway, so a longer wait would only hold a task-cap slot (a worker added
+# before its agent starts is checked, and found not connected, straight away).
+HEALTH_CONNECT_WAIT_S = 5.0
 TENTACLE_STYLES = ("TentaclePassive", "TentacleActive")
 
 
@@ -214,7 +218,7 @@ class AgentDispatcher:
         assert isinstance(target, WorkerTarget)
         try:
             async with asyncio.timeout(timeout_s):
-                found = await self._capabilities(target, min(timeout_s, 30.0))
+                found = await self._capabilities(target, min(timeout_s, HEALTH_CONNECT_WAIT_S))
         except TimeoutError:
             return HealthReport(HealthStatus.UNAVAILABLE, f"The machine did not answer within {timeout_s:g}s")
         except AgentUntrusted as exc:  # it answered, but it is not the machine registered
