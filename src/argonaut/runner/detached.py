@@ -53,7 +53,7 @@ from argonaut.runner.workspace import encode_variables, remove_work_dir, write_p
 OUTPUT_DRAIN_SECONDS = 2.0  # after the script exits, how long its background processes may still write
 TERMINATE_GRACE_SECONDS = 3.0
 READ_CHUNK = 256 * 1024
-PID_CLOCK_SLACK_S = 1.0
+PID_CLOCK_SLACK_S = 30.0  # wide for clock steps: a pid is not reused that fast
 _SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 _COMMAND_NOT_FOUND = 127
 _UNKNOWN = -(2**31)  # no exit code seen: the outcome is unknown
@@ -456,7 +456,7 @@ def _announced(folder: Path, ticket: str) -> _Markers:
 def _verified(markers: _Markers) -> int | None:
     """The pid the wrapper announced if that process is still the script, else None.
 
-    A process that started later than the wrapper said it did (give or take the clock's tick) cannot
+    A process that started later than the wrapper said it did (give or take a clock step) cannot
     be the script: it merely reuses the pid.
     """
     if markers.pid is None:
