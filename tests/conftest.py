@@ -287,3 +287,13 @@ def assert_process_gone(pid: int, what: str) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"{what} survived the cancel")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[object]:
+    """A throwaway PostgreSQL cluster for this test process (see tests/postgres.py)."""
+    from postgres import start_cluster
+
+    cluster = start_cluster(free_port())
+    yield cluster
+    cluster.stop()
