@@ -1,10 +1,12 @@
-"""How much time the runner adds to starting a script.
+"""How much time the runner adds to starting a script, with pipes (agents) and detached (built-in worker).
 
 The server aims at 10 ms from API POST to a finished `echo hello`, and bash alone takes about a
 millisecond to start, so the runner's share has to stay well under a millisecond. Compares
 ``run_script(echo hello)`` with a bare ``create_subprocess_exec`` of ``bash -c 'echo hello'`` that reads
-its output, 100 runs each after a warm-up. The work_root's file system is part of the result: on a disk
-file system creating and removing the run's folder and script file dominates the runner's cost.
+its output, 100 runs each after a warm-up. The detached runner (the built-in worker's, whose scripts
+outlive the server: output spooled to files, followed through inotify) is measured start to release.
+The work_root's file system is part of the result: on a disk file system creating and removing the
+run's folder and files dominates the runner's cost.
 
     .venv/bin/python bench/runner_overhead.py [--runs N] [--uvloop] [--work-root DIR ...]
 """
@@ -15,13 +17,15 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from argonaut.runner import LogLine, ScriptRequest, run_script
+from argonaut.runner import LogEntry, ScriptRequest, run_script
+from argonaut.runner.detached import DetachedScripts
 
 
 async def bare_bash() -> None:
@@ -42,8 +46,23 @@ def runner(work_root: Path) -> Callable[[], Awaitable[None]]:
     request = ScriptRequest(script_body="echo hello", syntax="Bash", work_root=work_root)
 
     async def run() -> None:
-        lines: list[LogLine] = []
+        lines: list[LogEntry] = []
         result = await run_script(request, lines.append)
+        assert result.exit_code == 0 and [line.text for line in lines] == ["hello"]
+
+    return run
+
+
+def detached(work_root: Path) -> Callable[[], Awaitable[None]]:
+    request = ScriptRequest(script_body="echo hello", syntax="Bash", work_root=work_root)
+    scripts = DetachedScripts(work_root)
+
+    async def run() -> None:
+        ticket = secrets.token_hex(16)
+        lines: list[LogEntry] = []
+        await scripts.start(ticket, request)
+        result = await scripts.follow(ticket, request, None, lines.append)
+        await scripts.release(ticket)
         assert result.exit_code == 0 and [line.text for line in lines] == ["hello"]
 
     return run
@@ -87,6 +106,7 @@ async def main(runs: int, work_root_parents: list[str]) -> None:
         for parent in work_root_parents:
             work_root = stack.enter_context(tempfile.TemporaryDirectory(dir=parent))
             cases.append((f"run_script, work_root on {filesystem(work_root)}", runner(Path(work_root))))
+            cases.append((f"detached, work_root on {filesystem(work_root)}", detached(Path(work_root))))
         timings = await measure([action for _, action in cases], runs)
     bare_p50 = percentile(timings[0], 0.5)
     print(f"{runs} runs each, interleaved")
