@@ -12,6 +12,7 @@ from argonaut.api import (
     routes_accounts,
     routes_artifacts,
     routes_machine_policies,
+    routes_nodes,
     routes_spaces,
     routes_system,
     routes_tasks,
@@ -37,6 +38,7 @@ def add_api(app: FastAPI) -> None:
     routers = [
         ("", routes_system.router),
         ("", routes_spaces.router),
+        ("", routes_nodes.router),
         *(("/api", family.build("default")) for family in _FAMILIES),
         *(("/api/{spaceId}", family.build("path")) for family in _FAMILIES),
     ]

@@ -54,6 +54,7 @@ async def health(request: Request) -> dict[str, Any]:
         "Node": svc.queue.node,
         "RunningTasks": svc.queue.running_count,
         "TaskCap": svc.queue.task_cap,
+        "IsInMaintenanceMode": svc.queue.draining,
     }
 
 

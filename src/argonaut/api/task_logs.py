@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 # Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
 # requests waiting (a few ms; see bench/logs.py) and what each reader holds.
+ELSEWHERE_POLL_S = 0.25  # how often a stream reads the store for a task this node does not run
 PAGE_LINES = 250
 # Lines per query when only counting characters for PhysicalLogSize: SQLite does that work alone.
 SIZE_PAGE_LINES = 5_000
@@ -316,7 +317,17 @@ async def follow(svc: Services, task_id: int, since: int) -> AsyncIterator[bytes
             yield chunk
         final: Any = snap.task if TaskState(snap.task["state"]).is_completed else None
         while final is None:
-            batch = [await queue.get()]
+            try:
+                batch = [await asyncio.wait_for(queue.get(), ELSEWHERE_POLL_S)]
+            except TimeoutError:
+                if svc.queue.live_log(task_id) is not None:
+                    continue  # running here: its lines come through the queue
+                # Queued, or running on another node: what that node stores (every 200 ms) is read here.
+                async for chunk, done in _stored_since(svc, task_id, lines):
+                    if chunk:
+                        yield chunk
+                    final = done
+                continue
             while not queue.empty():
                 batch.append(queue.get_nowait())
             rows = []
@@ -330,6 +341,25 @@ async def follow(svc: Services, task_id: int, since: int) -> AsyncIterator[bytes
         yield _JSON.encode({"Type": "Task", "Task": resources.task(final)}).encode() + b"\n"
     finally:
         svc.events.unwatch(task_id, queue)
+
+
+async def _stored_since(
+    svc: Services, task_id: int, lines: _StreamLines
+) -> AsyncIterator[tuple[bytes, RowMapping | None]]:
+    """Lines the store holds from ``lines.next_seq`` on, then the task row if it has finished. The state is
+    read first: a finished task's last lines were stored with its completion, so none is missed."""
+    async with svc.store.transaction() as conn:
+        task = await tasks_repo.get(conn, task_id)
+    done = task if task is not None and TaskState(task["state"]).is_completed else None
+    while True:
+        async with svc.log_turns:
+            async with svc.store.transaction() as conn:
+                page = await tasks_repo.read_log_page(conn, task_id, lines.next_seq, PAGE_LINES)
+        if page:
+            yield lines.render(page), None
+        if len(page) < PAGE_LINES:
+            break
+    yield b"", done
 
 
 class _StreamLines:

@@ -29,6 +29,18 @@ class ServerSettings(BaseSettings):
     built_in_worker: bool = Field(True, description="Run scripts for an empty default pool on this node")
     built_in_worker_user: str | None = Field(None, description="OS user the built-in worker runs scripts as")
     admin_api_key: SecretStr | None = Field(None, description="Admin API key to use at first start")
+    master_key: SecretStr | None = Field(
+        None,
+        description="Base64 of the 32-byte key that encrypts secrets at rest; every node of a cluster "
+        "needs the same one (default: the home folder's master.key, made on first start)",
+    )
+    node_offline_after_s: float = Field(
+        15.0,
+        ge=2,
+        le=600,
+        description="A node that has not heartbeat for this long is offline; its running tasks go on "
+        "elsewhere",
+    )
     shutdown_grace_s: float = Field(
         5.0,
         ge=0,

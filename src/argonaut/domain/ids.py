@@ -20,6 +20,7 @@ class Collection(StrEnum):
     API_KEYS = "APIKeys"
     ARTIFACTS = "Artifacts"
     ACCOUNTS = "Accounts"
+    SERVER_NODES = "OctopusServerNodes"
 
 
 _ID = re.compile(r"^([A-Za-z]+)-([1-9][0-9]{0,17})$")

@@ -149,10 +149,16 @@ class AdHocScripts:
             if not s.finished
         ]
         running = sum(1 for s in pending if s.started)
+        previous = run.taken_from or run.row["server_node"]
+        why = (
+            "The server node restarted"
+            if previous == run.row["server_node"]
+            else f"The server node '{previous}' stopped; '{run.row['server_node']}' took the task over"
+        )
         run.log.write(
             run.root_activity,
             "Info",
-            f"The server node restarted: following {running} running script(s)"
+            f"{why}: following {running} running script(s)"
             + (f" and starting {len(pending) - running} more" if len(pending) > running else ""),
         )
         return await self._carry_out_all(run, args, pending, failures)

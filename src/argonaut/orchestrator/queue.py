@@ -60,6 +60,7 @@ class TaskRun:
     ticket_of_activity: dict[str, str] = field(default_factory=dict)
     active: set[str] = field(default_factory=set)  # tickets of scripts started and not yet ended
     stop: StopReason | None = None
+    taken_from: str | None = None  # resumed: the node that ran it before (this one, if it restarted)
     # Run once the task's final state is committed: releasing worker-side state (a script's folder, an
     # agent's record of it) only after its outcome is durable, so a crash in between loses nothing.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -122,6 +123,7 @@ class TaskQueue:
         self._wake = asyncio.Event()
         self._running: dict[int, _Running] = {}
         self._accepting = True
+        self.draining = False  # maintenance mode: finish what runs, claim nothing new
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self.handed_over = 0  # tasks left running for the next node by the last stop()
@@ -129,8 +131,9 @@ class TaskQueue:
     # -- lifecycle -----------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for row, scripts in await self._recover_orphans():
-            self._launch(row, scripts)
+        mine = None if self._store.is_sqlite else [self.node]  # one node per SQLite database
+        for row, scripts, previous in await self._recover_orphans(mine, at_start=True):
+            self._launch(row, scripts, previous)
         self._loops = [
             asyncio.create_task(self._claim_loop(), name="task-queue"),
             asyncio.create_task(self._flush_loop(), name="task-log-flusher"),
@@ -163,6 +166,13 @@ class TaskQueue:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def configure(self, task_cap: int, draining: bool) -> None:
+        """Apply a task cap or maintenance mode changed for this node (through the API, on any node)."""
+        if (task_cap, draining) != (self.task_cap, self.draining):
+            log.info("task cap %d, %s", task_cap, "draining" if draining else "claiming")
+            self.task_cap, self.draining = task_cap, draining
+            self._wake.set()
 
     @property
     def running_count(self) -> int:
@@ -219,7 +229,7 @@ class TaskQueue:
     async def _claim_loop(self) -> None:
         while self._accepting:
             self._wake.clear()
-            free = self.task_cap - len(self._running)
+            free = 0 if self.draining else self.task_cap - len(self._running)
             if free > 0:
                 try:
                     async with self._store.transaction() as conn:
@@ -237,6 +247,8 @@ class TaskQueue:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self._flush_interval_s)
+            if self._running and not self._store.is_sqlite:
+                await self._cancels_from_elsewhere()
             batches = [(r.run, r.run.log.take_pending()) for r in list(self._running.values())]
             batches = [(run, rows) for run, rows in batches if rows]
             if not batches:
@@ -257,13 +269,32 @@ class TaskQueue:
             for run, rows in batches:
                 run.log.stored(rows)
 
+    async def _cancels_from_elsewhere(self) -> None:
+        """A cancel asked on another node leaves the task Cancelling in the store: stop it here."""
+        try:
+            async with self._store.transaction() as conn:
+                wanted = await tasks_repo.cancelling_among(conn, list(self._running))
+        except Exception:
+            log.exception("reading cancel requests failed")
+            return
+        for task_id in wanted:
+            running = self._running.get(task_id)
+            if running is not None and running.run.stop is None:
+                running.run.stop = StopReason.USER_CANCEL
+                running.run.log.write(
+                    running.run.root_activity, "Warning", "Cancellation requested by a user (on another node)"
+                )
+                running.job.cancel()
+
     # -- running one task ----------------------------------------------------------------------------
 
-    def _launch(self, row: RowMapping, resume: list[ScriptRun] | None = None) -> None:
+    def _launch(
+        self, row: RowMapping, resume: list[ScriptRun] | None = None, taken_from: str | None = None
+    ) -> None:
         activities = list(row["activities"]) if resume is not None else None
         task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), activities)
         root = activities[0]["Id"] if activities else task_log.open_activity(str(row["description"]))
-        run = TaskRun(row=row, log=task_log, root_activity=root)
+        run = TaskRun(row=row, log=task_log, root_activity=root, taken_from=taken_from)
         for script in resume or ():
             run.track(script.activity, script.handle)
         job = asyncio.create_task(self._execute(run, resume), name=f"task-{row['id']}")
@@ -379,25 +410,45 @@ class TaskQueue:
 
     # -- after a restart -----------------------------------------------------------------------------
 
-    async def _recover_orphans(self) -> list[tuple[RowMapping, list[ScriptRun]]]:
-        """Tasks a node left running when it stopped. Those whose unfinished scripts can all be
-        re-attached to are resumed (returned, with their scripts); a task being cancelled has its
-        scripts stopped and ends Canceled; the rest end Failed with a line naming each script that
-        could not be followed. Then the dispatcher may clear what no resumed task needs."""
-        resumed: list[tuple[RowMapping, list[ScriptRun]]] = []
+    async def adopt(self, offline: Sequence[str]) -> int:
+        """Take up the running tasks of nodes that went offline (their scripts go on where they run);
+        answers how many this node took. A draining or stopping node takes none."""
+        others = [name for name in offline if name != self.node]
+        if not others or self.draining or not self._accepting:
+            return 0
+        taken = await self._recover_orphans(others, at_start=False)
+        for row, scripts, previous in taken:
+            self._launch(row, scripts, previous)
+        return len(taken)
+
+    async def _recover_orphans(
+        self, nodes: Sequence[str] | None, at_start: bool
+    ) -> list[tuple[RowMapping, list[ScriptRun], str]]:
+        """Tasks that nodes (this one, restarted; or others, gone offline) left running. Each is taken
+        over by a compare-and-set on its owner, so one node wins it. Those whose unfinished scripts can
+        all be re-attached to are resumed (returned, with their scripts and the old owner); a task being
+        cancelled has its scripts stopped and ends Canceled; the rest end Failed with a line naming each
+        script that could not be followed. At start, the dispatcher may then clear what no resumed task
+        needs."""
+        resumed: list[tuple[RowMapping, list[ScriptRun], str]] = []
         abandoned: list[ScriptHandle] = []
+        ended: list[RowMapping] = []
         async with self._store.transaction() as conn:
-            for row in await tasks_repo.orphaned(conn, None if self._store.is_sqlite else self.node):
+            for row in await tasks_repo.orphaned(conn, nodes):
                 task_id = int(row["id"])
+                if task_id in self._running:
+                    continue
+                owned = await tasks_repo.take_over(conn, row, self.node)
+                if owned is None:  # another node took it first
+                    continue
+                previous = str(row["server_node"])
                 scripts = await script_runs_repo.for_task(conn, task_id)
                 unfinished = [s for s in scripts if not s.finished]
                 state = TaskState(row["state"])
                 problem = self._why_not_resumable(row, scripts, unfinished)
                 if state is TaskState.EXECUTING and problem is None:
-                    claimed = await tasks_repo.keep_running(conn, task_id, self.node)
-                    if claimed is not None:
-                        resumed.append((claimed, scripts))
-                        continue
+                    resumed.append((owned, scripts, previous))
+                    continue
                 abandoned.extend(
                     s.handle for s in unfinished if s.started or s.handle.kind is ScriptKind.BUILT_IN
                 )
@@ -409,16 +460,22 @@ class TaskQueue:
                     )
                 else:
                     final, category = TaskState.FAILED, "Fatal"
-                    message = f"The server node '{row['server_node']}' stopped while this task was running"
+                    message = f"The server node '{previous}' stopped while this task was running"
                     message += f"; {problem}" if problem else ""
-                await self._end_orphan(conn, row, state, final, category, message)
+                if (
+                    row_ended := await self._end_orphan(conn, owned, state, final, category, message)
+                ) is not None:
+                    ended.append(row_ended)
                 await script_runs_repo.forget_task(conn, task_id)
             await leases_repo.sweep_stale(conn)
-        keep = [s.handle for _, scripts in resumed for s in scripts if not s.finished]
-        try:
-            await self._dispatcher.prune(keep)
-        except Exception:  # leftovers cost disk, not correctness: never refuse to start over them
-            log.exception("clearing what stopped scripts left behind failed")
+        for row_ended in ended:  # watchers on this node learn at once
+            self._events.publish(int(row_ended["id"]), Completed(row_ended))
+        if at_start:
+            keep = [s.handle for _, scripts, _ in resumed for s in scripts if not s.finished]
+            try:
+                await self._dispatcher.prune(keep)
+            except Exception:  # leftovers cost disk, not correctness: never refuse to start over them
+                log.exception("clearing what stopped scripts left behind failed")
         for handle in abandoned:
             self._in_background(self._abandon(handle), f"stopping script {handle.ticket} on {handle.where}")
         return resumed
@@ -451,14 +508,14 @@ class TaskQueue:
 
     async def _end_orphan(
         self, conn: Any, row: RowMapping, current: TaskState, final: TaskState, category: str, message: str
-    ) -> None:
+    ) -> RowMapping | None:
         task_id = int(row["id"])
         task_log = TaskLog(task_id, self._events, int(row["log_count"]), row["activities"])
         task_log.close_open_activities("Canceled" if final is TaskState.CANCELED else "Failed")
         activity = task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{task_id}_0"
         task_log.write(activity, category, message)
         await tasks_repo.append_logs(conn, task_id, task_log.take_pending())
-        await tasks_repo.set_state(
+        ended = await tasks_repo.set_state(
             conn,
             task_id,
             final,
@@ -467,6 +524,7 @@ class TaskQueue:
             extra={"activities": task_log.activities, "has_warnings_or_errors": True},
         )
         log.warning("%s: %s", format_id(Collection.SERVER_TASKS, task_id), message)
+        return ended
 
     async def _abandon(self, handle: ScriptHandle) -> None:
         """A script of a task that ended while nobody followed it: stop it, then let its worker forget it."""

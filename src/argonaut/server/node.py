@@ -26,6 +26,7 @@ from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
+from argonaut.orchestrator.nodes import NodeHeartbeat
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
@@ -33,14 +34,14 @@ from argonaut.protocol.link import LinkTimings
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.admission import Admission
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
-from argonaut.security.master_key import SecretBox, load_or_create_master_key
+from argonaut.security.master_key import SecretBox, node_master_key
 from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
-from argonaut.store import Store, accounts_repo, workers_repo
+from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
 
 log = logging.getLogger("argonaut.server")
 
@@ -79,6 +80,7 @@ class Node:
     schedule: HealthSchedule
     comms: asyncio.Server | None
     created_key: str | None
+    heartbeat: NodeHeartbeat
 
     @classmethod
     async def start(cls, settings: ServerSettings) -> Node:
@@ -86,7 +88,8 @@ class Node:
         trim_tls_buffers()
         raise_open_file_limit()
         name = settings.node_name or socket.gethostname()
-        box = SecretBox(load_or_create_master_key(settings.home / "master.key"))
+        given = settings.master_key.get_secret_value() if settings.master_key else None
+        box = SecretBox(node_master_key(settings.home / "master.key", given))  # proven by the preflight
         certificate = load_or_create_certificate(settings.home, f"Argonaut server {name}")
         store = Store(settings.database_url)
         await store.open()
@@ -136,7 +139,11 @@ class Node:
             TaskType.HEALTH.value: HealthChecks(health),
             TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),
         }
-        queue = TaskQueue(store, events, executors, dispatch, name, settings.task_cap)
+        explicit_cap = settings.task_cap if "task_cap" in settings.model_fields_set else None
+        async with store.transaction() as conn:
+            me = await nodes_repo.register(conn, name, explicit_cap, settings.task_cap)
+        queue = TaskQueue(store, events, executors, dispatch, name, int(me["max_concurrent_tasks"]))
+        queue.draining = bool(me["is_in_maintenance_mode"])
         services = Services(
             settings=settings,
             store=store,
@@ -148,9 +155,21 @@ class Node:
             checks=PromptChecks(store, queue),
         )
         await queue.start()
+        heartbeat = NodeHeartbeat(store, queue, int(me["id"]), settings.node_offline_after_s, queue.adopt)
+        heartbeat.start()
         schedule = HealthSchedule(store, queue)
         schedule.start()
-        node = cls(settings, services, certificate, connections, ssh_connections, schedule, None, created_key)
+        node = cls(
+            settings,
+            services,
+            certificate,
+            connections,
+            ssh_connections,
+            schedule,
+            None,
+            created_key,
+            heartbeat,
+        )
         node.comms = await node._open_comms_port()
         return node
 
@@ -198,6 +217,7 @@ class Node:
         await self.schedule.stop()
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
+        await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once
         await self.connections.close()
         await self.ssh_connections.close()
         await self.services.store.close()

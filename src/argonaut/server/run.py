@@ -11,6 +11,7 @@ import uvicorn
 
 from argonaut.config import ServerSettings
 from argonaut.server.app import create_app
+from argonaut.server.preflight import StartupRefused, preflight
 
 
 class _Server(uvicorn.Server):
@@ -28,6 +29,11 @@ def serve(settings: ServerSettings) -> None:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one INFO line per channel otherwise
+    try:
+        asyncio.run(preflight(settings))
+    except StartupRefused as exc:
+        print(f"argonaut server: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     app = create_app(settings)
     config = uvicorn.Config(
         app,

@@ -243,3 +243,25 @@ accounts = Table(
     UniqueConstraint("space_id", "name_key"),
     sqlite_autoincrement=True,
 )
+
+server_nodes = Table(
+    "server_nodes",
+    metadata,
+    # The server nodes sharing this database. A node heartbeats (last_seen) while it runs; one silent for
+    # longer than the offline timeout is offline, and its work goes on elsewhere.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("max_concurrent_tasks", Integer, nullable=False),
+    Column("is_in_maintenance_mode", Boolean, nullable=False, default=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=True),  # None: stopped cleanly
+    sqlite_autoincrement=True,
+)
+
+cluster_settings = Table(
+    "cluster_settings",
+    metadata,
+    # Facts every node of the cluster must agree on, such as the check of the shared master key.
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)

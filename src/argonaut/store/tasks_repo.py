@@ -187,11 +187,25 @@ async def set_state(
     return result.mappings().first()
 
 
-async def keep_running(conn: Conn, task_id: int, node: str) -> RowMapping | None:
-    """Adopt a task another node left Executing (no state change: the task goes on, on ``node``)."""
+async def cancelling_among(conn: Conn, task_ids: Sequence[int]) -> list[int]:
+    """Which of these tasks someone asked to cancel (on any node)."""
+    query = select(tasks.c.id).where(
+        tasks.c.id.in_(list(task_ids)), tasks.c.state == TaskState.CANCELLING.value
+    )
+    return [int(row[0]) for row in await conn.execute(query)]
+
+
+async def take_over(conn: Conn, row: RowMapping, node: str) -> RowMapping | None:
+    """Make ``node`` the owner of a task another node left running (no state change); answers the row,
+    or None when another node took it first: a compare-and-set on the old owner, so exactly one wins."""
+    old_owner = row["server_node"]
     query = (
         update(tasks)
-        .where(tasks.c.id == task_id, tasks.c.state == TaskState.EXECUTING.value)
+        .where(
+            tasks.c.id == row["id"],
+            tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]),
+            tasks.c.server_node.is_(None) if old_owner is None else tasks.c.server_node == old_owner,
+        )
         .values(server_node=node, last_updated_time=utcnow())
         .returning(*tasks.c)
     )
@@ -335,9 +349,9 @@ async def complete(
     return (await conn.execute(_COMPLETE, parameters)).mappings().first()
 
 
-async def orphaned(conn: Conn, node: str | None) -> Sequence[RowMapping]:
-    """Tasks left Executing or Cancelling by a node that stopped without finishing them."""
+async def orphaned(conn: Conn, nodes: Sequence[str] | None) -> Sequence[RowMapping]:
+    """Tasks left Executing or Cancelling by the nodes named (None: by any node)."""
     query = select(tasks).where(tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]))
-    if node is not None:
-        query = query.where(tasks.c.server_node == node)
-    return (await conn.execute(query)).mappings().all()
+    if nodes is not None:
+        query = query.where(tasks.c.server_node.in_(list(nodes)))
+    return (await conn.execute(query.order_by(tasks.c.id))).mappings().all()

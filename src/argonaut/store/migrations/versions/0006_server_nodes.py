@@ -1,0 +1,45 @@
+"""server nodes and cluster settings
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-01 00:00:00
+
+Several nodes share one database: each registers and heartbeats in ``server_nodes``, and
+``cluster_settings`` holds what they must agree on (the master key's check value).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "server_nodes",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
+        sa.Column("max_concurrent_tasks", sa.Integer(), nullable=False),
+        sa.Column("is_in_maintenance_mode", sa.Boolean(), nullable=False),
+        sa.Column("started", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_server_nodes")),
+        sa.UniqueConstraint("name", name=op.f("uq_server_nodes_name")),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
+        "cluster_settings",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_cluster_settings")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("cluster_settings")
+    op.drop_table("server_nodes")

@@ -1,0 +1,178 @@
+"""Several server nodes on one PostgreSQL database: real nodes, a real agent, a throwaway cluster."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_agents import add_worker, listening_endpoint, new_pool, server_thumbprint
+
+from conftest import (
+    ARGONAUT,
+    assert_process_gone,
+    follow,
+    make_api_key,
+    run_script,
+    script_task,
+    unique,
+    wait_for_health,
+    wait_for_log_line,
+)
+
+OFFLINE_AFTER_S = "3"
+
+
+def cluster(postgres: Any, server_factory: Any, names: list[str], **env: str) -> list[Any]:
+    """Nodes sharing one database and one master key, as the README tells operators to set them up."""
+    database = postgres.create_database(f"cluster_{secrets.token_hex(4)}")
+    shared = {
+        "ARGONAUT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "ARGONAUT_NODE_OFFLINE_AFTER_S": OFFLINE_AFTER_S,
+        **env,
+    }
+    key = make_api_key()
+    return [
+        server_factory("--database", database, "--node-name", name, api_key=key, env=shared) for name in names
+    ]
+
+
+def nodes(node: Any) -> dict[str, dict[str, Any]]:
+    return {n["Name"]: n for n in node.client.get("/api/octopusservernodes/all").json()}
+
+
+def set_node(node: Any, name: str, **changes: object) -> dict[str, Any]:
+    target = nodes(node)[name]
+    response = node.client.put(f"/api/octopusservernodes/{target['Id']}", json=changes)
+    assert response.status_code == 200, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def draining(node: Any, wanted: bool) -> None:
+    """Wait until the node has applied its maintenance mode (at its next heartbeat)."""
+    eventually("the node applying its maintenance mode", lambda: node.client.get("/api/health").json()[
+        "IsInMaintenanceMode"] is wanted)  # fmt: skip
+
+
+def eventually(what: str, check: Any, timeout_s: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"never: {what}")
+
+
+def test_nodes_are_listed_and_a_draining_node_claims_nothing(postgres: Any, server_factory: Any) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    listed = nodes(a)
+    assert set(listed) == {"alpha", "beta"}
+    assert all(not n["IsOffline"] and n["MaxConcurrentTasks"] == 5 for n in listed.values())
+    # Drain both: a task stays queued; let beta claim again and beta runs it.
+    for name in ("alpha", "beta"):
+        assert set_node(a, name, IsInMaintenanceMode=True)["IsInMaintenanceMode"] is True
+    draining(b, True)  # set through alpha; beta takes it up at its next heartbeat
+    task = a.client.post("/api/tasks", json=script_task("echo drained")).json()
+    time.sleep(1.0)  # nobody claims it meanwhile
+    assert a.client.get(f"/api/tasks/{task['Id']}").json()["State"] == "Queued"
+    set_node(b, "beta", IsInMaintenanceMode=False, MaxConcurrentTasks=2)
+    # Followed through alpha while beta runs it: the stream reads what beta stores.
+    with a.client.stream("GET", f"/api/tasks/{task['Id']}/stream", timeout=60) as stream:
+        said = [line for line in stream.iter_lines() if line]
+    assert '"MessageText":"drained"' in said[0] and said[-1].startswith('{"Type":"Task"')
+    final = a.client.get(f"/api/tasks/{task['Id']}").json()
+    assert final["State"] == "Success" and final["ServerNode"] == "beta"
+    assert nodes(a)["beta"]["MaxConcurrentTasks"] == 2
+    b.stop()
+    eventually("beta shown offline once it stopped", lambda: nodes(a)["beta"]["IsOffline"])
+
+
+def test_a_node_with_another_master_key_refuses_to_start(
+    postgres: Any, server_factory: Any, tmp_path: Path
+) -> None:
+    [a] = cluster(postgres, server_factory, ["alpha"])
+    database = a.args[a.args.index("--database") + 1]
+    done = subprocess.run(
+        [str(ARGONAUT), "server", "--home", str(tmp_path / "other"), "--listen", "127.0.0.1:0",
+         "--comms-port", "0", "--database", database, "--node-name", "intruder"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "ARGONAUT_ADMIN_API_KEY": a.api_key},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "master key" in done.stderr and "ARGONAUT_MASTER_KEY" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "intruder" not in nodes(a)
+
+
+def test_a_killed_nodes_agent_script_finishes_on_another_node_with_every_line_once(
+    postgres: Any, server_factory: Any, agent_factory: Any, tmp_path: Path
+) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    agent = agent_factory(trust=[server_thumbprint(a.client), server_thumbprint(b.client)])
+    pool = new_pool(a.client)
+    worker = add_worker(a.client, unique("shared"), [pool], listening_endpoint(agent))
+    wait_for_health(a.client, worker, "Healthy")
+    set_node(a, "beta", IsInMaintenanceMode=True)  # so that alpha claims the task
+    draining(b, True)
+    marker = tmp_path / "runs"
+    os.chmod(tmp_path, 0o777)
+    body = f"echo run >> {marker}; for i in $(seq 1 40); do echo line $i; sleep 0.05; done; exit 3"
+    task = a.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
+    wait_for_log_line(a.client, task["Id"], "line 5")
+    set_node(a, "beta", IsInMaintenanceMode=False)
+    draining(b, False)
+    a.kill()  # SIGKILL: beta finds alpha offline and takes the task over
+    final = follow(b.client, task["Id"], timeout_s=60)
+    raw = b.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert final["State"] == "Failed" and "exited with code 3" in str(final["ErrorMessage"]), raw
+    assert final["ServerNode"] == "beta"
+    lines = [line.split("|   ", 1)[1] for line in raw.splitlines() if "|   line " in line]
+    assert lines == [f"line {i}" for i in range(1, 41)], raw  # none lost, none twice
+    assert marker.read_text() == "run\n"  # the script ran once
+    assert "'alpha' stopped; 'beta' took the task over" in raw
+
+
+def test_a_killed_nodes_built_in_script_is_failed_honestly_by_another_node(
+    postgres: Any, server_factory: Any
+) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    set_node(a, "beta", IsInMaintenanceMode=True)
+    draining(b, True)
+    task = a.client.post(
+        "/api/tasks", json=script_task("echo begun; sleep 30", TargetType="OctopusServer")
+    ).json()
+    wait_for_log_line(a.client, task["Id"], "begun")
+    set_node(a, "beta", IsInMaintenanceMode=False)
+    draining(b, False)
+    a.kill()
+    final = follow(b.client, task["Id"], timeout_s=60)
+    assert final["State"] == "Failed"
+    assert "alpha" in str(final["ErrorMessage"]) and "outcome is unknown" in str(final["ErrorMessage"])
+    assert run_script(b.client, "echo beta still works")["State"] == "Success"
+
+
+@pytest.fixture(autouse=True)
+def _needs_postgres(postgres: Any) -> None:
+    """Every test here runs on the shared throwaway PostgreSQL cluster."""
+
+
+def test_cancel_on_one_node_stops_a_script_running_under_another(postgres: Any, server_factory: Any) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    set_node(a, "beta", IsInMaintenanceMode=True)
+    draining(b, True)
+    task = a.client.post(
+        "/api/tasks", json=script_task("echo begun; sleep 60", TargetType="OctopusServer")
+    ).json()
+    wait_for_log_line(a.client, task["Id"], "begun")
+    [run] = list((a.home / "work").iterdir())
+    pid = int((run / "out").read_text().split()[1])  # the wrapper's first line: its pid
+    answer = b.client.post(f"/api/tasks/{task['Id']}/cancel")
+    assert answer.status_code == 200 and answer.json()["State"] == "Cancelling", answer.text
+    final = follow(b.client, task["Id"])
+    assert final["State"] == "Canceled"
+    assert_process_gone(pid, "the script canceled from another node")
