@@ -176,3 +176,47 @@ def test_cancel_on_one_node_stops_a_script_running_under_another(postgres: Any, 
     final = follow(b.client, task["Id"])
     assert final["State"] == "Canceled"
     assert_process_gone(pid, "the script canceled from another node")
+
+
+def test_a_space_deleted_on_one_node_is_gone_on_the_others(postgres: Any, server_factory: Any) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    space = a.client.post("/api/spaces", json={"Name": unique("Short-lived")}).json()["Id"]
+    assert b.client.get(f"/api/{space}/workerpools").status_code == 200  # beta has it cached now
+    assert a.client.delete(f"/api/spaces/{space}").status_code == 200
+    eventually(
+        "beta forgetting the space", lambda: b.client.get(f"/api/{space}/workerpools").status_code == 404
+    )
+
+
+def test_scheduled_health_checks_run_once_per_cluster(
+    postgres: Any, server_factory: Any, agent_factory: Any
+) -> None:
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    agent = agent_factory(trust=[server_thumbprint(a.client), server_thumbprint(b.client)])
+    # Checks every second that take two: one scheduler never has two pending, two schedulers would.
+    policy = a.client.post(
+        "/api/machinepolicies",
+        json={
+            "Name": unique("Slow checks"),
+            "MachineHealthCheckPolicy": {
+                "HealthCheckInterval": "00:00:01",
+                "HealthCheckTimeout": "00:00:10",
+                "BashHealthCheckPolicy": {"RunType": "Inline", "ScriptBody": "sleep 2"},
+            },
+        },
+    ).json()
+    worker = {
+        "Name": unique("checked"),
+        "WorkerPoolIds": [new_pool(a.client)],
+        "MachinePolicyId": policy["Id"],
+    }
+    a.client.post("/api/workers", json={**worker, "Endpoint": listening_endpoint(agent)})
+
+    def scheduled() -> list[dict[str, Any]]:
+        found = a.client.get("/api/tasks", params={"name": "Health", "take": 100}).json()["Items"]
+        return [t for t in found if policy["Name"] in t["Description"]]
+
+    eventually("three scheduled checks", lambda: len([t for t in scheduled() if t["IsCompleted"]]) >= 3, 60)
+    windows = sorted((t["QueueTime"], t["CompletedTime"] or "9999") for t in scheduled())
+    for (_, ended), (queued, _) in zip(windows, windows[1:], strict=False):
+        assert queued >= ended, windows  # each queued only once the one before had finished

@@ -20,6 +20,7 @@ from argonaut.api.collections import (
 )
 from argonaut.api.errors import not_found
 from argonaut.api.inputs import ApiInput
+from argonaut.api.services import CACHES
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
@@ -93,7 +94,7 @@ async def create_space(body: SpaceCreate, caller: Caller = Depends(_create)) -> 
         if body.IsDefault:
             await spaces_repo.update_space(conn, number, {"is_default": True}, caller.username)
         row = await spaces_repo.get(conn, number)
-    caller.services.space_cache.clear()
+        await caller.services.signals.send(conn, CACHES)
     assert row is not None
     return resources.space(row)
 
@@ -119,7 +120,7 @@ async def update_space(spaceId: str, body: SpaceUpdate, caller: Caller = Depends
         values["task_queue_stopped"] = body.TaskQueueStopped
     async with caller.services.store.transaction() as conn:
         await spaces_repo.update_space(conn, number, values, caller.username)
-    caller.services.space_cache.clear()
+        await caller.services.signals.send(conn, CACHES)
     return await _load(caller, spaceId)
 
 
@@ -130,5 +131,5 @@ async def delete_space(spaceId: str, caller: Caller = Depends(_delete)) -> dict[
     assert number is not None
     async with caller.services.store.transaction() as conn:
         await spaces_repo.delete_space(conn, number)
-    caller.services.space_cache.clear()
+        await caller.services.signals.send(conn, CACHES)
     return current

@@ -15,6 +15,7 @@ from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.security.master_key import SecretBox
 from argonaut.store import Store
+from argonaut.store.signals import Signals
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Services:
     server_certificate_pem: str
     secrets: SecretBox
     checks: PromptChecks  # health checks that should run now: new or changed workers, arriving agents
+    signals: Signals  # tells every node of the cluster (PostgreSQL) that something changed
     # The port the node's comms listener is bound to (``--comms-port 0`` picks one), published in the
     # root document so that ``register-worker`` stores the real one; None until it is open.
     comms_port: int | None = None
@@ -44,6 +46,14 @@ class Services:
     @property
     def artifacts_dir(self) -> Path:
         return self.settings.artifacts_dir
+
+    def forget_cached(self, _detail: str = "") -> None:
+        """Spaces or keys changed (on any node): resolve them from the store again."""
+        self.space_cache.clear()
+        self.key_cache.clear()
+
+
+CACHES = "caches"  # the signal that cached spaces and keys are stale
 
 
 def services(request: Request) -> Services:

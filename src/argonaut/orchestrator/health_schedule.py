@@ -15,18 +15,21 @@ import time
 from collections.abc import Callable
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.tasks import TaskType
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.orchestrator.queue import TaskQueue
-from argonaut.store import Store, tasks_repo
+from argonaut.store import Store, nodes_repo, tasks_repo
 from argonaut.store.connection import Conn
 from argonaut.store.tables import machine_policies, workers
 
 log = logging.getLogger(__name__)
 
 REREAD_S = 5.0
+LEASE = "health-schedule"
+LEASE_TTL_S = 3 * REREAD_S  # a holder renews every tick (at most REREAD_S apart)
 MIN_INTERVAL_S = 1.0
 
 
@@ -58,7 +61,11 @@ class HealthSchedule:
             await asyncio.sleep(wait_s)
 
     async def tick(self) -> float:
-        """Queue the checks that are due; answers how long to sleep before the next look."""
+        """Queue the checks that are due; answers how long to sleep before the next look. Only the node
+        holding the cluster's schedule lease does: the checks run once per cluster, not once per node."""
+        if not await self._hold_lease():
+            self._due.clear()  # whoever holds it keeps the times; if it comes to us, we start afresh
+            return REREAD_S
         now = self._clock()
         next_due = now + REREAD_S
         queued_any = False
@@ -85,6 +92,13 @@ class HealthSchedule:
         if queued_any:
             self._queue.wake()
         return max(0.05, next_due - self._clock())
+
+    async def _hold_lease(self) -> bool:
+        try:
+            async with self._store.transaction() as conn:
+                return await nodes_repo.hold_lease(conn, LEASE, self._queue.node, LEASE_TTL_S)
+        except IntegrityError:  # another node created the lease at the same moment: it holds it
+            return False
 
     async def _still_pending(self, conn: Conn, policy_id: int) -> bool:
         task_id = self._queued.get(policy_id)

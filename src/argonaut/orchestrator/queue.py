@@ -30,10 +30,12 @@ from argonaut.orchestrator.events import Completed, TaskEvents
 from argonaut.orchestrator.task_log import TaskLog
 from argonaut.store import Store, artifacts_repo, leases_repo, script_runs_repo, tasks_repo
 from argonaut.store.script_runs_repo import ScriptRun
+from argonaut.store.signals import Signals
 
 log = logging.getLogger(__name__)
 
 ABANDON_TIMEOUT_S = 30.0
+CANCEL = "cancel"  # the signal that a task running on some node was asked to cancel
 
 
 class StopReason(Enum):
@@ -111,6 +113,7 @@ class TaskQueue:
         task_cap: int,
         flush_interval_s: float = 0.2,
         idle_poll_s: float = 5.0,
+        signals: Signals | None = None,
     ) -> None:
         self._store = store
         self._events = events
@@ -126,6 +129,9 @@ class TaskQueue:
         self.draining = False  # maintenance mode: finish what runs, claim nothing new
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
+        self._signals = signals
+        if signals is not None:
+            signals.on(CANCEL, self._cancel_signal)
         self.handed_over = 0  # tasks left running for the next node by the last stop()
 
     # -- lifecycle -----------------------------------------------------------------------------------
@@ -214,10 +220,12 @@ class TaskQueue:
                     error_message="The task was canceled before it started",
                 )
             elif state is TaskState.EXECUTING:
-                # Running elsewhere (another node): it sees Cancelling and stops the script.
+                # Running on another node: the store says Cancelling, and that node is told at once.
                 await tasks_repo.set_state(
                     conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING]
                 )
+                if self._signals is not None:
+                    await self._signals.send(conn, CANCEL, str(task_id))
                 return TaskState.CANCELLING
         if changed is not None:
             self._events.publish(task_id, Completed(changed))
@@ -278,13 +286,22 @@ class TaskQueue:
             log.exception("reading cancel requests failed")
             return
         for task_id in wanted:
-            running = self._running.get(task_id)
-            if running is not None and running.run.stop is None:
-                running.run.stop = StopReason.USER_CANCEL
-                running.run.log.write(
-                    running.run.root_activity, "Warning", "Cancellation requested by a user (on another node)"
-                )
-                running.job.cancel()
+            self._stop_for_user(task_id)
+
+    def _cancel_signal(self, detail: str) -> None:
+        if detail.isdigit():
+            self._stop_for_user(int(detail))
+        elif self._running:  # signals may have been missed: look at the store
+            self._in_background(self._cancels_from_elsewhere(), "reading cancel requests")
+
+    def _stop_for_user(self, task_id: int) -> None:
+        running = self._running.get(task_id)
+        if running is not None and running.run.stop is None:
+            running.run.stop = StopReason.USER_CANCEL
+            running.run.log.write(
+                running.run.root_activity, "Warning", "Cancellation requested by a user (on another node)"
+            )
+            running.job.cancel()
 
     # -- running one task ----------------------------------------------------------------------------
 

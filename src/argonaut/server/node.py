@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import RowMapping
 
-from argonaut.api.services import Services
+from argonaut.api.services import CACHES, Services
 from argonaut.comms.connections import Connections
 from argonaut.comms.dispatcher import AgentDispatcher
 from argonaut.config import ServerSettings
@@ -42,6 +42,7 @@ from argonaut.server.first_start import first_start
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
 from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
+from argonaut.store.signals import Signals
 
 log = logging.getLogger("argonaut.server")
 
@@ -142,7 +143,10 @@ class Node:
         explicit_cap = settings.task_cap if "task_cap" in settings.model_fields_set else None
         async with store.transaction() as conn:
             me = await nodes_repo.register(conn, name, explicit_cap, settings.task_cap)
-        queue = TaskQueue(store, events, executors, dispatch, name, int(me["max_concurrent_tasks"]))
+        signals = Signals(settings.database_url)
+        queue = TaskQueue(
+            store, events, executors, dispatch, name, int(me["max_concurrent_tasks"]), signals=signals
+        )
         queue.draining = bool(me["is_in_maintenance_mode"])
         services = Services(
             settings=settings,
@@ -153,7 +157,10 @@ class Node:
             server_certificate_pem=certificate.cert_path.read_text(),
             secrets=box,
             checks=PromptChecks(store, queue),
+            signals=signals,
         )
+        signals.on(CACHES, services.forget_cached)
+        await signals.start()
         await queue.start()
         heartbeat = NodeHeartbeat(store, queue, int(me["id"]), settings.node_offline_after_s, queue.adopt)
         heartbeat.start()
@@ -218,6 +225,7 @@ class Node:
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once
+        await self.services.signals.stop()
         await self.connections.close()
         await self.ssh_connections.close()
         await self.services.store.close()

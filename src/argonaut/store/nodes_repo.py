@@ -11,7 +11,7 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
-from argonaut.store.tables import cluster_settings, server_nodes, tasks
+from argonaut.store.tables import cluster_leases, cluster_settings, server_nodes, tasks
 from argonaut.store.timeutil import utcnow
 
 _HEARTBEAT = (
@@ -108,3 +108,27 @@ async def setting(conn: Conn, name: str) -> str | None:
 
 async def set_setting(conn: Conn, name: str, value: str) -> None:
     await conn.execute(insert(cluster_settings).values(name=name, value=value))
+
+
+async def hold_lease(conn: Conn, name: str, holder: str, ttl_s: float) -> bool:
+    """Take or renew the cluster-wide lease ``name`` for ``holder``; answers whether it holds it now.
+
+    A compare-and-set: the lease moves only when it is free or has expired, so one node holds it.
+    """
+    now = utcnow()
+    expires = now + dt.timedelta(seconds=ttl_s)
+    taken = await conn.execute(
+        update(cluster_leases)
+        .where(
+            cluster_leases.c.name == name,
+            or_(cluster_leases.c.holder == holder, cluster_leases.c.expires < now),
+        )
+        .values(holder=holder, expires=expires)
+    )
+    if taken.rowcount:
+        return True
+    exists = (await conn.execute(select(cluster_leases.c.name).where(cluster_leases.c.name == name))).first()
+    if exists is not None:
+        return False
+    await conn.execute(insert(cluster_leases).values(name=name, holder=holder, expires=expires))
+    return True

@@ -265,3 +265,13 @@ cluster_settings = Table(
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+cluster_leases = Table(
+    "cluster_leases",
+    metadata,
+    # Work done once per cluster, not once per node (the health schedule): the node holding the lease does
+    # it, renewing it as it goes; another takes it over once it expires.
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+)

@@ -5,7 +5,8 @@ Revises: 0005
 Create Date: 2026-12-01 00:00:00
 
 Several nodes share one database: each registers and heartbeats in ``server_nodes``, and
-``cluster_settings`` holds what they must agree on (the master key's check value).
+``cluster_settings`` holds what they must agree on (the master key's check value), and
+``cluster_leases`` who does what must happen once per cluster (the health schedule).
 """
 
 from __future__ import annotations
@@ -38,8 +39,16 @@ def upgrade() -> None:
         sa.Column("value", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_cluster_settings")),
     )
+    op.create_table(
+        "cluster_leases",
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("holder", sa.String(length=200), nullable=False),
+        sa.Column("expires", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_cluster_leases")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("cluster_leases")
     op.drop_table("cluster_settings")
     op.drop_table("server_nodes")
