@@ -15,8 +15,10 @@ from test_agents import add_worker, listening_endpoint, new_pool, server_thumbpr
 
 from conftest import (
     ARGONAUT,
+    AgentProcess,
     assert_process_gone,
     follow,
+    free_port,
     make_api_key,
     run_script,
     script_task,
@@ -220,3 +222,40 @@ def test_scheduled_health_checks_run_once_per_cluster(
     windows = sorted((t["QueueTime"], t["CompletedTime"] or "9999") for t in scheduled())
     for (_, ended), (queued, _) in zip(windows, windows[1:], strict=False):
         assert queued >= ended, windows  # each queued only once the one before had finished
+
+
+@pytest.mark.parametrize("style", ["TentaclePassive", "TentacleActive"])
+def test_an_agent_registered_with_one_node_serves_every_node(
+    style: str, postgres: Any, server_factory: Any, tmp_path: Path
+) -> None:
+    """register-worker learns the cluster's nodes: a polling agent polls each, a listening one trusts each."""
+    from test_agent_cli import agent as agent_verb
+    from test_agent_cli import connect, new_agent, ok
+    from test_agent_cli import thumbprint as thumbprint_of
+
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    listen = ["--listen-port", str(free_port())] if style == "TentaclePassive" else ["--no-listen"]
+    home = new_agent(tmp_path, *listen)
+    pool = new_pool(a.client)
+    name = unique("clustered")
+    done = ok(
+        agent_verb(
+            home, "register-worker", *connect(a), "--name", name, "--pool", pool, "--comms-style", style
+        )
+    )
+    assert server_thumbprint(b.client) in done.stdout  # it learnt the other node too
+    running = AgentProcess(home, thumbprint_of(home)).start()  # as `argonaut agent run` set up by the CLI
+    try:
+        worker = next(w for w in a.client.get("/api/workers/all").json() if w["Name"] == name)
+        wait_for_health(a.client, worker["Id"], "Healthy")
+        for busy, idle, name_of_idle in ((a, b, "beta"), (b, a, "alpha")):
+            set_node(busy, "alpha" if busy is a else "beta", IsInMaintenanceMode=True)
+            set_node(busy, name_of_idle, IsInMaintenanceMode=False)
+            draining(busy, True)
+            draining(idle, False)
+            task = run_script(idle.client, f"echo through {name_of_idle}", WorkerPoolIds=[pool])
+            raw = idle.client.get(f"/api/tasks/{task['Id']}/raw").text
+            assert task["State"] == "Success" and task["ServerNode"] == name_of_idle, raw
+            assert f"through {name_of_idle}" in raw
+    finally:
+        running.stop()

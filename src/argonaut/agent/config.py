@@ -26,6 +26,9 @@ class TrustedServer:
     thumbprint: str
 
 
+ANY_NODE = "*"  # a comms address behind which any node of a cluster may answer
+
+
 @dataclass
 class PollingServer:
     """A server this agent polls: it connects out to ``host:comms_port`` and asks for work."""
@@ -34,7 +37,7 @@ class PollingServer:
     host: str
     comms_port: int
     subscription_id: str  # poll://<20 lower-case letters>/
-    thumbprint: str  # the server certificate thumbprint to pin
+    thumbprint: str  # the server certificate thumbprint to pin; ANY_NODE: any server this agent trusts
 
 
 @dataclass

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 
 from argonaut import __version__
 from argonaut.agent import config as agent_config
-from argonaut.agent.config import AgentConfig, KnownServer, PollingServer
+from argonaut.agent.config import ANY_NODE, AgentConfig, KnownServer, PollingServer
 from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
 from argonaut.protocol.link import (
@@ -206,7 +206,7 @@ class Agent:
                 reader, writer = await _connect(target.host, target.comms_port, context)
                 thumbprint = peer_thumbprint(writer.get_extra_info("ssl_object"))
                 try:
-                    if thumbprint != target.thumbprint:
+                    if not self._pinned(thumbprint, target.thumbprint):
                         raise ConnectionRefusedError(
                             f"the server at {target.host}:{target.comms_port} presented certificate "
                             f"{thumbprint}, expected {target.thumbprint}"
@@ -234,6 +234,13 @@ class Agent:
             delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10)))
             await asyncio.sleep(delay)
 
+    def _pinned(self, presented: str | None, expected: str) -> bool:
+        """The server presented the pinned certificate: the one expected, or for an address any node of
+        a cluster may answer on (ANY_NODE), one this agent trusts."""
+        if presented is None:
+            return False
+        return self.config.trusts(presented) if expected == ANY_NODE else presented == expected
+
     async def announce(self, target: KnownServer) -> None:
         """Tell a server this listening agent has started, so it checks it now rather than at its interval."""
         context = connecting_context(self.certificate)
@@ -241,7 +248,9 @@ class Agent:
             try:
                 reader, writer = await _connect(target.host, target.comms_port, context)
                 try:
-                    if peer_thumbprint(writer.get_extra_info("ssl_object")) != target.thumbprint:
+                    if not self._pinned(
+                        peer_thumbprint(writer.get_extra_info("ssl_object")), target.thumbprint
+                    ):
                         raise ConnectionRefusedError(
                             f"the server at {target.url} presented another certificate"
                         )

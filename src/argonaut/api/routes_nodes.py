@@ -47,6 +47,9 @@ def _node(row: RowMapping, running: dict[str, int], offline_after_s: float) -> d
         "LastSeen": resources.iso(row["last_seen"]),
         "IsOffline": offline,
         "RunningTaskCount": running.get(str(row["name"]), 0),
+        # Ours: what an agent registering with the cluster trusts and connects to on each node.
+        "Thumbprint": row["thumbprint"],
+        "CommsPort": row["comms_port"],
         "Links": {"Self": f"{PATH}/{node_id}"},
     }
 

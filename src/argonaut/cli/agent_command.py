@@ -311,6 +311,14 @@ def show_configuration(home: Path) -> None:
     f"[default: the port the server reports, else {DEFAULT_SERVER_COMMS_PORT}]",
 )
 @click.option(
+    "--server-comms-address",
+    "server_comms_addresses",
+    multiple=True,
+    metavar="HOST:PORT",
+    help="A comms address of the server's cluster (repeatable), e.g. behind a load balancer "
+    "[default: every node the server lists, at the server's host]",
+)
+@click.option(
     "--public-hostname",
     "--publicHostName",
     "public_hostname",
@@ -327,6 +335,7 @@ def register_worker(
     pools: tuple[str, ...],
     policy: str | None,
     server_comms_port: int | None,
+    server_comms_addresses: tuple[str, ...],
     public_hostname: str | None,
     force: bool,
     api: ApiSession,
@@ -346,6 +355,7 @@ def register_worker(
         policy=policy,
         public_hostname=public_hostname,
         server_comms_port=server_comms_port,
+        server_comms_addresses=server_comms_addresses,
         force=force,
     )
     if request.style == registration.PASSIVE and not config.listen:
@@ -376,6 +386,11 @@ def _registered_message(done: registration.Registered) -> str:
             f"Endpoint: {style} {endpoint.get('Uri')}",
             f"Server comms port: {done.comms_port} ({use})",
             f"The agent trusts the server's certificate {done.server_thumbprint}",
+            *(
+                f"Also: {host}:{port} ({'any node the agent trusts' if pin == '*' else pin})"
+                for host, port, pin in done.targets
+                if (port, pin) != (done.comms_port, done.server_thumbprint)
+            ),
         ]
     )
 

@@ -16,11 +16,12 @@ import json
 import secrets
 import socket
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from argonaut.agent.config import DEFAULT_SERVER_COMMS_PORT, AgentConfig, KnownServer, PollingServer
+from argonaut.agent.config import ANY_NODE, DEFAULT_SERVER_COMMS_PORT, AgentConfig, KnownServer, PollingServer
 from argonaut.cli.client.http import ApiSession, CliError, find_one
 
 PASSIVE = "TentaclePassive"
@@ -42,6 +43,8 @@ class WorkerRequest:
     policy: str | None = None
     public_hostname: str | None = None
     server_comms_port: int | None = None  # None: the port the server reports
+    # Explicit HOST:PORT comms addresses (behind a load balancer, say); None: every node the cluster lists
+    server_comms_addresses: tuple[str, ...] = ()
     force: bool = False
 
 
@@ -53,6 +56,8 @@ class Registered:
     pools: list[dict[str, Any]]
     server_thumbprint: str
     comms_port: int  # where the agent polls, or sends its start notice
+    # Every node of the cluster: (host, comms port, thumbprint); "*" pins any trusted node.
+    targets: tuple[tuple[str, int, str], ...] = ()
 
 
 # -- the server ---------------------------------------------------------------------------------------
@@ -211,25 +216,53 @@ def endpoint_for(
 
 
 def remember_polling(
-    config: AgentConfig, server_url: str, comms_port: int, subscription_id: str, thumbprint: str
+    config: AgentConfig, server_url: str, targets: Sequence[tuple[str, int, str]], subscription_id: str
 ) -> None:
-    """Add or update the entry the running agent polls: the server's host, comms port and certificate."""
-    host = urlsplit(server_url).hostname or server_url
-    for entry in config.polling:
-        if same_server(entry.url, server_url):
-            entry.host = host
-            entry.comms_port = comms_port
-            entry.subscription_id = subscription_id
-            entry.thumbprint = thumbprint
-            return
-    config.polling.append(PollingServer(server_url, host, comms_port, subscription_id, thumbprint))
+    """The entries the running agent polls for this server: one per node (host, comms port, certificate),
+    replacing what an earlier registration with it wrote."""
+    config.polling = [e for e in config.polling if not same_server(e.url, server_url)]
+    for host, port, thumbprint in targets:
+        config.polling.append(PollingServer(server_url, host, port, subscription_id, thumbprint))
 
 
-def remember_announce(config: AgentConfig, server_url: str, comms_port: int, thumbprint: str) -> None:
-    """A listening agent tells this server's comms port when it starts, so it is checked at once."""
-    host = urlsplit(server_url).hostname or server_url
+def remember_announce(config: AgentConfig, server_url: str, targets: Sequence[tuple[str, int, str]]) -> None:
+    """A listening agent tells every node's comms port when it starts, so it is checked at once."""
     config.announce_to = [k for k in config.announce_to if not same_server(k.url, server_url)]
-    config.announce_to.append(KnownServer(server_url, host, comms_port, thumbprint))
+    for host, port, thumbprint in targets:
+        config.announce_to.append(KnownServer(server_url, host, port, thumbprint))
+
+
+def cluster_targets(
+    api: ApiSession, comms_port: int, thumbprint: str, addresses: Sequence[str]
+) -> list[tuple[str, int, str]]:
+    """Where the agent reaches the server: with explicit addresses, those (pinning any node of the
+    cluster); else each node the server lists, at the server's host; else the one server answering."""
+    nodes = cluster_nodes(api)
+    if addresses:
+        return [(*split_address(a), ANY_NODE) for a in addresses]
+    host = urlsplit(api.server).hostname or api.server
+    targets = [(host, comms_port, thumbprint)]
+    for node in nodes:
+        port, node_thumbprint = node.get("CommsPort"), node.get("Thumbprint")
+        if isinstance(port, int) and isinstance(node_thumbprint, str) and node_thumbprint != thumbprint:
+            targets.append((host, port, node_thumbprint.upper()))
+    return targets
+
+
+def cluster_nodes(api: ApiSession) -> list[dict[str, Any]]:
+    """The nodes sharing the server's database (an older server lists none)."""
+    try:
+        nodes = api.get("/api/octopusservernodes/all")
+    except CliError:
+        return []
+    return [n for n in nodes if isinstance(n, dict)] if isinstance(nodes, list) else []
+
+
+def split_address(text: str) -> tuple[str, int]:
+    host, _, port = text.strip().rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise CliError(f"--server-comms-address '{text}' is not HOST:PORT")
+    return host.strip("[]"), int(port)
 
 
 # -- the verbs ----------------------------------------------------------------------------------------
@@ -265,12 +298,16 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
         worker: dict[str, Any] = api.post(api.in_space("workers"), body)
     else:
         worker = _put(api, api.in_space(f"workers/{existing['Id']}"), body)
+    targets = cluster_targets(api, comms_port, thumbprint, request.server_comms_addresses)
     config.trust(thumbprint)
+    for node in cluster_nodes(api):  # every node of the cluster may call this agent, or be polled by it
+        if isinstance(node.get("Thumbprint"), str):
+            config.trust(str(node["Thumbprint"]))
     if request.style == ACTIVE:
-        remember_polling(config, api.server, comms_port, str(endpoint["Uri"]), thumbprint)
+        remember_polling(config, api.server, targets, str(endpoint["Uri"]))
     else:
-        remember_announce(config, api.server, comms_port, thumbprint)
-    return Registered(worker, existing is None, space, pools, thumbprint, comms_port)
+        remember_announce(config, api.server, targets)
+    return Registered(worker, existing is None, space, pools, thumbprint, comms_port, tuple(targets))
 
 
 def _put(api: ApiSession, path: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ class NodeHeartbeat:
     ) -> None:
         self._store = store
         self._queue = queue
-        self._node_id = node_id
+        self.node_id = node_id
         self.offline_after_s = offline_after_s
         self._on_offline = on_offline
         self._loop: asyncio.Task[None] | None = None
@@ -53,13 +53,13 @@ class NodeHeartbeat:
                 await self._loop
         with contextlib.suppress(Exception):
             async with self._store.transaction() as conn:
-                await nodes_repo.stopped(conn, self._node_id)
+                await nodes_repo.stopped(conn, self.node_id)
 
     async def beat(self) -> list[str]:
         """One heartbeat: apply this node's settings; answers the names of the nodes that are offline."""
         cutoff = utcnow() - dt.timedelta(seconds=self.offline_after_s)
         async with self._store.transaction() as conn:
-            row = await nodes_repo.heartbeat(conn, self._node_id)
+            row = await nodes_repo.heartbeat(conn, self.node_id)
             offline = await nodes_repo.offline_names(conn, cutoff)
         if row is not None:
             self._queue.configure(int(row["max_concurrent_tasks"]), bool(row["is_in_maintenance_mode"]))

@@ -142,7 +142,9 @@ class Node:
         }
         explicit_cap = settings.task_cap if "task_cap" in settings.model_fields_set else None
         async with store.transaction() as conn:
-            me = await nodes_repo.register(conn, name, explicit_cap, settings.task_cap)
+            me = await nodes_repo.register(
+                conn, name, explicit_cap, settings.task_cap, certificate.thumbprint
+            )
         signals = Signals(settings.database_url)
         queue = TaskQueue(
             store, events, executors, dispatch, name, int(me["max_concurrent_tasks"]), signals=signals
@@ -192,6 +194,8 @@ class Node:
         )
         host, port = server.sockets[0].getsockname()[:2]
         self.services.comms_port = int(port)
+        async with self.services.store.transaction() as conn:  # agents registering learn every node's
+            await nodes_repo.set_comms_port(conn, self.heartbeat.node_id, int(port))
         print(f"Comms port for polling agents: {host}:{port}", file=sys.stdout, flush=True)
         return server
 

@@ -22,7 +22,9 @@ _HEARTBEAT = (
 )
 
 
-async def register(conn: Conn, name: str, task_cap: int | None, default_cap: int) -> RowMapping:
+async def register(
+    conn: Conn, name: str, task_cap: int | None, default_cap: int, thumbprint: str | None = None
+) -> RowMapping:
     """Join the cluster as ``name``: a new row, or the node's own row again after a restart.
 
     ``task_cap`` is the cap given at start (None when none was): it replaces the stored one. Without
@@ -37,17 +39,22 @@ async def register(conn: Conn, name: str, task_cap: int | None, default_cap: int
             "is_in_maintenance_mode": False,
             "started": now,
             "last_seen": now,
+            "thumbprint": thumbprint,
         }
         return (
             (await conn.execute(insert(server_nodes).values(**values).returning(*server_nodes.c)))
             .mappings()
             .one()
         )
-    changes: dict[str, Any] = {"started": now, "last_seen": now}
+    changes: dict[str, Any] = {"started": now, "last_seen": now, "thumbprint": thumbprint}
     if task_cap is not None:
         changes["max_concurrent_tasks"] = task_cap
     query = update(server_nodes).where(server_nodes.c.id == row["id"]).values(**changes)
     return (await conn.execute(query.returning(*server_nodes.c))).mappings().one()
+
+
+async def set_comms_port(conn: Conn, node_id: int, port: int) -> None:
+    await conn.execute(update(server_nodes).where(server_nodes.c.id == node_id).values(comms_port=port))
 
 
 async def heartbeat(conn: Conn, node_id: int) -> RowMapping | None:

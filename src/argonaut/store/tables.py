@@ -255,6 +255,9 @@ server_nodes = Table(
     Column("is_in_maintenance_mode", Boolean, nullable=False, default=False),
     Column("started", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=True),  # None: stopped cleanly
+    # What an agent registering with the cluster learns of each node: its certificate and comms port.
+    Column("thumbprint", String(40), nullable=True),
+    Column("comms_port", Integer, nullable=True),
     sqlite_autoincrement=True,
 )
 

@@ -29,6 +29,8 @@ def upgrade() -> None:
         sa.Column("is_in_maintenance_mode", sa.Boolean(), nullable=False),
         sa.Column("started", sa.DateTime(timezone=True), nullable=False),
         sa.Column("last_seen", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("thumbprint", sa.String(length=40), nullable=True),
+        sa.Column("comms_port", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_server_nodes")),
         sa.UniqueConstraint("name", name=op.f("uq_server_nodes_name")),
         sqlite_autoincrement=True,
