@@ -259,3 +259,26 @@ def test_an_agent_registered_with_one_node_serves_every_node(
             assert f"through {name_of_idle}" in raw
     finally:
         running.stop()
+
+
+def test_an_artifact_collected_by_one_node_is_served_by_every_node(
+    postgres: Any, server_factory: Any
+) -> None:
+    import hashlib
+
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    set_node(a, "alpha", IsInMaintenanceMode=True)  # beta runs the script and keeps the file
+    draining(a, True)
+    body = "head -c 2621440 /dev/urandom > big.bin; sha256sum big.bin; new_octopusartifact big.bin"
+    task = run_script(b.client, body, TargetType="OctopusServer")
+    raw = b.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert task["State"] == "Success" and task["ServerNode"] == "beta", raw
+    digest = next(
+        line.split("|   ", 1)[1].split()[0]
+        for line in raw.splitlines()
+        if "big.bin" in line and "|   " in line
+    )
+    [artifact] = a.client.get("/api/artifacts", params={"regarding": task["Id"]}).json()["Items"]
+    served = a.client.get(f"/api/artifacts/{artifact['Id']}/content")  # through alpha, which has no file
+    assert served.status_code == 200 and len(served.content) == 2621440
+    assert hashlib.sha256(served.content).hexdigest() == digest

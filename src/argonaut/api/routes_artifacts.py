@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
@@ -59,11 +61,30 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         return resources.artifact(await load(caller, id))
 
     @router.get("/artifacts/{id}/content", summary="Download an artifact's bytes")
-    async def content(id: str, caller: Caller = Depends(view)) -> FileResponse:  # noqa: A002
+    async def content(id: str, caller: Caller = Depends(view)) -> Response:  # noqa: A002
         row = await load(caller, id)
         path = caller.services.artifacts_dir / row["stored_name"]
-        if not path.is_file():
+        if path.is_file():  # collected by this node
+            return FileResponse(path, filename=row["filename"], media_type="application/octet-stream")
+        store = caller.services.store
+        async with store.transaction() as conn:
+            first = await artifacts_repo.chunk(conn, row["stored_name"], 0)
+        if first is None and row["length"]:
             raise not_found(f"{id}/content")
-        return FileResponse(path, filename=row["filename"], media_type="application/octet-stream")
+
+        async def chunks() -> AsyncIterator[bytes]:  # collected by another node: from the store
+            data, seq = first, 0
+            while data is not None:
+                yield data
+                seq += 1
+                async with store.transaction() as conn:
+                    data = await artifacts_repo.chunk(conn, row["stored_name"], seq)
+
+        disposition = f"attachment; filename*=UTF-8''{quote(str(row['filename']))}"
+        return StreamingResponse(
+            chunks(),
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": disposition, "Content-Length": str(row["length"])},
+        )
 
     return router

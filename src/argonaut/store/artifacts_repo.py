@@ -1,15 +1,16 @@
-"""Artifacts collected from scripts; their bytes live in files under the home folder."""
+"""Artifacts collected from scripts. Their bytes live in a file under the collecting node's home folder
+and, when nodes share the database, in ``artifact_chunks`` too, so any node can serve them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
-from argonaut.store.tables import artifacts
+from argonaut.store.tables import artifact_chunks, artifacts
 from argonaut.store.timeutil import utcnow
 
 
@@ -39,3 +40,19 @@ async def list_for(
     if task_id is not None:
         query = query.where(artifacts.c.task_id == task_id)
     return await paged(conn, query, skip, take)
+
+
+CHUNK_BYTES = 1024 * 1024
+_CHUNK = select(artifact_chunks.c.data).where(
+    artifact_chunks.c.stored_name == bindparam("stored_name"), artifact_chunks.c.seq == bindparam("seq")
+)
+
+
+async def add_chunk(conn: Conn, stored_name: str, seq: int, data: bytes) -> None:
+    await conn.execute(insert(artifact_chunks).values(stored_name=stored_name, seq=seq, data=data))
+
+
+async def chunk(conn: Conn, stored_name: str, seq: int) -> bytes | None:
+    """The ``seq``-th megabyte of an artifact, or None past its end (or when it was never shared)."""
+    found = (await conn.execute(_CHUNK, {"stored_name": stored_name, "seq": seq})).scalar()
+    return bytes(found) if found is not None else None

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -267,6 +268,16 @@ cluster_settings = Table(
     # Facts every node of the cluster must agree on, such as the check of the shared master key.
     Column("name", String(100), primary_key=True),
     Column("value", Text, nullable=False),
+)
+
+artifact_chunks = Table(
+    "artifact_chunks",
+    metadata,
+    # An artifact's bytes in the database, a megabyte a row, so every node of a cluster can serve it (the
+    # node that collected it also keeps a file, and serves that).
+    Column("stored_name", String(64), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("data", LargeBinary, nullable=False),
 )
 
 cluster_leases = Table(

@@ -42,6 +42,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_cluster_settings")),
     )
     op.create_table(
+        "artifact_chunks",
+        sa.Column("stored_name", sa.String(length=64), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("data", sa.LargeBinary(), nullable=False),
+        sa.PrimaryKeyConstraint("stored_name", "seq", name=op.f("pk_artifact_chunks")),
+    )
+    op.create_table(
         "cluster_leases",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
@@ -52,5 +59,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("cluster_leases")
+    op.drop_table("artifact_chunks")
     op.drop_table("cluster_settings")
     op.drop_table("server_nodes")
