@@ -282,3 +282,37 @@ def test_an_artifact_collected_by_one_node_is_served_by_every_node(
     served = a.client.get(f"/api/artifacts/{artifact['Id']}/content")  # through alpha, which has no file
     assert served.status_code == 200 and len(served.content) == 2621440
     assert hashlib.sha256(served.content).hexdigest() == digest
+
+
+def test_a_polling_agent_linked_to_one_node_is_reached_from_another_through_it(
+    postgres: Any, server_factory: Any, agent_factory: Any
+) -> None:
+    """An agent that polls alpha only (beta joined after it registered): beta relays its calls via alpha."""
+    a, b = cluster(postgres, server_factory, ["alpha", "beta"])
+    subscription = "poll://" + unique("relay").replace("-", "")[:20].ljust(20, "r") + "/"
+    agent = agent_factory(listen=False, start=False)
+    endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
+    pool = new_pool(a.client)
+    worker = add_worker(a.client, unique("polls-alpha"), [pool], endpoint)
+    polling = {
+        "url": a.url,
+        "host": "127.0.0.1",
+        "comms_port": a.comms_port,
+        "subscription_id": subscription,
+        "thumbprint": server_thumbprint(a.client),
+    }
+    agent_factory(listen=False, home=agent.home, polling=[polling])
+    wait_for_health(a.client, worker, "Healthy")
+    set_node(a, "alpha", IsInMaintenanceMode=True)  # beta claims; it has no link of its own
+    draining(a, True)
+    task = run_script(
+        b.client, "echo relayed; for i in $(seq 1 20); do echo line $i; done", WorkerPoolIds=[pool]
+    )
+    raw = b.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert task["State"] == "Success" and task["ServerNode"] == "beta", raw
+    lines = [line.split("|   ", 1)[1] for line in raw.splitlines() if "|   line " in line]
+    assert "relayed" in raw and lines == [f"line {i}" for i in range(1, 21)]
+    checked = b.client.post(
+        "/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [worker]}}
+    ).json()
+    assert follow(b.client, checked["Id"])["State"] == "Success"  # beta's own check, through alpha

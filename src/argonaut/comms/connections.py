@@ -27,6 +27,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from argonaut.protocol.link import Link, LinkTimings, await_hello, offer_hello, write_frame
@@ -34,10 +35,32 @@ from argonaut.protocol.messages import Hello, ProtocolError, Refused, Welcome, n
 from argonaut.security.admission import Admission
 from argonaut.security.tls import peer_thumbprint
 
+if TYPE_CHECKING:
+    from argonaut.comms.relay import Relay
+
 log = logging.getLogger("argonaut.comms")
 
 Authorize = Callable[[str, str], Awaitable[bool]]  # (subscription id, thumbprint) -> registered?
 Announce = Callable[[str], Awaitable[bool]]  # (thumbprint of a listening agent that started) -> registered?
+
+
+RELAY_RECHECK_S = 1.0  # while waiting for a polling agent, how often to ask whether another node has it
+
+
+class AgentLink(Protocol):
+    """What a dispatcher calls an agent through: a link of this node's, or one relayed by another."""
+
+    peer: str | None
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def call(
+        self, method: str, params: dict[str, Any], timeout_s: float | None = None
+    ) -> dict[str, Any]: ...
+
+
+_L = TypeVar("_L", bound=AgentLink)
 
 
 class AgentUnreachable(ConnectionError):
@@ -87,10 +110,18 @@ class Connections:
         self._connecting: dict[tuple[str, str], asyncio.Lock] = {}
         # (subscription, thumbprint) -> set while such a polling link is up
         self._arrived: dict[tuple[str, str], asyncio.Event] = {}
+        # Set when nodes share a database: calls for a polling agent linked to another node go through it.
+        self.relay: Relay | None = None
 
-    async def link(self, endpoint: Endpoint, wait_s: float) -> Link:
+    def local_polling_link(self, subscription: str, thumbprint: str) -> Link | None:
+        """This node's own live link to a polling agent (what a relayed call is made over)."""
+        link = self._links.get(subscription, {}).get(thumbprint.upper())
+        return link if link is not None and not link.closed else None
+
+    async def link(self, endpoint: Endpoint, wait_s: float) -> AgentLink:
         """A live link to ``endpoint`` whose peer presented its registered thumbprint, connecting or
-        waiting for it (up to ``wait_s``) if need be; :class:`AgentUntrusted` when another answers."""
+        waiting for it (up to ``wait_s``) if need be; :class:`AgentUntrusted` when another answers. A
+        polling agent linked only to another node is reached through that node (a relayed link)."""
         current = self._live(endpoint)
         if current is not None:
             return current
@@ -105,7 +136,7 @@ class Connections:
             self._links.setdefault(endpoint.uri, {})[endpoint.pin] = link
             return self._pinned(link, endpoint)
 
-    def forget(self, endpoint: Endpoint, link: Link | None = None) -> None:
+    def forget(self, endpoint: Endpoint, link: AgentLink | None = None) -> None:
         """Drop (and close) the endpoint's link, or only ``link`` if that is still the one held: a
         caller that saw a link fail must not close the fresh one another caller just made."""
         held = self._links.get(endpoint.uri, {})
@@ -128,7 +159,7 @@ class Connections:
         return self._pinned(link, endpoint) if link is not None and not link.closed else None
 
     @staticmethod
-    def _pinned(link: Link, endpoint: Endpoint) -> Link:
+    def _pinned(link: _L, endpoint: Endpoint) -> _L:
         """The check on every use: a link goes only to the endpoint whose thumbprint its peer showed."""
         if (link.peer or "").upper() != endpoint.pin:
             raise AgentUntrusted(
@@ -176,11 +207,20 @@ class Connections:
         name = f"agent {endpoint.uri}"
         return Link(reader, writer, None, name=name, peer=presented, timings=self.timings).start()
 
-    async def _await_polling(self, endpoint: Endpoint, wait_s: float) -> Link:
+    async def _await_polling(self, endpoint: Endpoint, wait_s: float) -> AgentLink:
         self._refuse_other_certificate(endpoint)  # fail at once: waiting would not change who it is
         arrived = self._arrived.setdefault((endpoint.uri, endpoint.pin), asyncio.Event())
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(arrived.wait(), wait_s)
+        deadline = asyncio.get_running_loop().time() + wait_s
+        while True:
+            if self.relay is not None and (relayed := await self.relay.via(endpoint.uri, endpoint.pin)):
+                return relayed
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0 or arrived.is_set():
+                break
+            with contextlib.suppress(TimeoutError):  # look again now and then: it may connect elsewhere
+                await asyncio.wait_for(arrived.wait(), min(left, RELAY_RECHECK_S if self.relay else left))
+            if arrived.is_set():
+                break
         link = self._live(endpoint)
         if link is None:
             self._refuse_other_certificate(endpoint)
@@ -289,7 +329,11 @@ class Connections:
         arrived = self._arrived.setdefault((subscription, pin), asyncio.Event())
         arrived.set()
         log.info("polling agent %s (certificate %s) connected", subscription, pin)
+        if self.relay is not None:
+            await self.relay.linked(subscription, pin, True)
         await link.wait_closed()
+        if self.relay is not None and self._links.get(subscription, {}).get(pin) is link:
+            await self.relay.linked(subscription, pin, False)
         held = self._links.get(subscription, {})
         if held.get(pin) is link:
             del held[pin]

@@ -19,7 +19,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from argonaut.comms.connections import AgentUnreachable, AgentUntrusted, Connections, Endpoint
+from argonaut.comms.connections import AgentLink, AgentUnreachable, AgentUntrusted, Connections, Endpoint
 from argonaut.domain.health import HealthReport
 from argonaut.domain.scripts import (
     UNKNOWN_EXIT_CODE,
@@ -37,7 +37,7 @@ from argonaut.domain.scripts import (
     WorkerUnreachable,
 )
 from argonaut.domain.workers import HealthStatus
-from argonaut.protocol.link import CallFailed, CallTimedOut, Link, LinkClosed
+from argonaut.protocol.link import CallFailed, CallTimedOut, LinkClosed
 from argonaut.protocol.methods import Capabilities, FileData, ScriptStatus
 
 log = logging.getLogger("argonaut.comms")
@@ -72,9 +72,9 @@ class AgentDispatcher:
         self._runner_version = runner_version
         self._runner_files = dict(runner_files)
         # What each live link's agent last reported: a reconnect (maybe to a reinstalled agent) asks again.
-        self._agent_runner: weakref.WeakKeyDictionary[Link, str] = weakref.WeakKeyDictionary()
+        self._agent_runner: weakref.WeakKeyDictionary[AgentLink, str] = weakref.WeakKeyDictionary()
 
-    async def _link(self, target: WorkerTarget) -> Link:
+    async def _link(self, target: WorkerTarget) -> AgentLink:
         try:
             return await self._connections.link(endpoint_of(target), target.connect_wait_s)
         except AgentUntrusted as exc:

@@ -19,6 +19,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.api.services import CACHES, Services
 from argonaut.comms.connections import Connections
 from argonaut.comms.dispatcher import AgentDispatcher
+from argonaut.comms.relay import Relay
 from argonaut.config import ServerSettings
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.tasks import TaskType
@@ -162,6 +163,16 @@ class Node:
             signals=signals,
         )
         signals.on(CACHES, services.forget_cached)
+        if not store.is_sqlite:  # nodes share the database: reach agents linked to other nodes through them
+            connections.relay = Relay(
+                store,
+                signals,
+                name,
+                settings.node_offline_after_s,
+                connections.local_polling_link,
+                settings.comms_call_timeout_s,
+            )
+            await connections.relay.forget_own_links()
         await signals.start()
         await queue.start()
         heartbeat = NodeHeartbeat(store, queue, int(me["id"]), settings.node_offline_after_s, queue.adopt)
@@ -229,6 +240,8 @@ class Node:
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once
+        if self.connections.relay is not None:
+            await self.connections.relay.stop()
         await self.services.signals.stop()
         await self.connections.close()
         await self.ssh_connections.close()

@@ -280,6 +280,35 @@ artifact_chunks = Table(
     Column("data", LargeBinary, nullable=False),
 )
 
+agent_links = Table(
+    "agent_links",
+    metadata,
+    # Which node holds a link to which polling agent: a node without one relays its calls through one
+    # that has it (rows of offline nodes are ignored).
+    Column("subscription", String(64), primary_key=True),
+    Column("thumbprint", String(40), primary_key=True),
+    Column("node", String(200), primary_key=True),
+    Column("since", DateTime(timezone=True), nullable=False),
+)
+
+relay_calls = Table(
+    "relay_calls",
+    metadata,
+    # A call one node asks another to make over its link to a polling agent; the answer comes back here.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("caller", String(200), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("subscription", String(64), nullable=False),
+    Column("thumbprint", String(40), nullable=False),
+    Column("method", String(60), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("timeout_s", Float, nullable=False),
+    Column("answer", JSON, nullable=True),
+    Column("error", JSON, nullable=True),  # {"code", "message"}; code "no-link": the target had none
+    Column("created", DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
 cluster_leases = Table(
     "cluster_leases",
     metadata,

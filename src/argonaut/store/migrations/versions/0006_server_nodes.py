@@ -49,6 +49,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("stored_name", "seq", name=op.f("pk_artifact_chunks")),
     )
     op.create_table(
+        "agent_links",
+        sa.Column("subscription", sa.String(length=64), nullable=False),
+        sa.Column("thumbprint", sa.String(length=40), nullable=False),
+        sa.Column("node", sa.String(length=200), nullable=False),
+        sa.Column("since", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("subscription", "thumbprint", "node", name=op.f("pk_agent_links")),
+    )
+    op.create_table(
+        "relay_calls",
+        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("caller", sa.String(length=200), nullable=False),
+        sa.Column("target", sa.String(length=200), nullable=False),
+        sa.Column("subscription", sa.String(length=64), nullable=False),
+        sa.Column("thumbprint", sa.String(length=40), nullable=False),
+        sa.Column("method", sa.String(length=60), nullable=False),
+        sa.Column("params", sa.JSON(), nullable=False),
+        sa.Column("timeout_s", sa.Float(), nullable=False),
+        sa.Column("answer", sa.JSON(), nullable=True),
+        sa.Column("error", sa.JSON(), nullable=True),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_relay_calls")),
+        sqlite_autoincrement=True,
+    )
+    op.create_table(
         "cluster_leases",
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("holder", sa.String(length=200), nullable=False),
@@ -59,6 +83,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("cluster_leases")
+    op.drop_table("relay_calls")
+    op.drop_table("agent_links")
     op.drop_table("artifact_chunks")
     op.drop_table("cluster_settings")
     op.drop_table("server_nodes")
