@@ -90,7 +90,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
         task_type = check_task_name(body.Name)
         svc = caller.services
-        async with svc.store.transaction() as conn:
+        async with svc.store.single() as conn:  # checks that read, then one insert: no transaction needed
             arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
             description = body.Description or DESCRIPTIONS[task_type]
             row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)

@@ -85,7 +85,7 @@ async def snapshot(svc: Services, task_id: int) -> LogSnapshot | None:
     unstored = live.unstored() if live else []
     end = live.next_seq if live else None
     activities = [dict(a) for a in live.activities] if live else None
-    async with svc.store.transaction() as conn:
+    async with svc.store.single() as conn:
         task = await tasks_repo.get(conn, task_id)
     if task is None:
         return None
@@ -115,7 +115,7 @@ async def pages(
     next_seq = since
     while True:
         async with svc.log_turns:
-            async with svc.store.transaction() as conn:
+            async with svc.store.single() as conn:
                 page = await tasks_repo.read_log_page(
                     conn,
                     snap.task_id,
@@ -348,12 +348,12 @@ async def _stored_since(
 ) -> AsyncIterator[tuple[bytes, RowMapping | None]]:
     """Lines the store holds from ``lines.next_seq`` on, then the task row if it has finished. The state is
     read first: a finished task's last lines were stored with its completion, so none is missed."""
-    async with svc.store.transaction() as conn:
+    async with svc.store.single() as conn:
         task = await tasks_repo.get(conn, task_id)
     done = task if task is not None and TaskState(task["state"]).is_completed else None
     while True:
         async with svc.log_turns:
-            async with svc.store.transaction() as conn:
+            async with svc.store.single() as conn:
                 page = await tasks_repo.read_log_page(conn, task_id, lines.next_seq, PAGE_LINES)
         if page:
             yield lines.render(page), None

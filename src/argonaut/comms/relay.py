@@ -12,14 +12,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from argonaut.protocol.link import CallFailed, CallTimedOut, Link, LinkClosed
 from argonaut.protocol.messages import RemoteError
 from argonaut.store import Store, relay_repo
-from argonaut.store.signals import EVERYTHING, Signals
+from argonaut.store.signals import EVERYTHING, MAX_PAYLOAD_BYTES, Signals
 from argonaut.store.timeutil import utcnow
 
 log = logging.getLogger("argonaut.comms")
@@ -30,7 +32,8 @@ NO_LINK = "no-link"
 
 
 class RelayedLink:
-    """A link to a polling agent held by another node: each call goes through the database."""
+    """A link to a polling agent held by another node: each call goes through the database. One per
+    (agent, holder), so what a dispatcher remembers of a link (its runner version) holds for it too."""
 
     def __init__(self, relay: Relay, holder: str, subscription: str, thumbprint: str) -> None:
         self._relay = relay
@@ -65,8 +68,9 @@ class Relay:
         self._offline_after_s = offline_after_s
         self._local_link = local_link
         self._call_timeout_s = call_timeout_s
-        self._waiting: dict[int, asyncio.Future[None]] = {}
+        self._waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._serving: set[asyncio.Task[None]] = set()
+        self._links: dict[tuple[str, str, str], RelayedLink] = {}
         signals.on(RELAY, self._asked)
         signals.on(RELAYED, self._answered)
 
@@ -87,37 +91,60 @@ class Relay:
         seen_after = utcnow() - dt.timedelta(seconds=self._offline_after_s)
         async with self._store.transaction() as conn:
             holder = await relay_repo.holder(conn, subscription, thumbprint, self.node, seen_after)
-        return RelayedLink(self, holder, subscription, thumbprint) if holder is not None else None
+        if holder is None:
+            return None
+        key = (subscription, thumbprint, holder)
+        if key not in self._links:
+            self._links[key] = RelayedLink(self, holder, subscription, thumbprint)
+        return self._links[key]
 
     async def call(
         self, link: RelayedLink, method: str, params: dict[str, Any], timeout_s: float | None
     ) -> dict[str, Any]:
+        """Ask the holder to make the call. A call small enough travels in the signal itself (one round
+        trip each way); a bigger one is a ``relay_calls`` row the signal names."""
         timeout = timeout_s or self._call_timeout_s
-        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        async with self._store.transaction() as conn:
-            call_id = await relay_repo.ask(
-                conn, self.node, link.holder, link.subscription, str(link.peer), method, params, timeout
-            )
-            self._waiting[call_id] = answered
-            await self._signals.send(conn, RELAY, str(call_id))
+        call_id = secrets.token_hex(8)
+        answered: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._waiting[call_id] = answered
+        ask = {"i": call_id, "c": self.node, "t": link.holder, "s": link.subscription, "p": link.peer,
+               "m": method, "a": params, "o": timeout}  # fmt: skip
         try:
+            payload = json.dumps(ask, separators=(",", ":"))
+            if len(payload.encode()) > MAX_PAYLOAD_BYTES or not await self._signals.send_now(RELAY, payload):
+                async with self._store.transaction() as conn:
+                    row = await relay_repo.ask(
+                        conn,
+                        self.node,
+                        link.holder,
+                        link.subscription,
+                        str(link.peer),
+                        method,
+                        params,
+                        timeout,
+                    )
+                    await self._signals.send(
+                        conn, RELAY, json.dumps({"i": call_id, "t": link.holder, "row": row})
+                    )
             async with asyncio.timeout(timeout + 5):  # the holder's own timeout comes first
-                await answered
-            async with self._store.transaction() as conn:
-                row = await relay_repo.get(conn, call_id)
-                await relay_repo.done(conn, call_id)
+                reply = await answered
         except TimeoutError:
             raise CallTimedOut(f"{link.name}: no answer within {timeout:g}s") from None
         finally:
             self._waiting.pop(call_id, None)
-        if row is None:
-            raise LinkClosed(f"{link.name}: the relayed call disappeared")
-        error: Mapping[str, str] | None = row["error"]
+        if "row" in reply:  # too big for a signal: it waits in the store
+            async with self._store.transaction() as conn:
+                stored = await relay_repo.get(conn, int(reply["row"]))
+                await relay_repo.done(conn, int(reply["row"]))
+            reply = {"r": stored["answer"], "e": stored["error"]} if stored is not None else {}
+        error: Mapping[str, str] | None = reply.get("e")
         if error:
             if error.get("code") == NO_LINK:
                 raise LinkClosed(f"{link.name}: {error.get('message')}")
             raise CallFailed(RemoteError(code=str(error.get("code")), message=str(error.get("message"))))
-        answer: dict[str, Any] = dict(row["answer"] or {})
+        if "r" not in reply:
+            raise LinkClosed(f"{link.name}: the relayed call went missing")
+        answer: dict[str, Any] = dict(reply["r"] or {})
         return answer
 
     # -- the holder's side ---------------------------------------------------------------------------
@@ -125,18 +152,18 @@ class Relay:
     def _asked(self, detail: str) -> None:
         if detail == EVERYTHING:
             self._start(self._serve_waiting())
-        elif detail.isdigit():
-            self._start(self._serve(int(detail)))
+            return
+        ask = _json(detail)
+        if ask is not None and ask.get("t") == self.node:
+            self._start(self._serve(ask))
 
     def _answered(self, detail: str) -> None:
-        if detail == EVERYTHING:  # answers may have come while the signal connection was down
-            for future in self._waiting.values():
-                if not future.done():
-                    future.set_result(None)  # the caller reads the row, answered or not
-        elif detail.isdigit():
-            waiting = self._waiting.get(int(detail))
-            if waiting is not None and not waiting.done():
-                waiting.set_result(None)
+        reply = _json(detail)
+        if reply is None:
+            return
+        waiting = self._waiting.get(str(reply.get("i")))
+        if waiting is not None and not waiting.done():
+            waiting.set_result(reply)
 
     def _start(self, work: Any) -> None:
         job = asyncio.ensure_future(work)
@@ -144,33 +171,56 @@ class Relay:
         job.add_done_callback(self._serving.discard)
 
     async def _serve_waiting(self) -> None:
+        """Signals may have been missed: serve the stored calls still waiting for this node."""
         async with self._store.transaction() as conn:
             waiting = await relay_repo.unanswered_for(conn, self.node)
-        for call_id in waiting:
-            self._start(self._serve(call_id))
+        for row in waiting:
+            self._start(self._serve({"row": row, "t": self.node}))
 
-    async def _serve(self, call_id: int) -> None:
-        async with self._store.transaction() as conn:
-            row = await relay_repo.get(conn, call_id)
-        if row is None or row["target"] != self.node or row["answer"] is not None or row["error"] is not None:
-            return
-        link: Link | None = self._local_link(row["subscription"], row["thumbprint"])
-        result: dict[str, Any] | None = None
-        error: dict[str, str] | None = None
+    async def _serve(self, ask: dict[str, Any]) -> None:
+        row_id = ask.get("row")
+        if row_id is not None:
+            async with self._store.transaction() as conn:
+                row = await relay_repo.get(conn, int(row_id))
+            if row is None or row["answer"] is not None or row["error"] is not None:
+                return
+            ask = {**ask, "s": row["subscription"], "p": row["thumbprint"], "m": row["method"],
+                   "a": row["params"], "o": row["timeout_s"], "c": row["caller"]}  # fmt: skip
+        link: Link | None = self._local_link(str(ask["s"]), str(ask["p"]))
+        reply: dict[str, Any] = {"i": ask.get("i")}
         if link is None:
-            error = {"code": NO_LINK, "message": f"node {self.node} has no link to {row['subscription']}"}
+            reply["e"] = {"code": NO_LINK, "message": f"node {self.node} has no link to {ask['s']}"}
         else:
             try:
-                result = await link.call(str(row["method"]), dict(row["params"]), float(row["timeout_s"]))
+                reply["r"] = await link.call(str(ask["m"]), dict(ask["a"]), float(ask["o"]))
             except CallFailed as exc:
-                error = {"code": exc.code, "message": exc.message}
+                reply["e"] = {"code": exc.code, "message": exc.message}
             except LinkClosed as exc:
-                error = {"code": NO_LINK, "message": str(exc)}
+                reply["e"] = {"code": NO_LINK, "message": str(exc)}
         with contextlib.suppress(Exception):
+            payload = json.dumps(reply, separators=(",", ":"))
+            if (
+                row_id is None
+                and len(payload.encode()) <= MAX_PAYLOAD_BYTES
+                and await self._signals.send_now(RELAYED, payload)
+            ):
+                return
             async with self._store.transaction() as conn:
-                await relay_repo.answer(conn, call_id, result, error)
-                await self._signals.send(conn, RELAYED, str(call_id))
+                if row_id is None:  # asked in a signal, answered through the store: too big for one
+                    row_id = await relay_repo.ask(
+                        conn, str(ask["c"]), self.node, str(ask["s"]), str(ask["p"]), str(ask["m"]), {}, 0.0
+                    )
+                await relay_repo.answer(conn, int(row_id), reply.get("r"), reply.get("e"))
+                await self._signals.send(conn, RELAYED, json.dumps({"i": ask.get("i"), "row": row_id}))
 
     async def stop(self) -> None:
         for job in list(self._serving):
             job.cancel()
+
+
+def _json(text: str) -> dict[str, Any] | None:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None

@@ -58,7 +58,7 @@ class NodeHeartbeat:
     async def beat(self) -> list[str]:
         """One heartbeat: apply this node's settings; answers the names of the nodes that are offline."""
         cutoff = utcnow() - dt.timedelta(seconds=self.offline_after_s)
-        async with self._store.transaction() as conn:
+        async with self._store.single() as conn:
             row = await nodes_repo.heartbeat(conn, self.node_id)
             offline = await nodes_repo.offline_names(conn, cutoff)
         if row is not None:

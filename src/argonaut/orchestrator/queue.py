@@ -240,7 +240,7 @@ class TaskQueue:
             free = 0 if self.draining else self.task_cap - len(self._running)
             if free > 0:
                 try:
-                    async with self._store.transaction() as conn:
+                    async with self._store.single() as conn:  # one statement: atomic by itself
                         rows = await tasks_repo.claim_next(conn, self.node, free)
                 except Exception:  # the store may be briefly unavailable; retry on the next tick
                     log.exception("claiming tasks failed")

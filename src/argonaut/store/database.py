@@ -36,7 +36,10 @@ def create_sqlite_engine(url: str) -> Engine:
 
 
 def create_postgres_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip on every transaction (a task makes five). A connection the
+    # server dropped fails its statement once, is discarded by the pool, and the caller's retry (every
+    # loop here retries) gets a fresh one.
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

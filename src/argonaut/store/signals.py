@@ -25,6 +25,7 @@ from argonaut.store.database import is_sqlite
 log = logging.getLogger(__name__)
 
 CHANNEL = "argonaut"
+MAX_PAYLOAD_BYTES = 7500  # PostgreSQL refuses NOTIFY payloads of 8000 bytes and more
 EVERYTHING = "*"
 Handler = Callable[[str], None]  # called with the detail
 
@@ -36,6 +37,8 @@ class Signals:
         self._handlers: dict[str, list[Handler]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._conn: Any = None  # the listening connection, which also sends signals outside transactions
+        self._sending = asyncio.Lock()  # one statement at a time on that connection
 
     def on(self, kind: str, handler: Handler) -> None:
         self._handlers.setdefault(kind, []).append(handler)
@@ -60,6 +63,21 @@ class Signals:
         await conn.execute(
             text("SELECT pg_notify(:channel, :payload)"), {"channel": CHANNEL, "payload": f"{kind}:{detail}"}
         )
+
+    async def send_now(self, kind: str, detail: str = "") -> bool:
+        """Signal outside any transaction, in one round trip on the listening connection; answers False
+        when that connection is down (the caller falls back to a transaction of its own)."""
+        if self._local:
+            self._deliver(kind, detail)
+            return True
+        if self._conn is None or self._conn.is_closed():
+            return False
+        try:
+            async with self._sending:
+                await self._conn.execute("SELECT pg_notify($1, $2)", CHANNEL, f"{kind}:{detail}")
+        except Exception:
+            return False
+        return True
 
     def _deliver(self, kind: str, detail: str) -> None:
         for handler in self._handlers.get(kind, ()):
@@ -91,8 +109,10 @@ class Signals:
                     for kind in list(self._handlers):
                         self._deliver(kind, EVERYTHING)
                 first = False
+                self._conn = conn
                 self._connected.set()
                 await lost.wait()
+                self._conn = None
                 log.warning("the cluster signal connection closed; reconnecting")
             finally:
                 with contextlib.suppress(Exception):
