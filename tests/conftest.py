@@ -1,4 +1,24 @@
-"""Fixtures that start the real server process on a free loopback port and talk to it over HTTP."""
+"""Fixtures that start the real server process on a free loopback port and talk to it over HTTP.
+
+Databases. Every test that starts a server or opens a store gets a ``database`` parameter, shown in its
+id (``test_x[SQLite]``, ``test_x[PostgreSQL]``). Modules whose subject is the store carry
+``pytestmark = pytest.mark.both_databases`` and run on both:
+
+- the API families: ``test_api_auth_and_spaces``, ``test_api_infrastructure``, ``test_api_accounts``,
+  ``test_api_tasks``;
+- the task queue of a real node (``test_task_queue``: cap, restarts, hand-over, orphans), and a worker
+  usable at once (``test_workers_usable_at_once``: health written by checks, leases);
+- the in-process store tests: ``tests/orchestrator/`` and ``test_task_log_store``.
+
+The rest run on SQLite only, since their subject is not the store and the second run would buy time,
+not coverage: agents and their protocol and trust (``test_agents``, ``test_agent_*``), comms hardening,
+request limits, SSH workers, CLI text (``test_cli``), the OpenAPI fuzzer, the runner, and the unit tests.
+
+On PostgreSQL, each server the factory starts gets a fresh database (a restart with the same ``home``
+keeps its database, as a real node would), and the shared server of a test process gets its own; so
+tests never see each other's rows. Where PostgreSQL comes from: see ``tests/postgres.py``
+(``ARGONAUT_TEST_DATABASE_URL``, else a throwaway cluster per test process).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +38,10 @@ from typing import Any
 import httpx
 import pytest
 
+from postgres import Databases, from_url, start_cluster
+
 ARGONAUT = Path(sys.executable).with_name("argonaut")
+DATABASES = ("SQLite", "PostgreSQL")
 
 
 def make_api_key() -> str:
@@ -31,6 +54,8 @@ class ServerProcess:
     api_key: str
     args: list[str]
     env: dict[str, str]
+    postgres: Databases | None = None  # the server PostgreSQL runs on; None on SQLite
+    database_url: str | None = None  # --database, on PostgreSQL
     proc: subprocess.Popen[str] | None = None
     url: str = ""
     comms_port: int = 0
@@ -48,6 +73,7 @@ class ServerProcess:
                 "127.0.0.1:0",
                 "--comms-port",
                 "0",
+                *(["--database", self.database_url] if self.database_url else []),
                 *self.args,
             ],
             stdout=subprocess.PIPE,
@@ -74,6 +100,13 @@ class ServerProcess:
             raise RuntimeError("argonaut server did not start:\n" + "\n".join(self.output))
         self._client = None
         return self
+
+    def stored_content(self) -> bytes:
+        """Everything the server's database holds: the SQLite files' bytes, or PostgreSQL's rows as text."""
+        if self.database_url is not None:
+            assert self.postgres is not None
+            return self.postgres.rows_as_text(self.database_url).encode()
+        return b"".join(p.read_bytes() for p in sorted(self.home.glob("argonaut.db*")))
 
     @property
     def client(self) -> httpx.Client:
@@ -105,17 +138,62 @@ class ServerProcess:
         self.proc = None
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every test that needs a database on SQLite, and on PostgreSQL too where the module asks."""
+    if "database" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        values = DATABASES if both else DATABASES[:1]
+        metafunc.parametrize("database", values, indirect=True, ids=values)
+
+
 @pytest.fixture
-def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    """Start servers with their own home and options; all are stopped at the end of the test."""
+def database(request: pytest.FixtureRequest) -> str:
+    """``SQLite`` or ``PostgreSQL``: the database this run of the test uses (see the module docstring)."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Databases]:
+    """Fresh PostgreSQL databases for this test process (see tests/postgres.py)."""
+    url = os.environ.get("ARGONAUT_TEST_DATABASE_URL")
+    databases = from_url(url) if url else start_cluster(free_port())
+    yield databases
+    databases.stop()
+
+
+@pytest.fixture
+def store_url(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    """A URL for an in-process ``Store`` on a fresh, empty database of this run's kind."""
+    if database == "PostgreSQL":
+        postgres: Databases = request.getfixturevalue("postgres")
+        return postgres.create_database("store")
+    return f"sqlite+aiosqlite:///{tmp_path / 'argonaut.db'}"
+
+
+@pytest.fixture
+def server_factory(
+    tmp_path_factory: pytest.TempPathFactory, database: str, request: pytest.FixtureRequest
+) -> Iterator[object]:
+    """Start servers with their own home and options; all are stopped at the end of the test.
+
+    On PostgreSQL every new home gets a fresh database, and a server started again on a home it had
+    before gets that home's database back (unless the arguments name a ``--database`` of their own).
+    """
     started: list[ServerProcess] = []
+    postgres: Databases | None = request.getfixturevalue("postgres") if database == "PostgreSQL" else None
+    database_of: dict[Path, str] = {}
 
     def factory(
         *args: str, home: Path | None = None, api_key: str | None = None, env: dict[str, str] | None = None
     ) -> ServerProcess:
         key = api_key or make_api_key()
         full_env = {**os.environ, "ARGONAUT_ADMIN_API_KEY": key, **(env or {})}
-        srv = ServerProcess(home or tmp_path_factory.mktemp("home"), key, list(args), full_env)
+        home = home or tmp_path_factory.mktemp("home")
+        srv = ServerProcess(home, key, list(args), full_env)
+        if postgres is not None and "--database" not in args:
+            if home not in database_of:
+                database_of[home] = postgres.create_database("node")
+            srv.postgres, srv.database_url = postgres, database_of[home]
         started.append(srv)
         return srv.start()
 
@@ -124,19 +202,35 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]
         srv.kill()
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One shared server per test process; tests using it create uniquely named resources."""
+def _shared_server(home: Path, postgres: Databases | None) -> ServerProcess:
     key = make_api_key()
-    srv = ServerProcess(
-        tmp_path_factory.mktemp("shared-home"),
-        key,
-        ["--task-cap", "10"],
-        {**os.environ, "ARGONAUT_ADMIN_API_KEY": key},
-    )
-    srv.start()
+    srv = ServerProcess(home, key, ["--task-cap", "10"], {**os.environ, "ARGONAUT_ADMIN_API_KEY": key})
+    if postgres is not None:
+        srv.postgres, srv.database_url = postgres, postgres.create_database("shared")
+    return srv.start()
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    srv = _shared_server(tmp_path_factory.mktemp("shared-home"), None)
     yield srv
     srv.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory, postgres: Databases) -> Iterator[ServerProcess]:
+    srv = _shared_server(tmp_path_factory.mktemp("shared-home-pg"), postgres)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def server(database: str, request: pytest.FixtureRequest) -> ServerProcess:
+    """One shared server per test process and database; tests using it create uniquely named resources."""
+    shared: ServerProcess = request.getfixturevalue(
+        "postgres_server" if database == "PostgreSQL" else "sqlite_server"
+    )
+    return shared
 
 
 def unique(prefix: str) -> str:
@@ -287,13 +381,3 @@ def assert_process_gone(pid: int, what: str) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"{what} survived the cancel")
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[object]:
-    """A throwaway PostgreSQL cluster for this test process (see tests/postgres.py)."""
-    from postgres import start_cluster
-
-    cluster = start_cluster(free_port())
-    yield cluster
-    cluster.stop()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 
 from conftest import ServerProcess, unique
+
+pytestmark = pytest.mark.both_databases
 
 THUMB = "1234567890ABCDEF1234567890ABCDEF12345678"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from conftest import (
     ServerProcess,
@@ -18,6 +19,8 @@ from conftest import (
     unique,
     wait_for_log_line,
 )
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_script_output_lands_in_the_log_in_order(server: ServerProcess) -> None:
@@ -71,7 +74,8 @@ def test_sensitive_values_are_masked_everywhere(server: ServerProcess) -> None:
     assert outputs == [
         {"Name": "Password", "Value": "********", "IsSensitive": True, "Machine": outputs[0]["Machine"]}
     ]
-    stored = b"".join(p.read_bytes() for p in server.home.glob("argonaut.db*"))
+    stored = server.stored_content()
+    assert b"the password is ********" in stored  # the check reads the real log
     assert secret.encode() not in stored
 
 

@@ -1,15 +1,16 @@
-"""Reading a task log page by page, against a real SQLite store: keyset pages, one activity's lines,
-Verbose left out in the query, tails, and the size count."""
+"""Reading a task log page by page, against a real store (SQLite and PostgreSQL): keyset pages, one
+activity's lines, Verbose left out in the query, tails, and the size count."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
 from argonaut.store import Store, tasks_repo
 from argonaut.store.tasks_repo import LogRow
+
+pytestmark = pytest.mark.both_databases
 
 # Lines 0..99: activity A on even numbers, B on odd; every fifth line Verbose.
 ROWS = [
@@ -21,8 +22,8 @@ ROWS = [
 
 
 @pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[tuple[Store, int]]:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+async def log(store_url: str) -> AsyncIterator[tuple[Store, int]]:
+    store = Store(store_url)
     await store.open()
     async with store.transaction() as conn:
         task = await tasks_repo.create_task(conn, None, "AdHocScript", "log", {})

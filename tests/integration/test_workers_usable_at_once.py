@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from test_agents import add_worker, listening_endpoint, new_pool, server_thumbprint
 
 from conftest import ServerProcess, follow, run_script, script_task, unique, wait_for_health
+
+pytestmark = pytest.mark.both_databases
 
 
 def test_a_worker_added_through_the_api_is_checked_at_once(server: ServerProcess, agent_factory: Any) -> None:

@@ -1,4 +1,4 @@
-"""The task queue and the AdHocScript executor in-process, over a real SQLite store and a fake dispatcher.
+"""The task queue and the AdHocScript executor in-process, over a real store and a fake dispatcher.
 
 These pin the rules of a script's life that no real worker should be needed to show: a task's outcome
 is its script's, a cancel reaches the script, a stopping node hands over only what can be followed,
@@ -23,6 +23,8 @@ from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.server.first_start import first_start
 from argonaut.store import Store, script_runs_repo, tasks_repo
+
+pytestmark = pytest.mark.both_databases
 
 
 @dataclass
@@ -59,8 +61,8 @@ class Node:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'argonaut.db'}")
+async def store(store_url: str) -> AsyncIterator[Store]:
+    store = Store(store_url)
     await store.open()
     async with store.transaction() as conn:
         await first_start(conn, None)
@@ -180,7 +182,7 @@ async def _orphan(store: Store, kind: ScriptKind, resumable: bool, started: bool
     async with store.transaction() as conn:
         row = await tasks_repo.create_task(conn, 1, TaskType.AD_HOC_SCRIPT.value, "orphan", args)
         task_id = int(row["id"])
-        await tasks_repo.claim_next(conn, "old-node", 1)
+        await tasks_repo.claim_next(conn, "test-node", 1)  # the node that starts again
         root, script = f"ServerTasks-{task_id}_1", f"ServerTasks-{task_id}_2"
         activities = [
             {
