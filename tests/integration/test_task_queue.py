@@ -9,10 +9,21 @@ import signal
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+from test_agents import add_worker, listening_endpoint, new_pool, server_thumbprint
 
-from conftest import assert_process_gone, follow, run_script, script_task, wait_for_log_line
+from conftest import (
+    ServerProcess,
+    assert_process_gone,
+    follow,
+    run_script,
+    script_task,
+    unique,
+    wait_for_health,
+    wait_for_log_line,
+)
 
 pytestmark = pytest.mark.both_databases
 
@@ -40,6 +51,24 @@ def test_task_cap_is_held_exactly_under_30_concurrent_tasks(server_factory: obje
     counts = [int(n) for n in (shared / "counts").read_text().split()]
     assert len(counts) == 30
     assert max(counts) == 3, counts  # never more than the cap, and the cap was reached
+
+
+def test_an_exclusive_step_gets_its_worker_alone_however_many_ask_at_once(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    c = server.client
+    agent = agent_factory(trust=[server_thumbprint(c)])
+    pool = new_pool(c)
+    wait_for_health(c, add_worker(c, unique("solo"), [pool], listening_endpoint(agent)), "Healthy")
+    body = "echo alone; sleep 0.05"
+    exclusive = script_task(body, WorkerPoolIds=[pool], Isolation="FullIsolation")
+    ids = [c.post("/api/tasks", json=exclusive).json()["Id"] for _ in range(6)]
+    assert [follow(c, task_id)["State"] for task_id in ids] == ["Success"] * 6
+    raws = [c.get(f"/api/tasks/{task_id}/raw").text for task_id in ids]
+    # The server leased the worker to one step at a time and made the others wait for it; the agent
+    # never saw two at once (it would have had to hold one back itself, and say so).
+    assert sum("Waiting: " in raw for raw in raws) >= 1
+    assert not any("Waiting for other scripts to finish" in raw for raw in raws), raws
 
 
 def _lines(raw: str, prefix: str) -> list[str]:

@@ -8,7 +8,9 @@ SQLite (the embedded default) runs inline on the event loop through one connecti
 - ``foreign_keys=ON`` because SQLite ignores declared foreign keys otherwise.
 - ``busy_timeout`` so a second process holding a write lock makes us wait instead of fail.
 
-PostgreSQL uses asyncpg and a normal pool; the task queue claims with ``FOR UPDATE SKIP LOCKED``.
+PostgreSQL uses asyncpg and a normal pool; the task queue claims with ``FOR UPDATE SKIP LOCKED``. Its
+transactions run side by side (READ COMMITTED), where SQLite's run one at a time: a rule that reads
+and then writes on that reading must take a lock there (``take_turns``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -53,3 +55,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def supports_skip_locked(conn: Conn) -> bool:
     return conn.dialect.name == "postgresql"
+
+
+# Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)); the second key is a space.
+LEASING = 1
+
+
+async def take_turns(conn: Conn, lock_class: int, space_id: int) -> None:
+    """Wait until no other transaction holds this space's ``lock_class`` lock, and hold it to commit.
+
+    For a read that decides a write, such as which worker a step leases: on PostgreSQL two steps
+    choosing at once both saw the one idle worker free and both leased it, exclusive steps included.
+    The lock is PostgreSQL's transaction-scoped advisory lock, so it holds across server nodes and is
+    released by commit or rollback. SQLite needs none: its transactions already take turns.
+    """
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:c, :s)"), {"c": lock_class, "s": space_id})

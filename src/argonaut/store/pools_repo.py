@@ -11,6 +11,7 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Refused, name_key, paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.database import LEASING, take_turns
 from argonaut.store.named import SpaceScoped
 from argonaut.store.tables import worker_leases, worker_pool_members, worker_pools, workers
 from argonaut.store.timeutil import utcnow
@@ -169,7 +170,12 @@ _CANDIDATES = {True: _candidates_statement(True), False: _candidates_statement(F
 async def pools_with_members(
     conn: Conn, space_id: int, pool_ids: Sequence[int] | None
 ) -> list[PoolWithMembers]:
-    """The pools (None: the default pool), their workers and each worker's active leases, in one query."""
+    """The pools (None: the default pool), their workers and each worker's active leases, in one query.
+
+    It is read to choose which worker to lease, in the transaction that takes the lease: so it first
+    waits for the space's leasing turn, or two steps could both choose the same idle worker.
+    """
+    await take_turns(conn, LEASING, space_id)
     if pool_ids is None:
         result = await conn.execute(_CANDIDATES[True], {"space_id": space_id})
     else:
