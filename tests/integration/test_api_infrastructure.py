@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 import httpx
 import pytest
@@ -285,3 +286,29 @@ def test_the_worker_sharing_script_runs_unchanged(server: ServerProcess) -> None
     assert c.get(f"/api/spaces/{remaining.lower()}/machinePolicies/all").json()[0]["Id"] == policy["Id"]
     # The spaces resource itself is still the space, under any spelling.
     assert c.get(f"/API/Spaces/{remaining}").json()["Id"] == remaining
+
+
+def _all_at_once(server: ServerProcess, path: str, body: dict[str, object], clients: int = 8) -> list[int]:
+    """POST one body from many clients released together; answers their status codes."""
+    barrier = threading.Barrier(clients)
+    statuses: list[int] = []
+
+    def post() -> None:
+        with httpx.Client(base_url=server.url, headers={"X-Octopus-ApiKey": server.api_key}) as client:
+            barrier.wait()
+            statuses.append(client.post(path, json=body).status_code)
+
+    threads = [threading.Thread(target=post) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
+def test_a_name_many_clients_take_at_once_is_one_201_and_the_rest_409(server: ServerProcess) -> None:
+    """Names are checked, then written: clients racing for one name must all get the answers they would
+    get one after the other, never a server error."""
+    space = new_space(server.client)
+    for path in (f"/api/{space}/workerpools", f"/api/{space}/machinepolicies", "/api/spaces"):
+        assert _all_at_once(server, path, {"Name": unique("Race")}) == [201] + [409] * 7, path

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
@@ -22,8 +22,9 @@ find_by_name = _accounts.find_by_name
 
 async def create_account(conn: Conn, space_id: int, values: dict[str, Any], by: str) -> int:
     await _accounts.ensure_name_free(conn, space_id, values["name"])
-    result = await conn.execute(
-        insert(accounts).values(
+    return await _accounts.insert(
+        conn,
+        dict(
             space_id=space_id,
             name=values["name"].strip(),
             name_key=name_key(values["name"]),
@@ -33,9 +34,8 @@ async def create_account(conn: Conn, space_id: int, values: dict[str, Any], by: 
             secrets=values.get("secrets", {}),
             last_modified_on=utcnow(),
             last_modified_by=by,
-        )
+        ),
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 async def list_accounts(
@@ -54,7 +54,7 @@ async def list_accounts(
 async def update_account(conn: Conn, space_id: int, account_id: int, values: dict[str, Any], by: str) -> None:
     await _accounts.prepare_update(conn, space_id, account_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await conn.execute(update(accounts).where(accounts.c.id == account_id).values(**values))
+    await _accounts.update(conn, account_id, values)
 
 
 async def delete_account(conn: Conn, space_id: int, account_id: int) -> None:

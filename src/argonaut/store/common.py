@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 
 from argonaut.store.connection import Conn
+from argonaut.store.database import is_unique_violation
 
 
 def name_key(name: str) -> str:
@@ -31,6 +34,23 @@ async def paged(conn: Conn, query: Select[Any], skip: int, take: int) -> tuple[i
 
 class Conflict(Exception):
     """A uniqueness rule was broken (a name already taken); the API answers 409... or 400 with the message."""
+
+
+@contextmanager
+def conflict_if_taken(message: str) -> Iterator[None]:
+    """Around the write of a unique name: the index's refusal becomes the ``Conflict`` the check before
+    the write gives.
+
+    Check and write are two statements. SQLite's transactions take turns, so the check is enough there;
+    on PostgreSQL two requests both found the name free, and the one whose insert the unique index then
+    refused answered 500 instead of 409.
+    """
+    try:
+        yield
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise Conflict(message) from exc
 
 
 class Refused(Exception):

@@ -8,12 +8,13 @@ once so the rules cannot drift between resources.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Select, Table, select, update
+from sqlalchemy import Select, Table, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import Conflict, Refused, name_key
+from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key
 from argonaut.store.connection import Conn
 
 
@@ -55,7 +56,26 @@ class SpaceScoped:
     async def ensure_name_free(self, conn: Conn, space_id: int, name: str, row_id: int | None = None) -> None:
         other = await self.find_by_name(conn, space_id, name)
         if other is not None and other["id"] != row_id:
-            raise Conflict(f"A {self.noun} named '{name}' already exists in this space")
+            raise Conflict(self._taken(name))
+
+    def writing_name(self, name: str) -> AbstractContextManager[None]:
+        """Around the insert or update that writes ``name``: another request may have taken it since
+        ``ensure_name_free`` (see ``conflict_if_taken``)."""
+        return conflict_if_taken(self._taken(name))
+
+    async def insert(self, conn: Conn, values: dict[str, Any]) -> int:
+        """Insert a row whose name ``ensure_name_free`` passed; answers its id."""
+        with self.writing_name(values["name"]):
+            result = await conn.execute(insert(self.table).values(**values))
+        return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    async def update(self, conn: Conn, row_id: int, values: dict[str, Any]) -> None:
+        """Update a row after ``prepare_update`` applied the shared rules to ``values``."""
+        with self.writing_name(str(values.get("name", ""))):
+            await conn.execute(update(self.table).where(self.table.c.id == row_id).values(**values))
+
+    def _taken(self, name: str) -> str:
+        return f"A {self.noun} named '{name}' already exists in this space"
 
     async def clear_default(self, conn: Conn, space_id: int) -> None:
         await conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.policies import default_document
@@ -33,8 +33,9 @@ async def create_policy(
     await _policies.ensure_name_free(conn, space_id, name)
     if is_default:
         await _policies.clear_default(conn, space_id)
-    result = await conn.execute(
-        insert(machine_policies).values(
+    return await _policies.insert(
+        conn,
+        dict(
             space_id=space_id,
             name=name.strip(),
             name_key=name_key(name),
@@ -43,9 +44,8 @@ async def create_policy(
             document=document if document is not None else default_document(),
             last_modified_on=utcnow(),
             last_modified_by=by,
-        )
+        ),
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 async def list_policies(
@@ -68,7 +68,7 @@ async def list_policies(
 async def update_policy(conn: Conn, space_id: int, policy_id: int, values: dict[str, Any], by: str) -> None:
     await _policies.prepare_update(conn, space_id, policy_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await conn.execute(update(machine_policies).where(machine_policies.c.id == policy_id).values(**values))
+    await _policies.update(conn, policy_id, values)
 
 
 async def delete_policy(conn: Conn, space_id: int, policy_id: int) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select, update
+from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Refused, name_key, paged, slugify
@@ -39,8 +39,9 @@ async def create_pool(
             select(func.max(worker_pools.c.sort_order)).where(worker_pools.c.space_id == space_id)
         )
         sort_order = (current.scalar() or 0) + 1
-    result = await conn.execute(
-        insert(worker_pools).values(
+    return await _pools.insert(
+        conn,
+        dict(
             space_id=space_id,
             name=name.strip(),
             name_key=name_key(name),
@@ -51,9 +52,8 @@ async def create_pool(
             pool_type="StaticWorkerPool",
             last_modified_on=utcnow(),
             last_modified_by=by,
-        )
+        ),
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
 async def get_many(conn: Conn, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
@@ -81,7 +81,7 @@ async def list_pools(
 async def update_pool(conn: Conn, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
     await _pools.prepare_update(conn, space_id, pool_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await conn.execute(update(worker_pools).where(worker_pools.c.id == pool_id).values(**values))
+    await _pools.update(conn, pool_id, values)
 
 
 async def worker_count(conn: Conn, pool_id: int) -> int:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store import policies_repo, pools_repo
-from argonaut.store.common import Conflict, Refused, name_key, paged, slugify
+from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.tables import spaces
 from argonaut.store.timeutil import utcnow
@@ -17,19 +17,20 @@ from argonaut.store.timeutil import utcnow
 
 async def create_space(conn: Conn, name: str, description: str | None, is_default: bool, by: str) -> int:
     if await find_by_name(conn, name) is not None:
-        raise Conflict(f"A space named '{name}' already exists")
-    result = await conn.execute(
-        insert(spaces).values(
-            name=name.strip(),
-            name_key=name_key(name),
-            slug=slugify(name),
-            description=description,
-            is_default=is_default,
-            task_queue_stopped=False,
-            last_modified_on=utcnow(),
-            last_modified_by=by,
+        raise Conflict(_taken(name))
+    with conflict_if_taken(_taken(name)):
+        result = await conn.execute(
+            insert(spaces).values(
+                name=name.strip(),
+                name_key=name_key(name),
+                slug=slugify(name),
+                description=description,
+                is_default=is_default,
+                task_queue_stopped=False,
+                last_modified_on=utcnow(),
+                last_modified_by=by,
+            )
         )
-    )
     space_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     await pools_repo.create_pool(conn, space_id, "Default Worker Pool", None, True, by)
     await policies_repo.create_policy(conn, space_id, "Default Machine Policy", None, True, None, by)
@@ -71,7 +72,7 @@ async def update_space(conn: Conn, space_id: int, values: dict[str, Any], by: st
     if "name" in values:
         other = await find_by_name(conn, values["name"])
         if other is not None and other["id"] != space_id:
-            raise Conflict(f"A space named '{values['name']}' already exists")
+            raise Conflict(_taken(values["name"]))
         values["name_key"] = name_key(values["name"])
         values["name"] = values["name"].strip()
     if values.get("is_default"):
@@ -81,7 +82,12 @@ async def update_space(conn: Conn, space_id: int, values: dict[str, Any], by: st
         if current is not None and current["is_default"]:
             raise Refused("There must always be a default space: make another space the default instead")
     values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await conn.execute(update(spaces).where(spaces.c.id == space_id).values(**values))
+    with conflict_if_taken(_taken(str(values.get("name", "")))):
+        await conn.execute(update(spaces).where(spaces.c.id == space_id).values(**values))
+
+
+def _taken(name: str) -> str:
+    return f"A space named '{name}' already exists"
 
 
 async def delete_space(conn: Conn, space_id: int) -> None:

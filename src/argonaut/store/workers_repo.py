@@ -78,8 +78,9 @@ async def create_worker(
 ) -> int:
     await _workers.ensure_name_free(conn, space_id, values["name"])
     endpoint = values["endpoint"]
-    result = await conn.execute(
-        insert(workers).values(
+    worker_id = await _workers.insert(
+        conn,
+        dict(
             space_id=space_id,
             name=values["name"].strip(),
             name_key=name_key(values["name"]),
@@ -96,9 +97,8 @@ async def create_worker(
             details={},
             last_modified_on=utcnow(),
             last_modified_by=by,
-        )
+        ),
     )
-    worker_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     await set_pools(conn, worker_id, pool_ids)
     return worker_id
 
@@ -128,7 +128,7 @@ async def update_worker(
             # Another machine, or the same one trusted differently: what was known of its health is not.
             values.update(health_status="Unknown", status_summary=CHANGED_ENDPOINT_SUMMARY)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
+    await _workers.update(conn, worker_id, values)
     if pool_ids is not None:
         await set_pools(conn, worker_id, pool_ids)
 
