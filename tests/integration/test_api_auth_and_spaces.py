@@ -109,6 +109,11 @@ def test_bad_input_is_a_4xx_with_the_error_shape(server: ServerProcess) -> None:
         server.client.get("/api/spaces", params={"skip": -1}),
         server.client.get("/api/spaces", params={"ids": "Workers-1"}),
         server.client.get("/api/spaces/not-an-id"),
+        # Past what the store's integer ids hold (2**31 - 1): no such resource, not a database error.
+        server.client.get("/api/spaces/Spaces-99999999999"),
+        server.client.get("/api/tasks/ServerTasks-2147483648"),
+        server.client.get("/api/Spaces-1/workers", params={"ids": "Workers-99999999999"}),
+        server.client.get("/api/Spaces-1/artifacts", params={"regarding": "ServerTasks-99999999999"}),
         server.client.get("/api/nowhere/workers"),
     ]
     for response in cases:

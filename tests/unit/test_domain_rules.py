@@ -26,6 +26,9 @@ THUMB = "A" * 40
         (Collection.WORKERS, "Workers-", None),
         (Collection.WORKERS, "Workers-1x", None),
         (Collection.WORKERS, "WorkerPools-1", None),
+        (Collection.WORKERS, "Workers-2147483647", 2147483647),  # the largest the store holds
+        (Collection.WORKERS, "Workers-2147483648", None),
+        (Collection.WORKERS, "Workers-99999999999", None),
     ],
 )
 def test_parse_id(collection: Collection, text: str, expected: int | None) -> None:

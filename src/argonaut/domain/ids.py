@@ -23,7 +23,10 @@ class Collection(StrEnum):
     SERVER_NODES = "OctopusServerNodes"
 
 
-_ID = re.compile(r"^([A-Za-z]+)-([1-9][0-9]{0,17})$")
+# The store keeps ids in integer columns, 32-bit on PostgreSQL: a larger number names nothing there, and
+# must not reach a query (PostgreSQL refuses the parameter and the request failed with a 500).
+MAX_ID = 2**31 - 1
+_ID = re.compile(r"^([A-Za-z]+)-([1-9][0-9]{0,9})$")
 
 
 def format_id(collection: Collection, number: int) -> str:
@@ -34,8 +37,10 @@ def parse_id(collection: Collection, text: str) -> int | None:
     """The number inside ``text`` when it names a resource of ``collection``, else None.
 
     The collection prefix matches case-insensitively, as the described system's clients are lax about it.
+    A number past ``MAX_ID`` is no id of ours.
     """
     match = _ID.match(text.strip())
     if match is None or match.group(1).lower() != collection.value.lower():
         return None
-    return int(match.group(2))
+    number = int(match.group(2))
+    return number if number <= MAX_ID else None
