@@ -79,6 +79,24 @@ def test_sensitive_values_are_masked_everywhere(server: ServerProcess) -> None:
     assert secret.encode() not in stored
 
 
+def test_a_script_printing_nul_bytes_completes_and_shows_them_as_replacement_characters(
+    server: ServerProcess,
+) -> None:
+    """PostgreSQL's text cannot hold U+0000, which SQLite stores: the store writes U+FFFD on both, as a
+    decoder shows bytes it cannot read, so the log reads the same whichever database holds it."""
+    task = run_script(server.client, "printf 'binary\\0data\\n'; echo after")
+    raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert task["State"] == "Success", raw
+    assert "|   binary\ufffddata" in raw and "|   after" in raw
+    pool = server.client.post(
+        "/api/workerpools", json={"Name": unique("nul\x00pool"), "Description": "a\x00b"}
+    )
+    assert pool.status_code == 201, pool.text
+    assert "\x00" not in pool.text and pool.json()["Description"] == "a\ufffdb"
+    found = server.client.get("/api/workerpools", params={"name": pool.json()["Name"]}).json()
+    assert [p["Id"] for p in found["Items"]] == [pool.json()["Id"]]
+
+
 def test_failing_scripts_fail_the_task(server: ServerProcess) -> None:
     exited = run_script(server.client, "echo before; exit 3")
     assert exited["State"] == "Failed" and "exited with code 3" in exited["ErrorMessage"]

@@ -4,10 +4,14 @@ Ids are integers here and ``<Collection>-<n>`` at the API edge. ``sqlite_autoinc
 from reusing the id of a deleted row: a reused ``Workers-3`` would make old task logs point at the
 wrong machine. Flexible sub-documents (endpoints, policy sub-objects, activity trees) are JSON columns:
 they are read and written whole and never queried inside.
+
+Text columns are ``String``/``Text`` from this module, not SQLAlchemy's: PostgreSQL's text cannot hold
+U+0000, which SQLite stores, so the value is changed on the way in (``_no_nul``), on both databases.
 """
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -19,12 +23,44 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
-    String,
     Table,
-    Text,
     UniqueConstraint,
     true,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+def _no_nul(value: str | None) -> str | None:
+    """PostgreSQL refuses U+0000 in text ("invalid byte sequence for encoding UTF8: 0x00"), failing the
+    whole statement: a script that printed a NUL byte stopped its task's log from being stored, and a
+    name holding one was a 500. Both databases store U+FFFD instead, the character a decoder puts for
+    bytes it cannot show, so the same input reads back the same; names compared or searched through
+    these columns are changed alike, so lookups still match."""
+    if value is not None and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
+class String(TypeDecorator[str]):
+    """``VARCHAR(n)`` without U+0000 (see ``_no_nul``)."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _no_nul(value)
+
+
+class Text(TypeDecorator[str]):
+    """``TEXT`` without U+0000 (see ``_no_nul``)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return _no_nul(value)
+
 
 metadata = MetaData(
     naming_convention={
