@@ -2,13 +2,16 @@
 
 Databases. Every test that starts a server or opens a store gets a ``database`` parameter, shown in its
 id (``test_x[SQLite]``, ``test_x[PostgreSQL]``). Modules whose subject is the store carry
-``pytestmark = pytest.mark.both_databases`` and run on both:
+``pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")`` and run on both:
 
 - the API families: ``test_api_auth_and_spaces``, ``test_api_infrastructure``, ``test_api_accounts``,
   ``test_api_tasks``;
 - the task queue of a real node (``test_task_queue``: cap, restarts, hand-over, orphans), and a worker
   usable at once (``test_workers_usable_at_once``: health written by checks, leases);
 - the in-process store tests: ``tests/orchestrator/`` and ``test_task_log_store``.
+
+``test_cluster`` (several nodes on one database) is ``databases("PostgreSQL")`` alone: sharing one
+database is what it tests, and only PostgreSQL does that.
 
 The rest run on SQLite only, since their subject is not the store and the second run would buy time,
 not coverage: agents and their protocol and trust (``test_agents``, ``test_agent_*``), comms hardening,
@@ -139,10 +142,11 @@ class ServerProcess:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Run every test that needs a database on SQLite, and on PostgreSQL too where the module asks."""
+    """Run every test that needs a database on the databases its module names, else on SQLite."""
     if "database" in metafunc.fixturenames:
-        both = metafunc.definition.get_closest_marker("both_databases") is not None
-        values = DATABASES if both else DATABASES[:1]
+        marker = metafunc.definition.get_closest_marker("databases")
+        values = tuple(marker.args) if marker else DATABASES[:1]
+        assert values and set(values) <= set(DATABASES), f"pytest.mark.databases takes {DATABASES}"
         metafunc.parametrize("database", values, indirect=True, ids=values)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import ServerProcess, unique
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 def test_password_account_keeps_its_secret(server: ServerProcess) -> None:

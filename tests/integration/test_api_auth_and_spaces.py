@@ -7,7 +7,7 @@ import pytest
 
 from conftest import ServerProcess, unique
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 def test_root_and_health_need_no_key(server: ServerProcess) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ServerProcess, unique
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 THUMB = "1234567890ABCDEF1234567890ABCDEF12345678"
 

@@ -20,7 +20,7 @@ from conftest import (
     wait_for_log_line,
 )
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 def test_script_output_lands_in_the_log_in_order(server: ServerProcess) -> None:

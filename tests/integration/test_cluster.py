@@ -27,6 +27,8 @@ from conftest import (
     wait_for_log_line,
 )
 
+pytestmark = pytest.mark.databases("PostgreSQL")
+
 OFFLINE_AFTER_S = "3"
 
 

@@ -10,7 +10,7 @@ import pytest
 from argonaut.store import Store, tasks_repo
 from argonaut.store.tasks_repo import LogRow
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 # Lines 0..99: activity A on even numbers, B on odd; every fifth line Verbose.
 ROWS = [

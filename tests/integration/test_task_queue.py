@@ -25,7 +25,7 @@ from conftest import (
     wait_for_log_line,
 )
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 def test_task_cap_is_held_exactly_under_30_concurrent_tasks(server_factory: object, tmp_path: Path) -> None:

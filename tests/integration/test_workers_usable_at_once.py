@@ -9,7 +9,7 @@ from test_agents import add_worker, listening_endpoint, new_pool, server_thumbpr
 
 from conftest import ServerProcess, follow, run_script, script_task, unique, wait_for_health
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 def test_a_worker_added_through_the_api_is_checked_at_once(server: ServerProcess, agent_factory: Any) -> None:

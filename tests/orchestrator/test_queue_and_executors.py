@@ -24,7 +24,7 @@ from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.server.first_start import first_start
 from argonaut.store import Store, script_runs_repo, tasks_repo
 
-pytestmark = pytest.mark.both_databases
+pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
 
 
 @dataclass
