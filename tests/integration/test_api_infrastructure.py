@@ -210,6 +210,22 @@ def test_machine_policies(server: ServerProcess) -> None:
     assert c.delete(f"/api/{space}/machinepolicies/{policy['Id']}").status_code == 200
 
 
+def test_names_in_any_script_are_kept_and_unique_whatever_their_case(server: ServerProcess) -> None:
+    """Names are unique by their case-folded form, which can be longer than the name ("ß" folds to
+    "ss", "ﬃ" to "ffi", "İ" lowers to two characters): the longest names allowed still fit."""
+    c = server.client
+    space = c.post("/api/spaces", json={"Name": "ß" * 45 + unique("")[-5:]})
+    assert space.status_code == 201, space.text
+    pools = f"/api/{space.json()['Id']}/workerpools"
+    for name, spelled in (("ﬃ" * 200, "ﬃ" * 200), ("İ" * 200, "İ" * 200), ("Straße", "STRASSE")):
+        made = c.post(pools, json={"Name": name})
+        assert made.status_code == 201, made.text
+        found = c.get(pools, params={"name": spelled}).json()["Items"]
+        assert [p["Name"] for p in found] == [name]
+        taken = c.post(pools, json={"Name": spelled})
+        assert taken.status_code == 409 and "already exists" in taken.json()["ErrorMessage"]
+
+
 def test_unscoped_routes_act_on_the_default_space(server: ServerProcess) -> None:
     c = server.client
     name = unique("Unscoped")

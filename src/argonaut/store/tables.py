@@ -62,6 +62,11 @@ class Text(TypeDecorator[str]):
         return _no_nul(value)
 
 
+def _name_key(name_limit: int) -> String:
+    """A name's case-folded key, up to three times as long as the name ("ﬃ" folds to "ffi")."""
+    return String(3 * name_limit)
+
+
 metadata = MetaData(
     naming_convention={
         "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -84,7 +89,7 @@ spaces = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(50), nullable=False),
-    Column("name_key", String(50), nullable=False, unique=True),
+    Column("name_key", _name_key(50), nullable=False, unique=True),
     Column("slug", String(100), nullable=False),
     Column("description", Text, nullable=True),
     Column("is_default", Boolean, nullable=False, default=False),
@@ -99,7 +104,7 @@ machine_policies = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
     Column("description", Text, nullable=True),
     Column("is_default", Boolean, nullable=False, default=False),
     Column("document", JSON, nullable=False),
@@ -114,8 +119,8 @@ worker_pools = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False),
-    Column("slug", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("slug", String(400), nullable=False),  # twice the name: "İ" lowers to two characters
     Column("description", Text, nullable=True),
     Column("is_default", Boolean, nullable=False, default=False),
     Column("sort_order", Integer, nullable=False, default=0),
@@ -132,8 +137,8 @@ workers = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False),
-    Column("slug", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("slug", String(400), nullable=False),  # twice the name: "İ" lowers to two characters
     Column("communication_style", String(40), nullable=False),
     Column("endpoint", JSON, nullable=False),
     Column("thumbprint", String(40), nullable=True, index=True),
@@ -270,7 +275,7 @@ accounts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(200), nullable=False),
-    Column("name_key", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
     Column("description", Text, nullable=True),
     Column("account_type", String(40), nullable=False),
     Column("username", String(200), nullable=True),
