@@ -226,6 +226,18 @@ def test_names_in_any_script_are_kept_and_unique_whatever_their_case(server: Ser
         assert taken.status_code == 409 and "already exists" in taken.json()["ErrorMessage"]
 
 
+def test_lists_sort_names_by_their_case_folded_characters(server: ServerProcess) -> None:
+    """The same order on every database, whatever collation PostgreSQL was set up with: characters
+    compared one by one (as Python sorts ``str.casefold``), so punctuation and accents count."""
+    prefix = unique("Order")
+    names = [f"{prefix} 10", f"{prefix}-1", f"{prefix}1", f"{prefix}_2", f"{prefix}Zeta", f"{prefix}éclair"]
+    names += [f"{prefix}Eclair"]
+    for name in names:
+        assert server.client.post("/api/spaces", json={"Name": name}).status_code == 201
+    listed = server.client.get("/api/spaces", params={"partialName": prefix, "take": 100}).json()["Items"]
+    assert [s["Name"] for s in listed] == sorted(names, key=str.casefold)
+
+
 def test_unscoped_routes_act_on_the_default_space(server: ServerProcess) -> None:
     c = server.client
     name = unique("Unscoped")

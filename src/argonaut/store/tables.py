@@ -62,9 +62,11 @@ class Text(TypeDecorator[str]):
         return _no_nul(value)
 
 
-def _name_key(name_limit: int) -> String:
-    """A name's case-folded key, up to three times as long as the name ("ﬃ" folds to "ffi")."""
-    return String(3 * name_limit)
+def _name_key(name_limit: int) -> sa.types.TypeEngine[str]:
+    """A name's case-folded key, up to three times as long as the name ("ﬃ" folds to "ffi"). Lists
+    sort by it; on PostgreSQL it is ``COLLATE "C"``, so it sorts character by character as on SQLite,
+    whatever the database's collation (migration 0007)."""
+    return String(3 * name_limit).with_variant(String(3 * name_limit, collation="C"), "postgresql")
 
 
 metadata = MetaData(
