@@ -122,6 +122,14 @@ def test_artifacts_are_stored_and_downloadable(server: ServerProcess) -> None:
     assert content.status_code == 200 and content.content == b"report body"
 
 
+def test_an_artifact_keeps_a_long_name(server: ServerProcess) -> None:
+    name = "report-" + "n" * 600 + ".txt"  # the script names it; nothing bounds a name it gives
+    task = run_script(server.client, f"printf 'body' > r.txt\nnew_octopusartifact r.txt {name}")
+    assert task["State"] == "Success", task
+    listing = server.client.get("/api/Spaces-1/artifacts", params={"regarding": task["Id"]}).json()
+    assert [a["Filename"] for a in listing["Items"]] == [name]
+
+
 def test_each_script_gets_its_own_folder_removed_afterwards(server: ServerProcess) -> None:
     task = run_script(server.client, "pwd; touch marker")
     raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text

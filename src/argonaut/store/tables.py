@@ -228,7 +228,7 @@ artifacts = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("filename", String(500), nullable=False),
+    Column("filename", Text, nullable=False),  # named by the script, unbounded (migration 0008)
     Column("length", Integer, nullable=False),
     Column("stored_name", String(200), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
