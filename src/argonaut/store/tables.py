@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -229,7 +230,7 @@ artifacts = Table(
     Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
     Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("filename", Text, nullable=False),  # named by the script, unbounded (migration 0008)
-    Column("length", Integer, nullable=False),
+    Column("length", BigInteger, nullable=False),  # bytes: 2 GiB and more (migration 0008)
     Column("stored_name", String(200), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
     sqlite_autoincrement=True,
