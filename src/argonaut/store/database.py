@@ -75,7 +75,9 @@ async def take_turns(conn: Conn, lock_class: int, space_id: int) -> None:
     For a read that decides a write, such as which worker a step leases: on PostgreSQL two steps
     choosing at once both saw the one idle worker free and both leased it, exclusive steps included.
     The lock is PostgreSQL's transaction-scoped advisory lock, so it holds across server nodes and is
-    released by commit or rollback. SQLite needs none: its transactions already take turns.
+    released by commit or rollback; under ``Store.single()`` (autocommit) it would end with its own
+    statement, so the read and the write must share a ``Store.transaction()``. SQLite needs none: its
+    transactions already take turns.
     """
     if conn.dialect.name == "postgresql":
         await conn.execute(text("SELECT pg_advisory_xact_lock(:c, :s)"), {"c": lock_class, "s": space_id})
