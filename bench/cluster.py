@@ -225,7 +225,8 @@ async def main() -> None:
     os.environ["ARGONAUT_NODE_OFFLINE_AFTER_S"] = str(OFFLINE_AFTER_S)
     with postgres() as pg:
         if os.environ.get("BENCH_ONLY") == "relay":
-            table("3-4", ["measure", "value", "goal"], await relay_and_failover(pg.create_database("r"), root))
+            figures = await relay_and_failover(pg.create_database("r"), root)
+            table("3-4", ["measure", "value", "goal"], figures)
             return
         if os.environ.get("BENCH_ONLY") == "latency":
             with running_node("--comms-port", "0") as lite:
