@@ -256,3 +256,33 @@ async def test_every_state_change_obeys_the_domain_rule(store: Store) -> None:
             await tasks_repo.set_state(
                 conn, int(row["id"]), TaskState.EXECUTING, expected=[TaskState.SUCCESS]
             )
+
+
+async def test_lines_the_store_refuses_end_their_task_failed_and_hold_no_other_task_back(
+    nodes: Callable[..., object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = tasks_repo.append_logs
+
+    async def refusing(conn: object, task_id: int, rows: list[object], count_too: bool = True) -> None:
+        if any(getattr(row, "text", "") == "poison" for row in rows):
+            raise ValueError("the store refused a line")
+        await real(conn, task_id, rows, count_too)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tasks_repo, "append_logs", refusing)
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    bad, good = await node.submit("bad"), await node.submit("good")
+    await until(lambda: bool(fake.by_body("bad")) and bool(fake.by_body("good")), "both started")
+    fake.by_body("bad")[0].say("poison")
+    fake.by_body("good")[0].say("fine")
+    for _ in range(500):  # the good task's line gets through while the bad one's is refused
+        if "fine" in await node.lines(good):
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the good task's line was held back")
+    fake.by_body("bad")[0].end(0)
+    fake.by_body("good")[0].end(0)
+    ended = await node.finished(bad)
+    assert ended["state"] == "Failed" and "refused" in str(ended["error_message"])
+    assert (await node.finished(good))["state"] == "Success"

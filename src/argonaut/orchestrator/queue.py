@@ -264,18 +264,30 @@ class TaskQueue:
             try:
                 async with self._store.transaction() as conn:
                     for run, rows in batches:
-                        await tasks_repo.append_logs(conn, run.task_id, rows)
-                        if run.scripts:
-                            await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
-                            await script_runs_repo.save_cursors(conn, _cursors(run, rows))
+                        await self._store_batch(conn, run, rows)
             except Exception:
-                log.exception("writing task logs failed; they will be written when the task completes")
+                # One task's lines may be what the store refuses: write each task's alone, so the
+                # others are not held back by it (that one's lines wait for its completion).
                 for run, rows in batches:
-                    run.log.pending[:0] = rows
+                    try:
+                        async with self._store.transaction() as conn:
+                            await self._store_batch(conn, run, rows)
+                    except Exception:
+                        log.exception(
+                            "writing the log of task %s failed; retried when it completes", run.task_id
+                        )
+                        run.log.pending[:0] = rows
                     run.log.stored(rows)
                 continue
             for run, rows in batches:
                 run.log.stored(rows)
+
+    @staticmethod
+    async def _store_batch(conn: Any, run: TaskRun, rows: Sequence[Any]) -> None:
+        await tasks_repo.append_logs(conn, run.task_id, rows)
+        if run.scripts:
+            await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+            await script_runs_repo.save_cursors(conn, _cursors(run, rows))
 
     async def _cancels_from_elsewhere(self) -> None:
         """A cancel asked on another node leaves the task Cancelling in the store: stop it here."""
@@ -366,6 +378,7 @@ class TaskQueue:
             TaskState.TIMED_OUT: "Failed",
         }.get(verdict.state, "Failed")
         run.log.close_open_activities(status)
+        refused: Exception | None = None
         for attempt in range(5):
             rows = run.log.take_pending()
             try:
@@ -390,12 +403,29 @@ class TaskQueue:
                     )
                 run.log.stored(rows)
                 return final
-            except Exception:
+            except Exception as exc:
                 log.exception("completing task %s failed (attempt %d)", run.task_id, attempt + 1)
                 run.log.pending[:0] = rows
                 run.log.stored(rows)
+                refused = exc
                 await asyncio.sleep(0.2 * (attempt + 1))
-        return None
+        # The store keeps refusing what the task wrote: end the task anyway, saying so, rather than leave
+        # it Executing for ever with every follower waiting.
+        message = f"The store refused this task's last log lines, so they are lost: {refused}"
+        try:
+            async with self._store.transaction() as conn:
+                if run.took_leases:
+                    await leases_repo.release_task(conn, run.task_id)
+                if run.scripts:
+                    await script_runs_repo.forget_task(conn, run.task_id)
+                return await tasks_repo.set_state(
+                    conn, run.task_id, TaskState.FAILED, expected=[current], error_message=message[:4000]
+                )
+        except Exception:
+            log.exception(
+                "task %s could not be ended; it stays Executing until this node restarts", run.task_id
+            )
+            return None
 
     async def _hand_over(self, run: TaskRun) -> None:
         """Leave a task Executing for the next node, with every line so far, its activities and where

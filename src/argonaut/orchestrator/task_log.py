@@ -73,6 +73,8 @@ class TaskLog:
     def write(
         self, activity: str, category: str, text: str, occurred: float | None = None, cursor: object = None
     ) -> None:
+        if "\x00" in text:  # as the store keeps it (PostgreSQL refuses NUL): watchers see the same line
+            text = text.replace("\x00", "\ufffd")
         row = LogRow(
             self._next_seq,
             activity,
