@@ -224,12 +224,7 @@ async def main() -> None:
     os.environ["ARGONAUT_MASTER_KEY"] = base64.b64encode(os.urandom(32)).decode()
     os.environ["ARGONAUT_NODE_OFFLINE_AFTER_S"] = str(OFFLINE_AFTER_S)
     with postgres() as pg:
-        if os.environ.get("BENCH_ONLY") == "relay":
-            figures = await relay_and_failover(pg.create_database("r"), root)
-            table("3-4", ["measure", "value", "goal"], figures)
-            return
-        if os.environ.get("BENCH_ONLY") == "latency":
-            with running_node("--comms-port", "0") as lite:
+        with running_node("--comms-port", "0") as lite:
                 sqlite_ms = await latency(lite, {"TargetType": "OctopusServer"})
             with nodes(pg.create_database("bench_latency"), 1) as (node,):
                 pg_ms = await latency(node, {"TargetType": "OctopusServer"})

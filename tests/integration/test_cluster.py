@@ -318,3 +318,32 @@ def test_a_polling_agent_linked_to_one_node_is_reached_from_another_through_it(
         "/api/tasks", json={"Name": "Health", "Arguments": {"MachineIds": [worker]}}
     ).json()
     assert follow(b.client, checked["Id"])["State"] == "Success"  # beta's own check, through alpha
+
+
+def test_three_nodes_share_the_work_each_within_its_own_cap(postgres: Any, server_factory: Any) -> None:
+    nodes_ = cluster(postgres, server_factory, ["alpha", "beta", "gamma"])
+    for node in nodes_:
+        set_node(nodes_[0], node.args[node.args.index("--node-name") + 1], MaxConcurrentTasks=2)
+    eventually("every node applying its cap", lambda: all(n.client.get("/api/health").json()["TaskCap"] == 2
+                                                          for n in nodes_))  # fmt: skip
+    ids = [
+        nodes_[n % 3]
+        .client.post("/api/tasks", json=script_task("sleep 0.3", TargetType="OctopusServer"))
+        .json()["Id"]
+        for n in range(24)
+    ]
+    finished = [follow(nodes_[0].client, task_id, timeout_s=120) for task_id in ids]
+    assert {t["State"] for t in finished} == {"Success"}
+    by_node: dict[str, list[tuple[str, str]]] = {}
+    for task in finished:
+        by_node.setdefault(str(task["ServerNode"]), []).append(
+            (str(task["StartTime"]), str(task["CompletedTime"]))
+        )
+    assert set(by_node) == {"alpha", "beta", "gamma"}, by_node  # all three took a share
+    for node, windows in by_node.items():
+        events = sorted([(start, 1) for start, _ in windows] + [(end, -1) for _, end in windows])
+        running = peak = 0
+        for _, change in events:
+            running += change
+            peak = max(peak, running)
+        assert peak <= 2, (node, windows)  # never more than its cap at once
