@@ -225,12 +225,6 @@ async def main() -> None:
     os.environ["ARGONAUT_NODE_OFFLINE_AFTER_S"] = str(OFFLINE_AFTER_S)
     with postgres() as pg:
         with running_node("--comms-port", "0") as lite:
-                sqlite_ms = await latency(lite, {"TargetType": "OctopusServer"})
-            with nodes(pg.create_database("bench_latency"), 1) as (node,):
-                pg_ms = await latency(node, {"TargetType": "OctopusServer"})
-            print(percentile(sqlite_ms, 50), percentile(pg_ms, 50))
-            return
-        with running_node("--comms-port", "0") as lite:
             sqlite_ms = await latency(lite, {"TargetType": "OctopusServer"})
         with nodes(pg.create_database("bench_latency"), 1) as (node,):
             pg_ms = await latency(node, {"TargetType": "OctopusServer"})
