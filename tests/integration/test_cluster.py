@@ -64,6 +64,17 @@ def draining(node: Any, wanted: bool) -> None:
         "IsInMaintenanceMode"] is wanted)  # fmt: skip
 
 
+def begun_on_alpha(a: Any, b: Any, body: str) -> dict[str, Any]:
+    """A built-in script that alpha claims (beta drains meanwhile), once it has said "begun"."""
+    set_node(a, "beta", IsInMaintenanceMode=True)
+    draining(b, True)
+    task: dict[str, Any] = a.client.post(
+        "/api/tasks", json=script_task(body, TargetType="OctopusServer")
+    ).json()
+    wait_for_log_line(a.client, task["Id"], "begun")
+    return task
+
+
 def eventually(what: str, check: Any, timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -145,12 +156,7 @@ def test_a_killed_nodes_built_in_script_is_failed_honestly_by_another_node(
     postgres: Any, server_factory: Any
 ) -> None:
     a, b = cluster(postgres, server_factory, ["alpha", "beta"])
-    set_node(a, "beta", IsInMaintenanceMode=True)
-    draining(b, True)
-    task = a.client.post(
-        "/api/tasks", json=script_task("echo begun; sleep 30", TargetType="OctopusServer")
-    ).json()
-    wait_for_log_line(a.client, task["Id"], "begun")
+    task = begun_on_alpha(a, b, "echo begun; sleep 30")
     set_node(a, "beta", IsInMaintenanceMode=False)
     draining(b, False)
     a.kill()
@@ -167,12 +173,7 @@ def _needs_postgres(postgres: Any) -> None:
 
 def test_cancel_on_one_node_stops_a_script_running_under_another(postgres: Any, server_factory: Any) -> None:
     a, b = cluster(postgres, server_factory, ["alpha", "beta"])
-    set_node(a, "beta", IsInMaintenanceMode=True)
-    draining(b, True)
-    task = a.client.post(
-        "/api/tasks", json=script_task("echo begun; sleep 60", TargetType="OctopusServer")
-    ).json()
-    wait_for_log_line(a.client, task["Id"], "begun")
+    task = begun_on_alpha(a, b, "echo begun; sleep 60")
     [run] = list((a.home / "work").iterdir())
     pid = int((run / "out").read_text().split()[1])  # the wrapper's first line: its pid
     answer = b.client.post(f"/api/tasks/{task['Id']}/cancel")
