@@ -124,6 +124,9 @@ class TaskQueue:
         self._flush_interval_s = flush_interval_s
         self._idle_poll_s = idle_poll_s
         self._wake = asyncio.Event()
+        # Taking a task's pending lines and writing them is one step: the flusher and a completing task
+        # take turns, so lines a failed flush puts back are never missed by the completion.
+        self._log_writes = asyncio.Lock()
         self._running: dict[int, _Running] = {}
         self._accepting = True
         self.draining = False  # maintenance mode: finish what runs, claim nothing new
@@ -257,30 +260,31 @@ class TaskQueue:
             await asyncio.sleep(self._flush_interval_s)
             if self._running and not self._store.is_sqlite:
                 await self._cancels_from_elsewhere()
-            batches = [(r.run, r.run.log.take_pending()) for r in list(self._running.values())]
-            batches = [(run, rows) for run, rows in batches if rows]
-            if not batches:
-                continue
-            try:
-                async with self._store.transaction() as conn:
-                    for run, rows in batches:
-                        await self._store_batch(conn, run, rows)
-            except Exception:
-                # One task's lines may be what the store refuses: write each task's alone, so the
-                # others are not held back by it (that one's lines wait for its completion).
+            async with self._log_writes:
+                batches = [(r.run, r.run.log.take_pending()) for r in list(self._running.values())]
+                await self._write_batches([(run, rows) for run, rows in batches if rows])
+
+    async def _write_batches(self, batches: list[tuple[TaskRun, list[Any]]]) -> None:
+        if not batches:
+            return
+        try:
+            async with self._store.transaction() as conn:
                 for run, rows in batches:
-                    try:
-                        async with self._store.transaction() as conn:
-                            await self._store_batch(conn, run, rows)
-                    except Exception:
-                        log.exception(
-                            "writing the log of task %s failed; retried when it completes", run.task_id
-                        )
-                        run.log.pending[:0] = rows
-                    run.log.stored(rows)
-                continue
+                    await self._store_batch(conn, run, rows)
+        except Exception:
+            # One task's lines may be what the store refuses: write each task's alone, so the others are
+            # not held back by it (that one's lines wait for its completion).
             for run, rows in batches:
+                try:
+                    async with self._store.transaction() as conn:
+                        await self._store_batch(conn, run, rows)
+                except Exception:
+                    log.exception("writing the log of task %s failed; retried when it completes", run.task_id)
+                    run.log.pending[:0] = rows
                 run.log.stored(rows)
+            return
+        for run, rows in batches:
+            run.log.stored(rows)
 
     @staticmethod
     async def _store_batch(conn: Any, run: TaskRun, rows: Sequence[Any]) -> None:
@@ -380,6 +384,7 @@ class TaskQueue:
         run.log.close_open_activities(status)
         refused: Exception | None = None
         for attempt in range(5):
+            await self._log_writes.acquire()
             rows = run.log.take_pending()
             try:
                 async with self._store.transaction() as conn:
@@ -408,7 +413,9 @@ class TaskQueue:
                 run.log.pending[:0] = rows
                 run.log.stored(rows)
                 refused = exc
-                await asyncio.sleep(0.2 * (attempt + 1))
+            finally:
+                self._log_writes.release()
+            await asyncio.sleep(0.2 * (attempt + 1))
         # The store keeps refusing what the task wrote: end the task anyway, saying so, rather than leave
         # it Executing for ever with every follower waiting.
         message = f"The store refused this task's last log lines, so they are lost: {refused}"
@@ -430,12 +437,13 @@ class TaskQueue:
     async def _hand_over(self, run: TaskRun) -> None:
         """Leave a task Executing for the next node, with every line so far, its activities and where
         each script's stored lines end."""
-        rows = run.log.take_pending()
         try:
-            async with self._store.transaction() as conn:
-                await tasks_repo.append_logs(conn, run.task_id, rows)
-                await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
-                await script_runs_repo.save_cursors(conn, _cursors(run, rows))
+            async with self._log_writes:
+                rows = run.log.take_pending()
+                async with self._store.transaction() as conn:
+                    await tasks_repo.append_logs(conn, run.task_id, rows)
+                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+                    await script_runs_repo.save_cursors(conn, _cursors(run, rows))
         finally:
             self._running.pop(run.task_id, None)
         log.info(
