@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -365,6 +365,15 @@ def wait_for_health(
             return worker
         time.sleep(0.05)
     raise AssertionError(f"{worker_id} stayed {worker.get('HealthStatus')}: {worker.get('StatusSummary')}")
+
+
+def eventually(what: str, check: Callable[[], object], timeout_s: float = 30.0) -> None:
+    """Poll (bounded) for a state the system reaches on its own; the failure names what never came."""
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout_s:g}s: {what}")
+        time.sleep(0.05)
 
 
 def wait_for_log_line(client: httpx.Client, task_id: str, text: str) -> None:

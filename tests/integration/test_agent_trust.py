@@ -12,14 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from test_agents import new_subscription, polling_to, server_thumbprint
 
 from conftest import ServerProcess, follow, run_script, unique, wait_for_health
 
 WRONG = "AB" * 20
-
-
-def server_thumbprint(client: httpx.Client) -> str:
-    return str(client.get("/api/configuration/certificates/certificate-global").json()["Thumbprint"])
 
 
 def new_space(client: httpx.Client) -> str:
@@ -106,17 +103,11 @@ def test_polling_wrong_thumbprint_beside_a_connected_agent(
     server: ServerProcess, agent_factory: Any, tmp_path: Path
 ) -> None:
     c = server.client
-    subscription = "poll://" + unique("trust").replace("-", "")[:20].ljust(20, "t") + "/"
+    subscription = new_subscription("trust")
     agent = agent_factory(listen=False, start=False)
     good_pool = new_pool(c, "Spaces-1")
     good = add_worker(c, "Spaces-1", good_pool, "TentacleActive", subscription, agent.thumbprint)
-    polling = {
-        "url": server.url,
-        "host": "127.0.0.1",
-        "comms_port": server.comms_port,
-        "subscription_id": subscription,
-        "thumbprint": server_thumbprint(c),
-    }
+    polling = polling_to(server, subscription)
     agent_factory(listen=False, home=agent.home, polling=[polling])
     wait_for_health(c, good, "Healthy")  # the agent is connected and polling
 

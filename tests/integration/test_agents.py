@@ -25,6 +25,22 @@ def server_thumbprint(client: httpx.Client) -> str:
     return str(client.get("/api/configuration/certificates/certificate-global").json()["Thumbprint"])
 
 
+def new_subscription(prefix: str) -> str:
+    """A poll:// subscription id (20 characters, like an agent's own) that no other test uses."""
+    return "poll://" + unique(prefix).replace("-", "")[:20].ljust(20, "x") + "/"
+
+
+def polling_to(server: Any, subscription: str, comms_port: int | None = None) -> dict[str, Any]:
+    """The agent.json entry that polls ``server`` (through ``comms_port`` if given, e.g. a proxy)."""
+    return {
+        "url": server.url,
+        "host": "127.0.0.1",
+        "comms_port": comms_port or server.comms_port,
+        "subscription_id": subscription,
+        "thumbprint": server_thumbprint(server.client),
+    }
+
+
 def add_worker(
     client: httpx.Client, name: str, pools: list[str], endpoint: dict[str, Any], space: str = "Spaces-1"
 ) -> str:
@@ -86,7 +102,7 @@ def test_listening_agent_health_and_scripts(server: ServerProcess, agent_factory
 def test_polling_agent_turns_healthy_on_its_own_and_runs_scripts(
     server: ServerProcess, agent_factory: Any
 ) -> None:
-    subscription = "poll://" + unique("sub").replace("-", "")[:20].ljust(20, "x") + "/"
+    subscription = new_subscription("sub")
     agent = agent_factory(listen=False, start=False)
     pool = new_pool(server.client)
     endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
@@ -94,15 +110,7 @@ def test_polling_agent_turns_healthy_on_its_own_and_runs_scripts(
     agent = agent_factory(
         listen=False,
         home=agent.home,
-        polling=[
-            {
-                "url": server.url,
-                "host": "127.0.0.1",
-                "comms_port": server.comms_port,
-                "subscription_id": subscription,
-                "thumbprint": server_thumbprint(server.client),
-            }
-        ],
+        polling=[polling_to(server, subscription)],
     )
     wait_for_health(server.client, worker, "Healthy")  # no manual check: the agent's arrival triggers one
     task = run_script(server.client, "echo polled; exit 0", WorkerPoolIds=[pool])
@@ -410,7 +418,7 @@ def test_a_policy_can_delete_machines_that_stay_unavailable(server: ServerProces
 
 def test_one_polling_agent_serves_two_spaces(server: ServerProcess, agent_factory: Any) -> None:
     c = server.client
-    subscription = "poll://" + unique("two").replace("-", "")[:20].ljust(20, "y") + "/"
+    subscription = new_subscription("two")
     agent = agent_factory(listen=False, start=False)
     spaces = [c.post("/api/spaces", json={"Name": unique("PollShared")}).json()["Id"] for _ in range(2)]
     workers = {}
@@ -425,15 +433,7 @@ def test_one_polling_agent_serves_two_spaces(server: ServerProcess, agent_factor
     agent_factory(
         listen=False,
         home=agent.home,
-        polling=[
-            {
-                "url": server.url,
-                "host": "127.0.0.1",
-                "comms_port": server.comms_port,
-                "subscription_id": subscription,
-                "thumbprint": server_thumbprint(c),
-            }
-        ],
+        polling=[polling_to(server, subscription)],
     )
     for space in spaces:
         wait_for_health(c, workers[space], "Healthy", space=space)

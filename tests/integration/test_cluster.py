@@ -11,12 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_agents import add_worker, listening_endpoint, new_pool, server_thumbprint
+from test_agents import (
+    add_worker,
+    listening_endpoint,
+    new_pool,
+    new_subscription,
+    polling_to,
+    server_thumbprint,
+)
 
 from conftest import (
     ARGONAUT,
     AgentProcess,
     assert_process_gone,
+    eventually,
     follow,
     free_port,
     make_api_key,
@@ -73,15 +81,6 @@ def begun_on_alpha(a: Any, b: Any, body: str) -> dict[str, Any]:
     ).json()
     wait_for_log_line(a.client, task["Id"], "begun")
     return task
-
-
-def eventually(what: str, check: Any, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"never: {what}")
 
 
 def test_nodes_are_listed_and_a_draining_node_claims_nothing(postgres: Any, server_factory: Any) -> None:
@@ -292,18 +291,12 @@ def test_a_polling_agent_linked_to_one_node_is_reached_from_another_through_it(
 ) -> None:
     """An agent that polls alpha only (beta joined after it registered): beta relays its calls via alpha."""
     a, b = cluster(postgres, server_factory, ["alpha", "beta"])
-    subscription = "poll://" + unique("relay").replace("-", "")[:20].ljust(20, "r") + "/"
+    subscription = new_subscription("relay")
     agent = agent_factory(listen=False, start=False)
     endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
     pool = new_pool(a.client)
     worker = add_worker(a.client, unique("polls-alpha"), [pool], endpoint)
-    polling = {
-        "url": a.url,
-        "host": "127.0.0.1",
-        "comms_port": a.comms_port,
-        "subscription_id": subscription,
-        "thumbprint": server_thumbprint(a.client),
-    }
+    polling = polling_to(a, subscription)
     agent_factory(listen=False, home=agent.home, polling=[polling])
     wait_for_health(a.client, worker, "Healthy")
     set_node(a, "alpha", IsInMaintenanceMode=True)  # beta claims; it has no link of its own

@@ -12,29 +12,24 @@ from __future__ import annotations
 import socket
 import ssl
 import struct
-import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from test_agents import new_subscription, polling_to, server_thumbprint
 
 from argonaut.agent import config as agent_config
 from argonaut.protocol.framing import frame_bytes
 from argonaut.protocol.messages import Frame, Hello, Refused, Welcome, encode_frame, parse_frame
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.tls import connecting_context
-from conftest import AgentProcess, follow, run_script, script_task, unique, wait_for_health
+from conftest import AgentProcess, eventually, follow, run_script, script_task, unique, wait_for_health
 from tcp_proxy import cuttable_proxy
 
 BOUND_S = 15.0  # generous: how long something that should happen at once may take on a busy machine
-
-
-def server_thumbprint(client: httpx.Client) -> str:
-    return str(client.get("/api/configuration/certificates/certificate-global").json()["Thumbprint"])
 
 
 def tls(port: int, certificate: NodeCertificate) -> ssl.SSLSocket:
@@ -64,14 +59,6 @@ def exchange_hello(sock: ssl.SSLSocket, hello: Hello) -> Frame:
         assert chunk, "the peer closed instead of answering the hello"
         data += chunk
     return parse_frame(data[4:])
-
-
-def eventually(what: str, check: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + BOUND_S
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {BOUND_S}s: {what}")
-        time.sleep(0.05)
 
 
 def tune_agent(agent: AgentProcess, **values: Any) -> None:
@@ -141,7 +128,7 @@ def test_an_oversized_or_garbage_hello_is_one_warning_line(
     def warnings() -> list[str]:
         return [line for line in port.output if "before its hello" in line]
 
-    eventually("a warning per bad hello", lambda: len(warnings()) >= len(BAD_HELLOS))
+    eventually("a warning per bad hello", lambda: len(warnings()) >= len(BAD_HELLOS), BOUND_S)
     with tls(port.port, stranger) as sock:  # still serving
         assert isinstance(exchange_hello(sock, port.good_hello), port.good_answer)
     lines = warnings()
@@ -164,6 +151,7 @@ def test_unauthenticated_connections_are_capped(
         eventually(
             "a warning about the cap",
             lambda: any("unauthenticated connections are already in flight" in x for x in port.output),
+            BOUND_S,
         )
 
     # The idle ones went away: there is room again.
@@ -174,7 +162,7 @@ def test_unauthenticated_connections_are_capped(
         except (ConnectionError, ssl.SSLError, AssertionError):
             return False
 
-    eventually("a TLS handshake once the idle connections closed", handshake)
+    eventually("a TLS handshake once the idle connections closed", handshake, BOUND_S)
     assert not any("Traceback" in line for line in port.output), "\n".join(port.output)
 
 
@@ -234,7 +222,7 @@ def test_a_polling_agent_finds_a_half_open_link_and_polls_again(
 ) -> None:
     srv = server_factory()  # the server pings every 30 s: here the agent must notice first
     c = srv.client
-    subscription = "poll://" + unique("frozen").replace("-", "")[:20].ljust(20, "f") + "/"
+    subscription = new_subscription("frozen")
     agent = agent_factory(listen=False, start=False)
     pool = c.post("/api/workerpools", json={"Name": unique("FrozenPoll")}).json()["Id"]
     endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
@@ -242,13 +230,7 @@ def test_a_polling_agent_finds_a_half_open_link_and_polls_again(
         "/api/workers", json={"Name": unique("poller"), "WorkerPoolIds": [pool], "Endpoint": endpoint}
     ).json()["Id"]
     with cuttable_proxy(srv.comms_port) as proxy:
-        polling = {
-            "url": srv.url,
-            "host": "127.0.0.1",
-            "comms_port": proxy.port,
-            "subscription_id": subscription,
-            "thumbprint": server_thumbprint(c),
-        }
+        polling = polling_to(srv, subscription, comms_port=proxy.port)
         agent = agent_factory(listen=False, home=agent.home, polling=[polling], start=False)
         tune_agent(agent, ping_interval_s=0.5, ping_timeout_s=1.0)
         agent.start()
@@ -260,7 +242,11 @@ def test_a_polling_agent_finds_a_half_open_link_and_polls_again(
 
         assert polls() == 1
         proxy.freeze()
-        eventually("the agent noticing", lambda: any("no answer to a ping" in x for x in agent.output))
-        eventually("the agent polling again", lambda: polls() == 2)
+
+        def noticed() -> bool:
+            return any("no answer to a ping" in x for x in agent.output)
+
+        eventually("the agent noticing", noticed, BOUND_S)
+        eventually("the agent polling again", lambda: polls() == 2, BOUND_S)
         task = run_script(c, "echo after", WorkerPoolIds=[pool])
         assert task["State"] == "Success", c.get(f"/api/tasks/{task['Id']}/raw").text

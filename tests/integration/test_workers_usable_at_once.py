@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_agents import add_worker, listening_endpoint, new_pool, server_thumbprint
+from test_agents import (
+    add_worker,
+    listening_endpoint,
+    new_pool,
+    new_subscription,
+    polling_to,
+    server_thumbprint,
+)
 
 from conftest import ServerProcess, follow, run_script, script_task, unique, wait_for_health
 
@@ -60,17 +67,11 @@ def test_a_connected_polling_agent_added_to_another_space_is_healthy_there(
     server: ServerProcess, agent_factory: Any
 ) -> None:
     c = server.client
-    subscription = "poll://" + unique("sub").replace("-", "")[:20].ljust(20, "x") + "/"
+    subscription = new_subscription("sub")
     agent = agent_factory(listen=False, start=False)
     endpoint = {"CommunicationStyle": "TentacleActive", "Uri": subscription, "Thumbprint": agent.thumbprint}
     first = add_worker(c, unique("poller"), [new_pool(c)], endpoint)
-    polling = {
-        "url": server.url,
-        "host": "127.0.0.1",
-        "comms_port": server.comms_port,
-        "subscription_id": subscription,
-        "thumbprint": server_thumbprint(c),
-    }
+    polling = polling_to(server, subscription)
     agent_factory(listen=False, home=agent.home, polling=[polling])
     wait_for_health(c, first, "Healthy")
     space = c.post("/api/spaces", json={"Name": unique("Team")}).json()["Id"]

@@ -15,7 +15,7 @@ import datetime as dt
 import json
 import logging
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from argonaut.protocol.link import CallFailed, CallTimedOut, Link, LinkClosed
@@ -59,7 +59,7 @@ class Relay:
         signals: Signals,
         node: str,
         offline_after_s: float,
-        local_link: Any,  # (subscription, thumbprint) -> this node's live Link, or None
+        local_link: Callable[[str, str], Link | None],  # (subscription, thumbprint): this node's live link
         call_timeout_s: float,
     ) -> None:
         self._store = store
@@ -186,7 +186,7 @@ class Relay:
                 return
             ask = {**ask, "s": row["subscription"], "p": row["thumbprint"], "m": row["method"],
                    "a": row["params"], "o": row["timeout_s"], "c": row["caller"]}  # fmt: skip
-        link: Link | None = self._local_link(str(ask["s"]), str(ask["p"]))
+        link = self._local_link(str(ask["s"]), str(ask["p"]))
         reply: dict[str, Any] = {"i": ask.get("i")}
         if link is None:
             reply["e"] = {"code": NO_LINK, "message": f"node {self.node} has no link to {ask['s']}"}

@@ -262,7 +262,7 @@ class AdHocScripts:
                     run.task_id,
                     activity,
                     handle,
-                    {"Label": p.label, "Variables": p.variables, "LeaseId": lease_id},
+                    {"Label": p.label, "Variables": p.variables},
                 )
                 run.track(activity, handle)
                 steps.append(step)
@@ -274,6 +274,10 @@ class AdHocScripts:
         plan = []
         ids = list(args.machine_ids)
         pools_of = await workers_repo.pool_ids_of(conn, ids)
+        first_pools = {p: None for found in pools_of.values() for p in found[:1]}
+        pool_names = {
+            r["id"]: str(r["name"]) for r in await pools_repo.get_many(conn, space_id, list(first_pools))
+        }
         for worker_id in ids:
             worker_text = format_id(Collection.WORKERS, worker_id)
             row = await workers_repo.get(conn, space_id, worker_id)
@@ -292,9 +296,9 @@ class AdHocScripts:
             wait_s = await self._connect_wait_s(conn, space_id, row["machine_policy_id"], waits)
             target = WorkerTarget(row["id"], row["name"], row["endpoint"], wait_s)
             variables = _machine_variables(target)
-            pools = await pools_repo.get_many(conn, space_id, pools_of.get(worker_id, [])[:1])
-            if pools:
-                variables |= _pool_variables(int(pools[0]["id"]), str(pools[0]["name"]))
+            first_pool = next(iter(pools_of.get(worker_id, [])), None)
+            if first_pool is not None and first_pool in pool_names:
+                variables |= _pool_variables(first_pool, pool_names[first_pool])
             plan.append(Planned(row["name"], target, lease_worker=row["id"], variables=variables))
         return plan
 
@@ -403,7 +407,7 @@ class AdHocScripts:
             except (WorkerUnreachable, ScriptLost) as exc:
                 run.log.write(step.activity, "Fatal", str(exc))
                 lost = f"{exc} (on {step.label})"
-                await self._ended(run, step, progress, lost, None, job)
+                await self._ended(run, step, progress, lost, job)
                 return lost
             except asyncio.CancelledError:
                 if run.stop is not StopReason.HAND_OVER or not handle.resumable:
@@ -419,7 +423,7 @@ class AdHocScripts:
                         await leases_repo.release(conn, step.lease_id)
             failure, outputs, artifacts = self._keep_results(run, step, outcome)
             await self._share(artifacts)
-            await self._ended(run, step, progress, failure, outcome, job, outputs, artifacts)
+            await self._ended(run, step, progress, failure, job, outputs, artifacts)
             return failure
 
     async def _share(self, artifacts: list[tuple[str, int, str]]) -> None:
@@ -491,7 +495,6 @@ class AdHocScripts:
         step: _Step,
         progress: _Progress,
         failure: str | None,
-        outcome: ScriptOutcome | None,
         job: ScriptJob,
         outputs: list[dict[str, Any]] | None = None,
         artifacts: list[tuple[str, int, str]] | None = None,
@@ -514,12 +517,7 @@ class AdHocScripts:
         async with self._store.transaction() as conn:
             for filename, length, stored in artifacts or []:
                 await artifacts_repo.add(conn, run.row["space_id"], run.task_id, filename, length, stored)
-            await script_runs_repo.finish(
-                conn,
-                handle.ticket,
-                failure,
-                {"ExitCode": outcome.exit_code if outcome else None, "OutputVariables": outputs or []},
-            )
+            await script_runs_repo.finish(conn, handle.ticket, failure, {"OutputVariables": outputs or []})
         await self._dispatcher.release(handle)
 
     async def _legacy_cursor(self, run: TaskRun, script: ScriptRun) -> Cursor:

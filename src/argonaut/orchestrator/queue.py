@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 ABANDON_TIMEOUT_S = 30.0
 CANCEL = "cancel"  # the signal that a task running on some node was asked to cancel
+ELSEWHERE = "Cancellation requested by a user (on another node)"
 
 
 class StopReason(Enum):
@@ -133,6 +134,8 @@ class TaskQueue:
         self._loops: list[asyncio.Task[None]] = []
         self._background: set[asyncio.Task[None]] = set()
         self._signals = signals
+        # Cancel signals for tasks not running here (yet): one may race this node's own claim of the task.
+        self._cancels_elsewhere: dict[int, None] = {}
         if signals is not None:
             signals.on(CANCEL, self._cancel_signal)
         self.handed_over = 0  # tasks left running for the next node by the last stop()
@@ -198,15 +201,11 @@ class TaskQueue:
         running = self._running.get(task_id)
         if running is not None:
             if running.run.stop is None:
-                running.run.stop = StopReason.USER_CANCEL
-                running.run.log.write(
-                    running.run.root_activity, "Warning", "Cancellation requested by a user"
-                )
                 async with self._store.transaction() as conn:
                     await tasks_repo.set_state(
                         conn, task_id, TaskState.CANCELLING, expected=[TaskState.EXECUTING]
                     )
-                running.job.cancel()
+                self._stop_for_user(task_id, "Cancellation requested by a user")
             return TaskState.CANCELLING
         changed = None
         async with self._store.transaction() as conn:
@@ -258,8 +257,6 @@ class TaskQueue:
     async def _flush_loop(self) -> None:
         while True:
             await asyncio.sleep(self._flush_interval_s)
-            if self._running and not self._store.is_sqlite:
-                await self._cancels_from_elsewhere()
             async with self._log_writes:
                 batches = [(r.run, r.run.log.take_pending()) for r in list(self._running.values())]
                 await self._write_batches([(run, rows) for run, rows in batches if rows])
@@ -294,7 +291,8 @@ class TaskQueue:
             await script_runs_repo.save_cursors(conn, _cursors(run, rows))
 
     async def _cancels_from_elsewhere(self) -> None:
-        """A cancel asked on another node leaves the task Cancelling in the store: stop it here."""
+        """A cancel asked on another node leaves the task Cancelling in the store: stop it here. Read
+        only when signals may have been missed (their connection came back): a cancel signal says it."""
         try:
             async with self._store.transaction() as conn:
                 wanted = await tasks_repo.cancelling_among(conn, list(self._running))
@@ -302,21 +300,25 @@ class TaskQueue:
             log.exception("reading cancel requests failed")
             return
         for task_id in wanted:
-            self._stop_for_user(task_id)
+            self._stop_for_user(task_id, ELSEWHERE)
 
     def _cancel_signal(self, detail: str) -> None:
         if detail.isdigit():
-            self._stop_for_user(int(detail))
+            task_id = int(detail)
+            if task_id in self._running:
+                self._stop_for_user(task_id, ELSEWHERE)
+            else:  # maybe claimed here a moment ago and not launched yet: _launch looks
+                self._cancels_elsewhere[task_id] = None
+                while len(self._cancels_elsewhere) > 1000:
+                    del self._cancels_elsewhere[next(iter(self._cancels_elsewhere))]
         elif self._running:  # signals may have been missed: look at the store
             self._in_background(self._cancels_from_elsewhere(), "reading cancel requests")
 
-    def _stop_for_user(self, task_id: int) -> None:
+    def _stop_for_user(self, task_id: int, note: str) -> None:
         running = self._running.get(task_id)
         if running is not None and running.run.stop is None:
             running.run.stop = StopReason.USER_CANCEL
-            running.run.log.write(
-                running.run.root_activity, "Warning", "Cancellation requested by a user (on another node)"
-            )
+            running.run.log.write(running.run.root_activity, "Warning", note)
             running.job.cancel()
 
     # -- running one task ----------------------------------------------------------------------------
@@ -332,6 +334,10 @@ class TaskQueue:
             run.track(script.activity, script.handle)
         job = asyncio.create_task(self._execute(run, resume), name=f"task-{row['id']}")
         self._running[run.task_id] = _Running(run=run, job=job)
+        if run.task_id in self._cancels_elsewhere:
+            del self._cancels_elsewhere[run.task_id]
+            # After the job's first step (queued just before this), so the cancel lands inside its try.
+            asyncio.get_running_loop().call_soon(self._stop_for_user, run.task_id, ELSEWHERE)
 
     async def _execute(self, run: TaskRun, resume: list[ScriptRun] | None = None) -> None:
         verdict: Verdict

@@ -47,11 +47,10 @@ from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME,
 from argonaut.runner.lines import LineSplitter
 from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
-from argonaut.runner.process_group import group_has_live_members
+from argonaut.runner.process_group import TERMINATE_GRACE_SECONDS, group_has_live_members, signal_group
 from argonaut.runner.workspace import encode_variables, remove_work_dir, write_private_file
 
 OUTPUT_DRAIN_SECONDS = 2.0  # after the script exits, how long its background processes may still write
-TERMINATE_GRACE_SECONDS = 3.0
 READ_CHUNK = 256 * 1024
 PID_CLOCK_SLACK_S = 30.0  # wide for clock steps: a pid is not reused that fast
 _SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -335,14 +334,14 @@ class DetachedScripts:
         pid = live.process.pid if live is not None else _verified(_announced(self.folder(ticket), ticket))
         if pid is None or (live is not None and live.exited.done() and not group_has_live_members(pid)):
             return
-        _signal_group(pid, signal.SIGTERM)
+        signal_group(pid, signal.SIGTERM)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + TERMINATE_GRACE_SECONDS
         while loop.time() < deadline and (
             (live is not None and not live.exited.done()) or group_has_live_members(pid)
         ):
             await asyncio.sleep(0.02)
-        _signal_group(pid, signal.SIGKILL)
+        signal_group(pid, signal.SIGKILL)
         if live is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(live.exited), 1.0)
@@ -379,7 +378,7 @@ class DetachedScripts:
                 continue
             pid = _verified(_announced(Path(entry.path), entry.name))
             if pid is not None:
-                _signal_group(pid, signal.SIGKILL)
+                signal_group(pid, signal.SIGKILL)
             shutil.rmtree(entry.path, ignore_errors=True)
             removed.append(entry.name)
         return removed
@@ -503,11 +502,6 @@ def _pidfd_or_none(pid: int) -> int:
         return os.pidfd_open(pid)
     except (OSError, AttributeError):
         return -1
-
-
-def _signal_group(pgid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signum)
 
 
 def _write_line(fd: int, text: str) -> None:

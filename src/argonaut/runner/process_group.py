@@ -26,13 +26,13 @@ async def terminate_group(process: asyncio.subprocess.Process, grace: float | No
     loop = asyncio.get_running_loop()
     deadline = loop.time() + (TERMINATE_GRACE_SECONDS if grace is None else grace)
     interrupted: asyncio.CancelledError | None = None
-    _signal_group(pgid, signal.SIGTERM)
+    signal_group(pgid, signal.SIGTERM)
     try:
         await _wait_until_gone(process, pgid, deadline)
     except asyncio.CancelledError as error:
         interrupted = error
     if group_has_live_members(pgid):
-        _signal_group(pgid, signal.SIGKILL)
+        signal_group(pgid, signal.SIGKILL)
         # SIGKILL cannot be ignored, but delivery is not instant; give it a moment so callers can rely
         # on the group being gone when this returns.
         await _wait_until_gone(process, pgid, loop.time() + _KILL_SETTLE_SECONDS)
@@ -86,8 +86,9 @@ def group_has_live_members(pgid: int) -> bool:
     return False
 
 
-def _signal_group(pgid: int, signum: int) -> None:
+def signal_group(pgid: int, signum: int) -> None:
+    """Signal every process of the group; one already gone, or no longer ours to signal, is no error."""
     try:
         os.killpg(pgid, signum)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         pass

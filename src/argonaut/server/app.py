@@ -12,13 +12,17 @@ from fastapi import FastAPI
 from argonaut import __version__
 from argonaut.api.app import add_api
 from argonaut.config import ServerSettings
+from argonaut.security.master_key import SecretBox
 from argonaut.server.node import Node
 
 
-def create_app(settings: ServerSettings, announce: bool = True) -> FastAPI:
+def create_app(settings: ServerSettings, box: SecretBox, announce: bool = True) -> FastAPI:
+    """The node's ASGI app; ``box`` is the master key the preflight proved (and the store it brought up
+    to date), so the node neither loads the key nor migrates again."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        node = await Node.start(settings)
+        node = await Node.start(settings, box)
         app.state.services = node.services
         # Everything built so far (modules, routes, models, the store: ~140,000 objects, no garbage among
         # them) lives as long as the node. Frozen, the cyclic collector stops walking it: each full

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import os
 import socket
 import sys
 from collections.abc import Sequence
@@ -35,7 +34,7 @@ from argonaut.protocol.link import LinkTimings
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.admission import Admission
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
-from argonaut.security.master_key import SecretBox, node_master_key
+from argonaut.security.master_key import SecretBox
 from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
@@ -46,16 +45,6 @@ from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
 from argonaut.store.signals import Signals
 
 log = logging.getLogger("argonaut.server")
-
-
-def prepare_home(settings: ServerSettings) -> None:
-    for folder in (settings.home, settings.artifacts_dir, settings.work_dir):
-        folder.mkdir(parents=True, exist_ok=True)
-    os.chmod(settings.home, 0o700)
-    if settings.built_in_worker_user:
-        # The script user must reach its working folders under work/ but nothing else in the home folder.
-        os.chmod(settings.home, 0o711)
-        os.chmod(settings.work_dir, 0o711)
 
 
 def raise_open_file_limit() -> None:
@@ -85,16 +74,13 @@ class Node:
     heartbeat: NodeHeartbeat
 
     @classmethod
-    async def start(cls, settings: ServerSettings) -> Node:
-        prepare_home(settings)
+    async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
+        """Build and start the node; ``box`` and the store's schema come from ``preflight``."""
         trim_tls_buffers()
         raise_open_file_limit()
         name = settings.node_name or socket.gethostname()
-        given = settings.master_key.get_secret_value() if settings.master_key else None
-        box = SecretBox(node_master_key(settings.home / "master.key", given))  # proven by the preflight
         certificate = load_or_create_certificate(settings.home, f"Argonaut server {name}")
-        store = Store(settings.database_url)
-        await store.open()
+        store = Store(settings.database_url)  # its schema brought up to date by the preflight
         chosen = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
         async with store.transaction() as conn:
             created_key = await first_start(conn, chosen)

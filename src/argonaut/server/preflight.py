@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from argonaut.config import ServerSettings
 from argonaut.security.master_key import SecretBox, WrongMasterKey, node_master_key
+from argonaut.server.home import prepare_home
 from argonaut.store import Store, nodes_repo
 
 KEY_CHECK = "master_key_check"
@@ -24,7 +25,7 @@ async def preflight(settings: ServerSettings) -> SecretBox:
     """Open the store (bringing its schema up to date) and prove this node's master key; answers the
     box that encrypts with it."""
     given = settings.master_key.get_secret_value() if settings.master_key else None
-    settings.home.mkdir(parents=True, exist_ok=True)
+    prepare_home(settings)  # its modes set before the key is written in it
     try:
         box = SecretBox(node_master_key(settings.home / "master.key", given))
     except (WrongMasterKey, ValueError) as exc:

@@ -30,11 +30,11 @@ def serve(settings: ServerSettings) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one INFO line per channel otherwise
     try:
-        asyncio.run(preflight(settings))
+        box = asyncio.run(preflight(settings))
     except StartupRefused as exc:
         print(f"argonaut server: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
-    app = create_app(settings)
+    app = create_app(settings, box)
     config = uvicorn.Config(
         app,
         host=settings.listen_host,
