@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Select, Table, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, insert, select, true, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key
@@ -19,26 +19,27 @@ from argonaut.store.connection import Conn
 
 
 class SpaceScoped:
-    def __init__(self, table: Table, noun: str) -> None:
+    def __init__(self, table: Table, noun: str, only: ColumnElement[bool] | None = None) -> None:
         self.table = table
         self.noun = noun  # "worker pool", for messages
+        # The rows of this kind when a table holds several (workers and deployment targets share one).
+        self.only: ColumnElement[bool] = only if only is not None else true()
+
+    def select(self, space_id: int) -> Select[Any]:
+        """Every row of this kind in the space."""
+        t = self.table
+        return select(t).where(t.c.space_id == space_id, self.only)
 
     async def get(self, conn: Conn, space_id: int, row_id: int) -> RowMapping | None:
-        t = self.table
-        return (
-            (await conn.execute(select(t).where(t.c.space_id == space_id, t.c.id == row_id)))
-            .mappings()
-            .first()
-        )
+        query = self.select(space_id).where(self.table.c.id == row_id)
+        return (await conn.execute(query)).mappings().first()
 
     async def find_by_name(self, conn: Conn, space_id: int, name: str) -> RowMapping | None:
-        t = self.table
-        query = select(t).where(t.c.space_id == space_id, t.c.name_key == name_key(name))
+        query = self.select(space_id).where(self.table.c.name_key == name_key(name))
         return (await conn.execute(query)).mappings().first()
 
     async def default(self, conn: Conn, space_id: int) -> RowMapping | None:
-        t = self.table
-        query = select(t).where(t.c.space_id == space_id, t.c.is_default.is_(True))
+        query = self.select(space_id).where(self.table.c.is_default.is_(True))
         return (await conn.execute(query)).mappings().first()
 
     def filtered(
@@ -79,7 +80,7 @@ class SpaceScoped:
 
     async def clear_default(self, conn: Conn, space_id: int) -> None:
         await conn.execute(
-            update(self.table).where(self.table.c.space_id == space_id).values(is_default=False)
+            update(self.table).where(self.table.c.space_id == space_id, self.only).values(is_default=False)
         )
 
     async def prepare_update(self, conn: Conn, space_id: int, row_id: int, values: dict[str, Any]) -> None:

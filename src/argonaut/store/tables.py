@@ -153,7 +153,15 @@ workers = Table(
     Column("has_latest_calamari", Boolean, nullable=False, default=False),
     Column("details", JSON, nullable=False),
     *_modified(),
-    UniqueConstraint("space_id", "name_key"),
+    # Workers and deployment targets are both machines the server reaches the same ways (health checks,
+    # trust, dispatch, leases), so they share this table; ``kind`` tells them apart, and a name is unique
+    # per kind, so one agent registered as both a worker and a target keeps its host name for both
+    # (migration 0009).
+    Column("kind", String(10), nullable=False, server_default="Worker"),
+    Column("environment_ids", JSON, nullable=False, server_default="[]"),  # targets: environment ids
+    Column("roles", JSON, nullable=False, server_default="[]"),  # targets: roles (target tags)
+    Column("tenanted_participation", String(30), nullable=False, server_default="Untenanted"),
+    UniqueConstraint("space_id", "kind", "name_key"),
     sqlite_autoincrement=True,
 )
 
@@ -195,6 +203,9 @@ tasks = Table(
     Column("description", Text, nullable=False),
     Column("arguments", JSON, nullable=False),
     Column("state", String(20), nullable=False),
+    # A process run's cursor (deployments): the steps that ended and what they left for later steps, so
+    # a node that resumes the task starts at the step where it stopped (migration 0009).
+    Column("process_state", JSON, nullable=True),
     Column("queue_time", DateTime(timezone=True), nullable=False),
     Column("start_time", DateTime(timezone=True), nullable=True),
     Column("completed_time", DateTime(timezone=True), nullable=True),
@@ -361,4 +372,132 @@ cluster_leases = Table(
     Column("name", String(100), primary_key=True),
     Column("holder", String(200), nullable=False),
     Column("expires", DateTime(timezone=True), nullable=False),
+)
+
+
+def _named(table: str, *columns: sa.schema.SchemaItem) -> Table:
+    """A space-scoped resource with a name unique per space (case-insensitively) and a JSON document of
+    the fields nothing queries."""
+    return Table(
+        table,
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+        Column("name", String(200), nullable=False),
+        Column("name_key", _name_key(200), nullable=False),
+        Column("slug", String(400), nullable=False),
+        Column("description", Text, nullable=True),
+        *columns,
+        Column("document", JSON, nullable=False),
+        *_modified(),
+        sqlite_autoincrement=True,
+    )
+
+
+environments = _named(
+    "environments",
+    Column("sort_order", Integer, nullable=False),
+    Column("use_guided_failure", Boolean, nullable=False, default=False),
+    UniqueConstraint("space_id", "name_key"),
+)
+
+lifecycles = _named(
+    "lifecycles",
+    Column("is_default", Boolean, nullable=False, default=False),
+    UniqueConstraint("space_id", "name_key"),
+)
+
+project_groups = _named(
+    "project_groups",
+    Column("is_default", Boolean, nullable=False, default=False),
+    UniqueConstraint("space_id", "name_key"),
+)
+
+projects = _named(
+    "projects",
+    Column("project_group_id", Integer, ForeignKey("project_groups.id"), nullable=False),
+    Column("lifecycle_id", Integer, ForeignKey("lifecycles.id"), nullable=False),
+    Column("is_disabled", Boolean, nullable=False, default=False),
+    UniqueConstraint("space_id", "name_key"),
+)
+
+channels = _named(
+    "channels",
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("lifecycle_id", Integer, ForeignKey("lifecycles.id"), nullable=True),
+    Column("is_default", Boolean, nullable=False, default=False),
+    UniqueConstraint("project_id", "name_key"),
+)
+
+processes = Table(
+    "processes",
+    metadata,
+    # A project's deployment process (``deploymentprocess-Projects-1``) and its frozen copies, one per
+    # release (``deploymentprocess-Projects-1-s-3-AB12C``); the steps are one JSON document, read and
+    # written whole, as the API does.
+    Column("id", String(150), primary_key=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", String(60), nullable=False),  # Projects-n (deployments), Runbooks-n (issue 10)
+    Column("version", Integer, nullable=False),
+    Column("steps", JSON, nullable=False),
+    Column("frozen", Boolean, nullable=False, default=False),
+    Column("last_snapshot_id", String(150), nullable=True),
+    *_modified(),
+    Index("ix_processes_project", "project_id"),
+)
+
+variable_sets = Table(
+    "variable_sets",
+    metadata,
+    # A project's variables (``variableset-Projects-1``) and the frozen copies releases keep. Sensitive
+    # values are stored encrypted with the master key inside the JSON.
+    Column("id", String(150), primary_key=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("owner_id", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("variables", JSON, nullable=False),
+    Column("frozen", Boolean, nullable=False, default=False),
+    *_modified(),
+    Index("ix_variable_sets_project", "project_id"),
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Integer, ForeignKey("channels.id"), nullable=False),
+    Column("version", String(349), nullable=False),
+    Column("version_key", String(349), nullable=False),
+    Column("release_notes", Text, nullable=True),
+    Column("process_snapshot_id", String(150), nullable=False),
+    Column("variables_snapshot_id", String(150), nullable=False),
+    Column("assembled", DateTime(timezone=True), nullable=False),
+    Column("document", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("project_id", "version_key"),
+    sqlite_autoincrement=True,
+)
+
+deployments = Table(
+    "deployments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("release_id", Integer, ForeignKey("releases.id", ondelete="CASCADE"), nullable=False),
+    Column("environment_id", Integer, ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
+    Column("channel_id", Integer, nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True),
+    Column("name", String(400), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("deployed_by", String(200), nullable=False),
+    # SpecificMachineIds, ExcludedMachineIds, SkipActions, UseGuidedFailure, FormValues, Comments, ...
+    Column("document", JSON, nullable=False),
+    Index("ix_deployments_release", "release_id"),
+    Index("ix_deployments_project_environment", "project_id", "environment_id"),
+    sqlite_autoincrement=True,
 )

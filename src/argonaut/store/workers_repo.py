@@ -31,13 +31,16 @@ class WorkerFilter:
     thumbprint: str | None = None
 
 
-_workers = SpaceScoped(workers, "worker")
+WORKER = "Worker"
+TARGET = "Target"  # deployment targets share the table (see tables.workers)
+
+_workers = SpaceScoped(workers, "worker", workers.c.kind == WORKER)
 get = _workers.get
 find_by_name = _workers.find_by_name
 
 
 def _filtered(space_id: int, f: WorkerFilter) -> Select[Any]:
-    query = select(workers).where(workers.c.space_id == space_id).order_by(workers.c.name_key)
+    query = _workers.select(space_id).order_by(workers.c.name_key)
     query = _workers.filtered(query, f.ids, f.partial_name, f.name)
     if f.pool_ids is not None:
         members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id.in_(f.pool_ids))
@@ -82,6 +85,7 @@ async def create_worker(
         conn,
         dict(
             space_id=space_id,
+            kind=WORKER,
             name=values["name"].strip(),
             name_key=name_key(values["name"]),
             slug=slugify(values["name"]),
@@ -134,7 +138,11 @@ async def update_worker(
 
 
 async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
-    await conn.execute(delete(workers).where(workers.c.space_id == space_id, workers.c.id == worker_id))
+    await conn.execute(
+        delete(workers).where(
+            workers.c.space_id == space_id, workers.c.id == worker_id, workers.c.kind == WORKER
+        )
+    )
 
 
 async def record_health(
@@ -160,11 +168,7 @@ async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Seq
 
 
 async def all_in_space(conn: Conn, space_id: int) -> Sequence[RowMapping]:
-    return (
-        (await conn.execute(select(workers).where(workers.c.space_id == space_id).order_by(workers.c.id)))
-        .mappings()
-        .all()
-    )
+    return (await conn.execute(_workers.select(space_id).order_by(workers.c.id))).mappings().all()
 
 
 async def record_runner(conn: Conn, worker_id: int, has_latest: bool) -> None:
