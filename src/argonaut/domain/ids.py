@@ -21,6 +21,14 @@ class Collection(StrEnum):
     ARTIFACTS = "Artifacts"
     ACCOUNTS = "Accounts"
     SERVER_NODES = "OctopusServerNodes"
+    MACHINES = "Machines"
+    ENVIRONMENTS = "Environments"
+    LIFECYCLES = "Lifecycles"
+    PROJECT_GROUPS = "ProjectGroups"
+    PROJECTS = "Projects"
+    CHANNELS = "Channels"
+    RELEASES = "Releases"
+    DEPLOYMENTS = "Deployments"
 
 
 # The store keeps ids in integer columns, 32-bit on PostgreSQL: a larger number names nothing there, and

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store import policies_repo, pools_repo
+from argonaut.store import lifecycles_repo, policies_repo, pools_repo, project_groups_repo
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.tables import spaces
@@ -34,6 +34,10 @@ async def create_space(conn: Conn, name: str, description: str | None, is_defaul
     space_id = int(result.inserted_primary_key[0])  # type: ignore[index]
     await pools_repo.create_pool(conn, space_id, "Default Worker Pool", None, True, by)
     await policies_repo.create_policy(conn, space_id, "Default Machine Policy", None, True, None, by)
+    await lifecycles_repo.create_lifecycle(
+        conn, space_id, lifecycles_repo.DEFAULT_NAME, None, lifecycles_repo.default_document(), by, True
+    )
+    await project_groups_repo.create_group(conn, space_id, project_groups_repo.DEFAULT_NAME, None, by, True)
     return space_id
 
 

@@ -199,6 +199,38 @@ def upgrade() -> None:
     )
     op.create_index("ix_deployments_release", "deployments", ["release_id"])
     op.create_index("ix_deployments_project_environment", "deployments", ["project_id", "environment_id"])
+    _defaults_for_existing_spaces()
+
+
+def _defaults_for_existing_spaces() -> None:
+    """Spaces created before this revision get what a new space is created with: a Default Lifecycle and
+    a Default Project Group."""
+    bind = op.get_bind()
+    keep_all = {"Strategy": "Default", "QuantityToKeep": 0, "Unit": "Items", "ShouldKeepForever": True}
+    lifecycle_doc = {"Phases": [], "ReleaseRetentionPolicy": keep_all, "TentacleRetentionPolicy": keep_all}
+    meta = sa.MetaData()
+    lifecycles = sa.Table("lifecycles", meta, autoload_with=bind)
+    groups = sa.Table("project_groups", meta, autoload_with=bind)
+    for (space_id,) in bind.execute(sa.text("SELECT id FROM spaces")).all():
+        common = {"space_id": space_id, "description": None, "is_default": True, "last_modified_by": "system"}
+        bind.execute(
+            lifecycles.insert().values(
+                name="Default Lifecycle",
+                name_key="default lifecycle",
+                slug="default-lifecycle",
+                document=lifecycle_doc,
+                **common,
+            )
+        )
+        bind.execute(
+            groups.insert().values(
+                name="Default Project Group",
+                name_key="default project group",
+                slug="default-project-group",
+                document={},
+                **common,
+            )
+        )
 
 
 def downgrade() -> None:
