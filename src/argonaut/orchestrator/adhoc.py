@@ -14,23 +14,16 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import shutil
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.scripts import (
     BuiltInTarget,
     Cursor,
-    LogEntry,
-    ScriptHandle,
     ScriptJob,
-    ScriptKind,
-    ScriptLost,
-    ScriptOutcome,
     Target,
     WorkerTarget,
     WorkerUnreachable,
@@ -45,12 +38,12 @@ from argonaut.domain.workers import (
     WorkerCandidate,
     choose_worker,
 )
+from argonaut.orchestrator.action_runner import ActionRunner, RecordedRun, Remaining
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.health import WorkerHealth, policy_timeout_s
-from argonaut.orchestrator.queue import StopReason, TaskRun, Verdict
+from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import (
     Store,
-    artifacts_repo,
     leases_repo,
     policies_repo,
     pools_repo,
@@ -83,24 +76,6 @@ class _Problems:
     plan: list[Planned]
 
 
-@dataclass(frozen=True, slots=True)
-class _Step:
-    """One recorded run: where, under which activity, and how far it got."""
-
-    label: str
-    activity: str
-    handle: ScriptHandle
-    variables: dict[str, str]
-    lease_id: int | None = None
-    started: bool = False
-    cursor: Cursor = None
-
-
-@dataclass
-class _Progress:
-    remaining: int  # runs not yet ended: the last one's outcome is stored with the task's completion
-
-
 class AdHocScripts:
     def __init__(
         self,
@@ -116,7 +91,7 @@ class AdHocScripts:
         self._health = health
         self._built_in_enabled = built_in_enabled
         self._artifacts_dir = artifacts_dir
-        self._encrypt = encrypt
+        self._runner = ActionRunner(store, dispatcher, artifacts_dir, encrypt)
 
     async def run(self, run: TaskRun) -> Verdict:
         args = AdHocScriptArguments.from_json(run.row["arguments"])
@@ -137,7 +112,7 @@ class AdHocScripts:
                 if script.failure:
                     failures.append(script.failure)
         pending = [
-            _Step(
+            RecordedRun(
                 label=str(s.step.get("Label", s.handle.where)),
                 activity=s.activity,
                 handle=s.handle,
@@ -165,7 +140,9 @@ class AdHocScripts:
 
     # -- planning ------------------------------------------------------------------------------------
 
-    async def _plan_until_ready(self, run: TaskRun, args: AdHocScriptArguments) -> list[_Step] | Verdict:
+    async def _plan_until_ready(
+        self, run: TaskRun, args: AdHocScriptArguments
+    ) -> list[RecordedRun] | Verdict:
         waited = 0
         checked: set[int] = set()
         while True:
@@ -219,7 +196,7 @@ class AdHocScripts:
             )
         )
 
-    async def _plan(self, run: TaskRun, args: AdHocScriptArguments) -> list[_Step] | _Problems:
+    async def _plan(self, run: TaskRun, args: AdHocScriptArguments) -> list[RecordedRun] | _Problems:
         """Choose where each run goes and, when every run has a place, lease, record and answer them (one
         transaction); otherwise answer the plan with its problems."""
         exclusive = args.exclusive  # such a step takes its worker alone
@@ -256,7 +233,7 @@ class AdHocScripts:
                 activity = run.log.open_activity(
                     f"Run script on {p.label}", parent=run.root_activity, pending=True
                 )
-                step = _Step(p.label, activity, handle, p.variables, lease_id)
+                step = RecordedRun(p.label, activity, handle, p.variables, lease_id)
                 await script_runs_repo.record(
                     conn,
                     run.task_id,
@@ -358,11 +335,11 @@ class AdHocScripts:
     # -- running -------------------------------------------------------------------------------------
 
     async def _carry_out_all(
-        self, run: TaskRun, args: AdHocScriptArguments, steps: list[_Step], failures: list[str]
+        self, run: TaskRun, args: AdHocScriptArguments, steps: list[RecordedRun], failures: list[str]
     ) -> Verdict:
         limit = asyncio.Semaphore(args.parallelism)
-        progress = _Progress(len(steps))
-        results = await asyncio.gather(*(self._carry_out(run, args, s, limit, progress) for s in steps))
+        remaining = Remaining(len(steps))
+        results = await asyncio.gather(*(self._carry_out(run, args, s, limit, remaining) for s in steps))
         failures += [message for message in results if message is not None]
         if failures:
             total = len(run.scripts) or len(steps)
@@ -372,7 +349,7 @@ class AdHocScripts:
             )
         return Verdict(TaskState.SUCCESS)
 
-    def _job(self, run: TaskRun, args: AdHocScriptArguments, step: _Step) -> ScriptJob:
+    def _job(self, run: TaskRun, args: AdHocScriptArguments, step: RecordedRun) -> ScriptJob:
         return ScriptJob(
             task_id=run.task_id,
             script_body=args.script_body,
@@ -386,139 +363,13 @@ class AdHocScripts:
         self,
         run: TaskRun,
         args: AdHocScriptArguments,
-        step: _Step,
+        step: RecordedRun,
         limit: asyncio.Semaphore,
-        progress: _Progress,
+        remaining: Remaining,
     ) -> str | None:
-        """Run (or follow) one script to its end and keep what it produced; answers its failure, if any."""
         async with limit:
-            handle = step.handle
-            job = self._job(run, args, step)
-            run.log.start_activity(step.activity)
-
-            def on_log(entry: LogEntry) -> None:
-                run.log.write(step.activity, entry.category, entry.text, entry.occurred, entry.cursor)
-
-            run.active.add(handle.ticket)
-            try:
-                if not step.started:
-                    await self._start(run, step, job)
-                outcome = await self._dispatcher.follow(handle, job, step.cursor, on_log)
-            except (WorkerUnreachable, ScriptLost) as exc:
-                run.log.write(step.activity, "Fatal", str(exc))
-                lost = f"{exc} (on {step.label})"
-                await self._ended(run, step, progress, lost, job)
-                return lost
-            except asyncio.CancelledError:
-                if run.stop is not StopReason.HAND_OVER or not handle.resumable:
-                    await asyncio.shield(self._dispatcher.cancel(handle))
-                    run.after_commit.append(lambda: self._dispatcher.release(handle))
-                raise
-            finally:
-                run.active.discard(handle.ticket)
-                if step.lease_id is not None and run.stop is None and progress.remaining > 1:
-                    # Free the worker for others while this task's other runs go on; a task's last run
-                    # leaves its lease to the completing transaction, which releases them all.
-                    async with self._store.transaction() as conn:
-                        await leases_repo.release(conn, step.lease_id)
-            failure, outputs, artifacts = self._keep_results(run, step, outcome)
-            await self._share(artifacts)
-            await self._ended(run, step, progress, failure, job, outputs, artifacts)
-            return failure
-
-    async def _share(self, artifacts: list[tuple[str, int, str]]) -> None:
-        """Nodes sharing the database serve each other's artifacts: their bytes go to the store too, a
-        megabyte a transaction, so a big one never holds the store for long. (One SQLite node has the
-        file.)"""
-        if self._store.is_sqlite:
-            return
-        for _, _, stored in artifacts:
-            with open(self._artifacts_dir / stored, "rb") as source:
-                seq = 0
-                while data := source.read(artifacts_repo.CHUNK_BYTES):
-                    async with self._store.transaction() as conn:
-                        await artifacts_repo.add_chunk(conn, stored, seq, data)
-                    seq += 1
-
-    async def _start(self, run: TaskRun, step: _Step, job: ScriptJob) -> None:
-        handle = step.handle
-        if handle.kind is not ScriptKind.BUILT_IN:
-            # Agents and SSH forget a script when they restart, so a node that restarts must know it was
-            # asked to start and never ask again. The built-in worker's own folder records that.
-            async with self._store.transaction() as conn:
-                await script_runs_repo.mark_started(conn, handle.ticket)
-        started = await self._dispatcher.start(handle, job)
-        if started.runner_updated_from and isinstance(handle.target, WorkerTarget):
-            run.log.write(
-                step.activity,
-                "Verbose",
-                f"The runner on {step.label} was updated from {started.runner_updated_from} first",
-            )
-            async with self._store.transaction() as conn:
-                await workers_repo.record_runner(conn, handle.target.worker_id, True)
-
-    def _keep_results(
-        self, run: TaskRun, step: _Step, outcome: ScriptOutcome
-    ) -> tuple[str | None, list[dict[str, Any]], list[tuple[str, int, str]]]:
-        """Log an ended script's outputs and artifacts; answer its failure (if any), outputs, artifacts."""
-
-        def log(category: str, text: str) -> None:
-            run.log.write(step.activity, category, text)
-
-        outputs = []
-        for variable in outcome.output_variables:
-            shown = "********" if variable.sensitive else variable.value
-            outputs.append(
-                {
-                    "Name": variable.name,
-                    "Value": self._encrypt(variable.value) if variable.sensitive else variable.value,
-                    "IsSensitive": variable.sensitive,
-                    "Machine": step.label,
-                }
-            )
-            log("Verbose", f"Output variable '{variable.name}' = '{shown}'")
-        artifacts = []
-        for artifact in outcome.artifacts:
-            stored_name = uuid.uuid4().hex
-            self._artifacts_dir.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(artifact.stored_path), self._artifacts_dir / stored_name)
-            artifacts.append((artifact.name, artifact.length, stored_name))
-            log("Info", f"Artifact '{artifact.name}' collected ({artifact.length} bytes)")
-        failure = outcome.failure
-        if failure is not None:
-            log("Error", failure)
-        return (f"{failure} (on {step.label})" if failure else None), outputs, artifacts
-
-    async def _ended(
-        self,
-        run: TaskRun,
-        step: _Step,
-        progress: _Progress,
-        failure: str | None,
-        job: ScriptJob,
-        outputs: list[dict[str, Any]] | None = None,
-        artifacts: list[tuple[str, int, str]] | None = None,
-    ) -> None:
-        """Make an ended script's outcome durable, then let its worker forget it.
-
-        The last run of a task needs no statement of its own: the task's completion stores its results
-        and forgets every run in one transaction, and the worker is released after that commit.
-        """
-        run.log.close_activity(step.activity, "Failed" if failure else "Success")
-        if job.artifact_dir is not None:
-            shutil.rmtree(job.artifact_dir, ignore_errors=True)
-        run.output_variables.extend(outputs or [])
-        progress.remaining -= 1
-        handle = step.handle
-        if progress.remaining == 0:
-            run.artifacts.extend(artifacts or [])
-            run.after_commit.append(lambda: self._dispatcher.release(handle))
-            return
-        async with self._store.transaction() as conn:
-            for filename, length, stored in artifacts or []:
-                await artifacts_repo.add(conn, run.row["space_id"], run.task_id, filename, length, stored)
-            await script_runs_repo.finish(conn, handle.ticket, failure, {"OutputVariables": outputs or []})
-        await self._dispatcher.release(handle)
+            result = await self._runner.carry_out(run, step, self._job(run, args, step), remaining)
+        return result.failure
 
     async def _legacy_cursor(self, run: TaskRun, script: ScriptRun) -> Cursor:
         """Runs recorded before cursors were kept: the agent line to ask for next is the stored count."""
