@@ -82,6 +82,10 @@ async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | N
         else:
             number = parse_id(Collection.SPACES, key)
             row = await spaces_repo.get(conn, number) if number is not None else None
+            if row is None and number is None:
+                # The command routes (``/api/{space}/releases/create/v1``) take a space's name too, as the
+                # described system's CI integrations send it.
+                row = await spaces_repo.find_by_name(conn, text or "")
             if row is None:
                 raise not_found(text or "")
     found = (int(row["id"]), str(row["name"]))

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from argonaut.service.errors import Invalid, NotFound
 from argonaut.store.common import Conflict, Refused
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def _refused(_: Request, exc: Refused) -> JSONResponse:
         return _respond(400, str(exc), [str(exc)])
+
+    @app.exception_handler(Invalid)
+    async def _invalid_request(_: Request, exc: Invalid) -> JSONResponse:
+        return _respond(400, exc.message, exc.errors)
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return _respond(404, str(exc), [str(exc)])
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

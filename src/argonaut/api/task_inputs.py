@@ -9,10 +9,10 @@ from pydantic import Field, ValidationError
 from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.task_arguments import AdHocScriptArguments, WorkerSelection
+from argonaut.domain.task_arguments import AdHocScriptArguments, Restriction, WorkerSelection
 from argonaut.domain.tasks import TaskType
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
-from argonaut.store import pools_repo, workers_repo
+from argonaut.store import environments_repo, machines_repo, pools_repo, workers_repo
 from argonaut.store.connection import Conn
 
 MAX_SCRIPT_BYTES = 1_000_000
@@ -104,9 +104,13 @@ async def adhoc_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dic
 
 class HealthArguments(ApiInput):
     WorkerpoolId: str | None = None
+    EnvironmentId: str | None = None
     MachineIds: list[str] = Field(default_factory=list, max_length=10_000)
-    RestrictedTo: str = "Workers"
+    RestrictedTo: str | None = None
     Timeout: str | None = Field(None, max_length=30)
+
+
+_RESTRICTIONS: dict[str, Restriction] = {"workers": "Workers", "deploymenttargets": "DeploymentTargets"}
 
 
 async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
@@ -115,8 +119,9 @@ async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> di
     except ValidationError as exc:
         errors = [f"Arguments.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()]
         raise bad_request("The health check's arguments are not valid", errors) from None
-    if args.RestrictedTo.lower() != "workers":
-        raise bad_request("Arguments.RestrictedTo must be Workers: this server has no deployment targets yet")
+    restricted = _RESTRICTIONS.get(args.RestrictedTo.lower()) if args.RestrictedTo else None
+    if args.RestrictedTo and restricted is None:
+        raise bad_request("Arguments.RestrictedTo must be Workers, DeploymentTargets or null")
     if args.Timeout is not None:
         try:
             parse_timespan(args.Timeout)
@@ -127,15 +132,47 @@ async def health_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> di
         [pool] = _ids(Collection.WORKER_POOLS, [args.WorkerpoolId], "Arguments.WorkerpoolId")
         if not await pools_repo.get_many(conn, space_id, [pool]):
             raise bad_request(f"Arguments.WorkerpoolId: {args.WorkerpoolId} does not exist in this space")
-    numbers = _ids(Collection.WORKERS, args.MachineIds, "Arguments.MachineIds") if args.MachineIds else []
-    for number in numbers:
-        if await workers_repo.get(conn, space_id, number) is None:
-            raise bad_request(f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist")
-    return WorkerSelection(tuple(numbers), pool, args.Timeout).to_json()
+    environment = None
+    if args.EnvironmentId:
+        [environment] = _ids(Collection.ENVIRONMENTS, [args.EnvironmentId], "Arguments.EnvironmentId")
+        if await environments_repo.get(conn, space_id, environment) is None:
+            raise bad_request(f"Arguments.EnvironmentId: {args.EnvironmentId} does not exist in this space")
+    workers, targets = await _machine_ids(conn, space_id, args.MachineIds)
+    selection = WorkerSelection(
+        tuple(workers),
+        pool,
+        args.Timeout,
+        tuple(targets),
+        environment,
+        restricted,
+    )
+    return selection.to_json()
+
+
+async def _machine_ids(conn: Conn, space_id: int, texts: list[str]) -> tuple[list[int], list[int]]:
+    """``MachineIds`` of a health check: workers (``Workers-n``) and deployment targets (``Machines-n``)."""
+    workers: list[int] = []
+    targets: list[int] = []
+    for text in texts:
+        if (number := parse_id(Collection.WORKERS, text)) is not None:
+            if await workers_repo.get(conn, space_id, number) is None:
+                raise bad_request(
+                    f"Arguments.MachineIds: {format_id(Collection.WORKERS, number)} does not exist"
+                )
+            workers.append(number)
+        elif (number := parse_id(Collection.MACHINES, text)) is not None:
+            if await machines_repo.get(conn, space_id, number) is None:
+                raise bad_request(
+                    f"Arguments.MachineIds: {format_id(Collection.MACHINES, number)} does not exist"
+                )
+            targets.append(number)
+        else:
+            raise bad_request(f"Arguments.MachineIds: '{text}' is not a worker or deployment target id")
+    return workers, targets
 
 
 async def runner_update_arguments(conn: Conn, space_id: int, raw: dict[str, Any]) -> dict[str, Any]:
-    """Same shape as a health check's: MachineIds, or every worker of the space when empty."""
+    """Same shape as a health check's: MachineIds, a pool, an environment, or every machine of the space."""
     canonical = await health_arguments(conn, space_id, raw)
     canonical.pop("Timeout", None)
     return canonical

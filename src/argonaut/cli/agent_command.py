@@ -282,17 +282,64 @@ def show_configuration(home: Path) -> None:
 # -- registration -------------------------------------------------------------------------------------
 
 
+def registration_options(noun: str) -> Callable[[Verb], Verb]:
+    """The options ``register-worker`` and ``register-with`` share, worded for the ``noun`` they make."""
+    options = [
+        click.option(
+            "--name", metavar="NAME", help=f"{noun.capitalize()} name [default: this machine's host name]"
+        ),
+        click.option(
+            "--comms-style",
+            type=click.Choice(registration.STYLES, case_sensitive=False),
+            default=registration.PASSIVE,
+            metavar="|".join(registration.STYLES),
+            show_default=True,
+            help="TentaclePassive: the server connects to this agent; "
+            "TentacleActive: this agent polls the server",
+        ),
+        click.option("--policy", metavar="NAME", help="Machine policy [default: the space's default policy]"),
+        click.option(
+            "--server-comms-port",
+            type=PORT,
+            help="The server's comms port, where a polling agent connects and a listening one says it "
+            f"started [default: the port the server reports, else {DEFAULT_SERVER_COMMS_PORT}]",
+        ),
+        click.option(
+            "--server-comms-address",
+            "server_comms_addresses",
+            multiple=True,
+            metavar="HOST:PORT",
+            help="A comms address of the server's cluster (repeatable), e.g. behind a load balancer "
+            "[default: every node the server lists, at the server's host]",
+        ),
+        click.option(
+            "--public-hostname",
+            "--publicHostName",
+            "public_hostname",
+            metavar="HOST",
+            help="Name the server uses to reach a listening agent [default: the listen address]",
+        ),
+        click.option("--force", is_flag=True, help=f"Update the {noun} if one with this name already exists"),
+    ]
+
+    def decorate(verb: Verb) -> Verb:
+        for option in reversed(options):
+            verb = option(verb)
+        return verb
+
+    return decorate
+
+
+def _warn_if_not_listening(style: str, config: AgentConfig) -> None:
+    if style == registration.PASSIVE and not config.listen:
+        click.echo(
+            "warning: this agent does not listen; enable it with 'argonaut agent configure --listen'",
+            err=True,
+        )
+
+
 @agent.command("register-worker")
 @home_option
-@click.option("--name", metavar="NAME", help="Worker name [default: this machine's host name]")
-@click.option(
-    "--comms-style",
-    type=click.Choice(registration.STYLES, case_sensitive=False),
-    default=registration.PASSIVE,
-    metavar="|".join(registration.STYLES),
-    show_default=True,
-    help="TentaclePassive: the server connects to this agent; TentacleActive: this agent polls the server",
-)
 @click.option(
     "--worker-pool",
     "--pool",
@@ -303,29 +350,7 @@ def show_configuration(home: Path) -> None:
     metavar="POOL",
     help="Worker pool to join, by name, slug or Id (repeatable)",
 )
-@click.option("--policy", metavar="NAME", help="Machine policy [default: the space's default policy]")
-@click.option(
-    "--server-comms-port",
-    type=PORT,
-    help="The server's comms port, where a polling agent connects and a listening one says it started "
-    f"[default: the port the server reports, else {DEFAULT_SERVER_COMMS_PORT}]",
-)
-@click.option(
-    "--server-comms-address",
-    "server_comms_addresses",
-    multiple=True,
-    metavar="HOST:PORT",
-    help="A comms address of the server's cluster (repeatable), e.g. behind a load balancer "
-    "[default: every node the server lists, at the server's host]",
-)
-@click.option(
-    "--public-hostname",
-    "--publicHostName",
-    "public_hostname",
-    metavar="HOST",
-    help="Name the server uses to reach a listening agent [default: the listen address]",
-)
-@click.option("--force", is_flag=True, help="Update the worker if one with this name already exists")
+@registration_options("worker")
 @with_api()
 @agent_errors
 def register_worker(
@@ -358,14 +383,63 @@ def register_worker(
         server_comms_addresses=server_comms_addresses,
         force=force,
     )
-    if request.style == registration.PASSIVE and not config.listen:
-        click.echo(
-            "warning: this agent does not listen; enable it with 'argonaut agent configure --listen'",
-            err=True,
-        )
+    _warn_if_not_listening(request.style, config)
     done = registration.register(api, config, thumbprint, request)
     agent_config.save(home, config)
-    out.done(done.worker, _registered_message(done))
+    out.done(done.machine, _registered_message(done))
+
+
+@agent.command("register-with")
+@home_option
+@click.option(
+    "--environment",
+    "--env",
+    "environments",
+    multiple=True,
+    required=True,
+    metavar="ENVIRONMENT",
+    help="Environment the target is in, by name, slug or Id (repeatable)",
+)
+@click.option("--role", "-r", "roles", multiple=True, required=True, metavar="ROLE", help="Role (repeatable)")
+@registration_options("deployment target")
+@with_api()
+@agent_errors
+def register_with(
+    home: Path,
+    name: str | None,
+    comms_style: str,
+    environments: tuple[str, ...],
+    roles: tuple[str, ...],
+    policy: str | None,
+    server_comms_port: int | None,
+    server_comms_addresses: tuple[str, ...],
+    public_hostname: str | None,
+    force: bool,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Register this agent as a deployment target in a space of a server, and trust that server.
+
+    The same agent may also be a worker (register-worker): both use its one certificate and, for
+    polling, its one subscription id.
+    """
+    config = load_config(home)
+    thumbprint = own_certificate(home).thumbprint
+    request = registration.TargetRequest(
+        name=(name or socket.gethostname()).strip(),
+        style=comms_style,
+        environments=environments,
+        roles=roles,
+        policy=policy,
+        public_hostname=public_hostname,
+        server_comms_port=server_comms_port,
+        server_comms_addresses=server_comms_addresses,
+        force=force,
+    )
+    _warn_if_not_listening(request.style, config)
+    done = registration.register_target(api, config, thumbprint, request)
+    agent_config.save(home, config)
+    out.done(done.machine, _registered_message(done))
 
 
 def _label(item: dict[str, Any]) -> str:
@@ -373,16 +447,19 @@ def _label(item: dict[str, Any]) -> str:
 
 
 def _registered_message(done: registration.Registered) -> str:
-    worker, space = done.worker, done.space
+    machine, space = done.machine, done.space
     verb = "Registered" if done.created else "Updated"
-    pools = ", ".join(_label(p) for p in done.pools)
-    endpoint = worker.get("Endpoint") or {}
+    noun = "worker" if done.kind is registration.WORKER else "deployment target"
+    joined = ", ".join(_label(p) for p in done.joined)
+    roles = machine.get("Roles")
+    endpoint = machine.get("Endpoint") or {}
     style = endpoint.get("CommunicationStyle")
     use = "polled by this agent" if style == registration.ACTIVE else "told when this agent starts"
     return "\n".join(
         [
-            f"{verb} worker {_label(worker)} in space {_label(space)}",
-            f"Worker pools: {pools}",
+            f"{verb} {noun} {_label(machine)} in space {_label(space)}",
+            f"{done.kind.joins}: {joined}",
+            *([f"Roles: {', '.join(str(r) for r in roles)}"] if isinstance(roles, list) else []),
             f"Endpoint: {style} {endpoint.get('Uri')}",
             f"Server comms port: {done.comms_port} ({use})",
             f"The agent trusts the server's certificate {done.server_thumbprint}",
@@ -422,7 +499,7 @@ def deregister_worker(home: Path, multiple: bool, api: ApiSession, out: Output) 
     )
 
 
-for _verb in (register_worker, deregister_worker):
+for _verb in (register_worker, register_with, deregister_worker):
     _alias(_verb, "api_key", "--apiKey")
 
 

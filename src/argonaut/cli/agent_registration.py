@@ -1,13 +1,18 @@
-"""What ``argonaut agent register-worker`` and ``deregister-worker`` ask of the server, step by step.
+"""What ``argonaut agent register-worker``, ``register-with`` and ``deregister-worker`` ask of the server,
+step by step.
 
 The steps and messages mirror the described system's Tentacle commands (``RegisterWorkerCommandBase``,
-``DeregisterWorkerCommand``), so scripts written for it read the same here. This lives in ``cli/`` and
-not in ``argonaut.agent`` because it talks through the client's :class:`ApiSession` (one translation of
-HTTP failures into ``error:`` lines for every verb), and the agent package must never import the CLI.
+``RegisterMachineCommand``, ``DeregisterWorkerCommand``), so scripts written for it read the same here. A
+worker and a deployment target are registered the same way (the server's trust, the endpoint, the agent's
+polling entries); only the resource and what it joins (worker pools, or environments and roles) differ.
 
-Nothing here writes the agent's files: :func:`register` changes the :class:`AgentConfig` it is given
-(trust, polling entry) only after the server accepted the worker, and the caller saves it, so a refused
-registration leaves the agent exactly as it was.
+This lives in ``cli/`` and not in ``argonaut.agent`` because it talks through the client's
+:class:`ApiSession` (one translation of HTTP failures into ``error:`` lines for every verb), and the agent
+package must never import the CLI.
+
+Nothing here writes the agent's files: :func:`register` and :func:`register_target` change the
+:class:`AgentConfig` they are given (trust, polling entry) only after the server accepted the machine, and
+the caller saves it, so a refused registration leaves the agent exactly as it was.
 """
 
 from __future__ import annotations
@@ -33,13 +38,12 @@ _SUBSCRIPTION_LETTERS = string.ascii_lowercase
 _SUBSCRIPTION_LENGTH = 20
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerRequest:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MachineRequest:
     """What the user asked for on the command line, before anything is resolved on the server."""
 
     name: str
     style: str  # PASSIVE or ACTIVE
-    pools: tuple[str, ...]  # names, slugs or Ids
     policy: str | None = None
     public_hostname: str | None = None
     server_comms_port: int | None = None  # None: the port the server reports
@@ -48,12 +52,37 @@ class WorkerRequest:
     force: bool = False
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerRequest(MachineRequest):
+    pools: tuple[str, ...]  # names, slugs or Ids
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TargetRequest(MachineRequest):
+    environments: tuple[str, ...]  # names, slugs or Ids
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """Which resource a registration makes: its collection, its noun and what it joins."""
+
+    segment: str  # "workers", "machines"
+    noun: str  # in "A worker named … already exists", as the described system words it
+    joins: str  # "Worker pools", "Environments": the message's label for what it joined
+
+
+WORKER = Kind("workers", "worker", "Worker pools")
+TARGET = Kind("machines", "machine", "Environments")
+
+
 @dataclass(frozen=True, slots=True)
 class Registered:
-    worker: dict[str, Any]
-    created: bool  # False: an existing worker was updated (--force)
+    machine: dict[str, Any]
+    created: bool  # False: an existing machine was updated (--force)
     space: dict[str, Any]
-    pools: list[dict[str, Any]]
+    joined: list[dict[str, Any]]  # the worker pools or environments, resolved
+    kind: Kind
     server_thumbprint: str
     comms_port: int  # where the agent polls, or sends its start notice
     # Every node of the cluster: (host, comms port, thumbprint); "*" pins any trusted node.
@@ -110,28 +139,37 @@ def server_thumbprint(api: ApiSession) -> str:
 
 def resolve_pools(api: ApiSession, texts: tuple[str, ...]) -> list[dict[str, Any]]:
     """Each pool by Id, name or slug (case-insensitive); every missing one is named in a single error."""
-    known: list[dict[str, Any]] = api.get(api.in_space("workerpools/all"))
+    return _resolve(api, "workerpools/all", texts, "worker pool")
+
+
+def resolve_environments(api: ApiSession, texts: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Each environment by Id, name or slug, as the described system's ``--environment`` takes them."""
+    return _resolve(api, "environments/all", texts, "environment")
+
+
+def _resolve(api: ApiSession, all_path: str, texts: tuple[str, ...], noun: str) -> list[dict[str, Any]]:
+    known: list[dict[str, Any]] = api.get(api.in_space(all_path))
     found: dict[str, dict[str, Any]] = {}
     missing: list[str] = []
     for text in texts:
-        pool = _match_pool(known, text)
-        if pool is None:
+        item = _match(known, text)
+        if item is None:
             missing.append(text)
         else:
-            found.setdefault(str(pool["Id"]), pool)
+            found.setdefault(str(item["Id"]), item)
     if missing:
         names = ", ".join(f"'{m}'" for m in missing)
-        noun = "worker pool" if len(missing) == 1 else "worker pools"
-        raise CliError(f"there is no {noun} {names} in space '{api.space['Name']}'")
+        nouns = noun if len(missing) == 1 else f"{noun}s"
+        raise CliError(f"there is no {nouns} {names} in space '{api.space['Name']}'")
     return list(found.values())
 
 
-def _match_pool(pools: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
+def _match(items: list[dict[str, Any]], text: str) -> dict[str, Any] | None:
     wanted = text.strip().casefold()
-    for key in ("Id", "Name", "Slug"):  # an Id is never a name; a name beats another pool's slug
-        for pool in pools:
-            if str(pool.get(key, "")).casefold() == wanted:
-                return pool
+    for key in ("Id", "Name", "Slug"):  # an Id is never a name; a name beats another item's slug
+        for item in items:
+            if str(item.get(key, "")).casefold() == wanted:
+                return item
     return None
 
 
@@ -140,13 +178,14 @@ def resolve_policy(api: ApiSession, text: str) -> dict[str, Any]:
     return find_one(policies, text, "machine policy", f"space '{api.space['Name']}'")
 
 
-def find_worker_named(api: ApiSession, name: str) -> dict[str, Any] | None:
-    """The worker with exactly this name, case-insensitively, as the described system's ``FindByName``.
+def find_named(api: ApiSession, kind: Kind, name: str) -> dict[str, Any] | None:
+    """The worker or target with exactly this name, case-insensitively, as the described system's
+    ``FindByName``.
 
     The server's ``name`` filter already matches that way; filtering again keeps the answer exact
     against servers whose filter is a partial match.
     """
-    page = api.get(api.in_space("workers"), {"name": name, "take": 1000})
+    page = api.get(api.in_space(kind.segment), {"name": name, "take": 1000})
     items = page.get("Items") if isinstance(page, dict) else None
     wanted = name.casefold()
     for item in items or []:
@@ -206,7 +245,7 @@ def machine_name() -> str:
 
 
 def endpoint_for(
-    request: WorkerRequest, config: AgentConfig, own_thumbprint: str, server_url: str
+    request: MachineRequest, config: AgentConfig, own_thumbprint: str, server_url: str
 ) -> dict[str, Any]:
     if request.style == ACTIVE:
         uri = subscription_id_for(config, server_url)
@@ -274,30 +313,60 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
     ``config`` is changed in memory only after the server accepted the worker; the caller saves it.
     """
     root = check_api_version(api)
+    pools = resolve_pools(api, request.pools)
+    fields = {"WorkerPoolIds": [p["Id"] for p in pools]}
+    return _register(api, config, own_thumbprint, request, root, WORKER, fields, pools)
+
+
+def register_target(
+    api: ApiSession, config: AgentConfig, own_thumbprint: str, request: TargetRequest
+) -> Registered:
+    """Create (or with ``force`` update) this agent's deployment target in ``api``'s space, then trust
+    the server: the described system's ``register-with``."""
+    root = check_api_version(api)
+    environments = resolve_environments(api, request.environments)
+    roles = [r.strip() for r in request.roles if r.strip()]
+    if not roles:
+        raise CliError("give at least one --role for the deployment target")
+    fields = {"EnvironmentIds": [e["Id"] for e in environments], "Roles": roles}
+    return _register(api, config, own_thumbprint, request, root, TARGET, fields, environments)
+
+
+def _register(
+    api: ApiSession,
+    config: AgentConfig,
+    own_thumbprint: str,
+    request: MachineRequest,
+    root: dict[str, Any],
+    kind: Kind,
+    fields: dict[str, Any],
+    joined: list[dict[str, Any]],
+) -> Registered:
+    """The steps every registration shares, once the server's version and the machine's own fields
+    (``fields``: pools, or environments and roles) are known."""
     comms_port = comms_port_of(root, request.server_comms_port)
     thumbprint = server_thumbprint(api)
     space = api.space
-    pools = resolve_pools(api, request.pools)
     policy = resolve_policy(api, request.policy) if request.policy is not None else None
-    existing = find_worker_named(api, request.name)
+    existing = find_named(api, kind, request.name)
     if existing is not None and not request.force:
         raise CliError(
-            f"A worker named '{request.name}' already exists in space '{space['Name']}'; "
+            f"A {kind.noun} named '{request.name}' already exists in space '{space['Name']}'; "
             "use --force to update it"
         )
     endpoint = endpoint_for(request, config, own_thumbprint, api.server)
     body: dict[str, Any] = {
         **(existing or {}),
         "Name": existing["Name"] if existing else request.name,
-        "WorkerPoolIds": [p["Id"] for p in pools],
+        **fields,
         "Endpoint": endpoint,
     }
     if policy is not None:
         body["MachinePolicyId"] = policy["Id"]
     if existing is None:
-        worker: dict[str, Any] = api.post(api.in_space("workers"), body)
+        machine: dict[str, Any] = api.post(api.in_space(kind.segment), body)
     else:
-        worker = _put(api, api.in_space(f"workers/{existing['Id']}"), body)
+        machine = _put(api, api.in_space(f"{kind.segment}/{existing['Id']}"), body)
     targets = cluster_targets(api, comms_port, thumbprint, request.server_comms_addresses)
     config.trust(thumbprint)
     for node in cluster_nodes(api):  # every node of the cluster may call this agent, or be polled by it
@@ -307,7 +376,7 @@ def register(api: ApiSession, config: AgentConfig, own_thumbprint: str, request:
         remember_polling(config, api.server, targets, str(endpoint["Uri"]))
     else:
         remember_announce(config, api.server, targets)
-    return Registered(worker, existing is None, space, pools, thumbprint, comms_port, tuple(targets))
+    return Registered(machine, existing is None, space, joined, kind, thumbprint, comms_port, tuple(targets))
 
 
 def _put(api: ApiSession, path: str, body: dict[str, Any]) -> dict[str, Any]:

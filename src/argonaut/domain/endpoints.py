@@ -1,7 +1,9 @@
-"""Validation of worker endpoints, per communication style.
+"""Validation of machine endpoints (workers and deployment targets), per communication style.
 
 An endpoint arrives from clients in the described system's shape; here it is checked and normalised
 (upper-case thumbprint, lower-case host, trailing slash) so two spellings of one agent compare equal.
+Workers and targets take the same agent and SSH endpoints; only a target may be a Cloud Region (``None``),
+which runs nothing itself: its steps run on a worker of its ``DefaultWorkerPoolId`` pool.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from argonaut.domain.workers import CommunicationStyle
 
 THUMBPRINT = re.compile(r"^[0-9A-F]{40}$")
 SUBSCRIPTION = re.compile(r"^poll://[a-z0-9]{1,64}/$")
+POOL_ID = re.compile(r"^WorkerPools-[1-9][0-9]{0,9}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,22 +34,38 @@ def normalise_thumbprint(value: Any) -> str | None:
     return text if THUMBPRINT.match(text) else None
 
 
-def check_endpoint(raw: Mapping[str, Any]) -> EndpointCheck:
-    """Validate an endpoint whose keys are already in canonical PascalCase."""
+def check_endpoint(raw: Mapping[str, Any], noun: str = "worker", cloud_region: bool = False) -> EndpointCheck:
+    """Validate an endpoint whose keys are already in canonical PascalCase; ``noun`` names the machine
+    in messages, and ``cloud_region`` admits the ``None`` style (deployment targets only)."""
     style_text = raw.get("CommunicationStyle")
     try:
         style = CommunicationStyle(str(style_text))
     except ValueError:
-        names = ", ".join(s.value for s in CommunicationStyle if s is not CommunicationStyle.NONE)
-        return EndpointCheck(errors=(f"Endpoint.CommunicationStyle must be one of {names}",))
+        allowed = [s.value for s in CommunicationStyle if cloud_region or s is not CommunicationStyle.NONE]
+        return EndpointCheck(errors=(f"Endpoint.CommunicationStyle must be one of {', '.join(allowed)}",))
     if style is CommunicationStyle.NONE:
-        return EndpointCheck(errors=("Endpoint.CommunicationStyle 'None' cannot be used for a worker",))
+        if cloud_region:
+            return _check_cloud_region(raw)
+        return EndpointCheck(errors=(f"Endpoint.CommunicationStyle 'None' cannot be used for a {noun}",))
     if style is CommunicationStyle.SSH:
-        return _check_ssh(raw)
-    return _check_tentacle(style, raw)
+        return _check_ssh(raw, noun)
+    return _check_tentacle(style, raw, noun)
 
 
-def _check_tentacle(style: CommunicationStyle, raw: Mapping[str, Any]) -> EndpointCheck:
+def _check_cloud_region(raw: Mapping[str, Any]) -> EndpointCheck:
+    """``DefaultWorkerPoolId`` null means the space's default pool, as in the described system."""
+    pool = raw.get("DefaultWorkerPoolId")
+    if pool is not None and (not isinstance(pool, str) or not POOL_ID.match(pool.strip())):
+        return EndpointCheck(
+            errors=("Endpoint.DefaultWorkerPoolId must be a worker pool id like WorkerPools-1, or null",)
+        )
+    canonical = f"WorkerPools-{pool.strip().split('-', 1)[1]}" if isinstance(pool, str) else None
+    return EndpointCheck(
+        endpoint={"CommunicationStyle": CommunicationStyle.NONE.value, "DefaultWorkerPoolId": canonical}
+    )
+
+
+def _check_tentacle(style: CommunicationStyle, raw: Mapping[str, Any], noun: str) -> EndpointCheck:
     errors: list[str] = []
     thumbprint = normalise_thumbprint(raw.get("Thumbprint"))
     if thumbprint is None:
@@ -61,12 +80,12 @@ def _check_tentacle(style: CommunicationStyle, raw: Mapping[str, Any]) -> Endpoi
             normalised_uri += "/"
         if not SUBSCRIPTION.match(normalised_uri):
             errors.append(
-                "Endpoint.Uri of a polling worker must be a subscription id like poll://abcdefghijklmnopqrst/"
+                f"Endpoint.Uri of a polling {noun} must be a subscription id like poll://abcdefghijklmnopqrst/"
             )
     else:
         normalised_uri = _normalise_https(uri)
         if normalised_uri is None:
-            errors.append("Endpoint.Uri of a listening worker must look like https://host:10933/")
+            errors.append(f"Endpoint.Uri of a listening {noun} must look like https://host:10933/")
     if errors:
         return EndpointCheck(errors=tuple(errors))
     endpoint: dict[str, Any] = {
@@ -93,17 +112,17 @@ def _normalise_https(uri: str) -> str | None:
     return f"https://{host}:{port or 10933}/"
 
 
-def _check_ssh(raw: Mapping[str, Any]) -> EndpointCheck:
+def _check_ssh(raw: Mapping[str, Any], noun: str) -> EndpointCheck:
     errors: list[str] = []
     host = raw.get("Host")
     port = raw.get("Port", 22)
     if not isinstance(host, str) or not host.strip():
-        errors.append("Endpoint.Host is required for an SSH worker")
+        errors.append(f"Endpoint.Host is required for an SSH {noun}")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
         errors.append("Endpoint.Port must be a TCP port between 1 and 65535")
     account = raw.get("AccountId")
     if not isinstance(account, str) or not account:
-        errors.append("Endpoint.AccountId is required for an SSH worker")
+        errors.append(f"Endpoint.AccountId is required for an SSH {noun}")
     fingerprint = raw.get("Fingerprint")
     if fingerprint is not None and not isinstance(fingerprint, str):
         errors.append("Endpoint.Fingerprint must be a string")

@@ -78,22 +78,45 @@ class AdHocScriptArguments:
         )
 
 
+Restriction = Literal["Workers", "DeploymentTargets"]
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerSelection:
-    """What a ``Health`` or ``UpdateCalamari`` task looks at: named workers, a pool, or the whole space."""
+    """What a ``Health`` or ``UpdateCalamari`` task looks at, as the described system's arguments say it:
+    named machines (``MachineIds`` holds ``Workers-n`` and ``Machines-n`` alike), a pool's workers, an
+    environment's targets, or, naming none of these, every machine of the space (``RestrictedTo`` keeps
+    it to workers or to deployment targets)."""
 
-    machine_ids: tuple[int, ...] = ()
+    machine_ids: tuple[int, ...] = ()  # workers
     worker_pool_id: int | None = None
     timeout: str | None = None  # a TimeSpan overriding the policy's HealthCheckTimeout (Health only)
+    target_ids: tuple[int, ...] = ()  # deployment targets
+    environment_id: int | None = None
+    restricted_to: Restriction | None = None
+
+    @property
+    def names_machines(self) -> bool:
+        """Whether it names machines, a pool or an environment (else: the whole space)."""
+        return (
+            bool(self.machine_ids or self.target_ids)
+            or self.worker_pool_id is not None
+            or (self.environment_id is not None)
+        )
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"RestrictedTo": "Workers"}
+        out: dict[str, Any] = {"RestrictedTo": self.restricted_to}
         if self.timeout is not None:
             out["Timeout"] = self.timeout
         if self.worker_pool_id is not None:
             out["WorkerpoolId"] = format_id(Collection.WORKER_POOLS, self.worker_pool_id)
-        if self.machine_ids:
-            out["MachineIds"] = [format_id(Collection.WORKERS, n) for n in self.machine_ids]
+        if self.environment_id is not None:
+            out["EnvironmentId"] = format_id(Collection.ENVIRONMENTS, self.environment_id)
+        if self.machine_ids or self.target_ids:
+            out["MachineIds"] = [
+                *(format_id(Collection.WORKERS, n) for n in self.machine_ids),
+                *(format_id(Collection.MACHINES, n) for n in self.target_ids),
+            ]
         return out
 
     @classmethod
@@ -101,11 +124,24 @@ class WorkerSelection:
         pool = (
             parse_id(Collection.WORKER_POOLS, str(data["WorkerpoolId"])) if data.get("WorkerpoolId") else None
         )
+        environment = (
+            parse_id(Collection.ENVIRONMENTS, str(data["EnvironmentId"]))
+            if data.get("EnvironmentId")
+            else None
+        )
+        restricted = str(data.get("RestrictedTo") or "").lower()
         timeout = data.get("Timeout")
         return cls(
             machine_ids=_numbers(Collection.WORKERS, data.get("MachineIds")),
             worker_pool_id=pool,
             timeout=str(timeout) if timeout else None,
+            target_ids=_numbers(Collection.MACHINES, data.get("MachineIds")),
+            environment_id=environment,
+            restricted_to="Workers"
+            if restricted == "workers"
+            else "DeploymentTargets"
+            if restricted == "deploymenttargets"
+            else None,
         )
 
 

@@ -59,6 +59,7 @@ class TaskType(StrEnum):
     AD_HOC_SCRIPT = "AdHocScript"
     HEALTH = "Health"
     UPDATE_CALAMARI = "UpdateCalamari"
+    DEPLOY = "Deploy"
 
 
 def describe_duration(seconds: float) -> str:

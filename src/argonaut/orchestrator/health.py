@@ -1,9 +1,11 @@
-"""The ``Health`` task: check workers now, concurrently, each within its policy's timeout.
+"""The ``Health`` task: check machines (workers and deployment targets) now, concurrently, each within
+its policy's timeout.
 
 Each check is its own activity in the log. A worker that does not answer within the timeout is
 Unavailable — a check never hangs a task (the described system's users lost deployments to a health
 check that hung forever, ISS#8250) — and cancelling the task stops every check at once, even for an
-agent that is offline.
+agent that is offline. Agents and SSH machines are checked the same way whatever their kind; a Cloud
+Region target through a worker of its pool (``cloud_health``).
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.health import HealthReport
 from argonaut.domain.policies import default_document
-from argonaut.domain.scripts import LogEntry, ScriptJob, WorkerTarget
+from argonaut.domain.scripts import LogEntry, ScriptJob, Target, WorkerTarget
 from argonaut.domain.task_arguments import WorkerSelection
 from argonaut.domain.tasks import TaskState
 from argonaut.domain.timespan import parse_timespan
-from argonaut.domain.workers import HealthStatus
+from argonaut.domain.workers import CommunicationStyle, HealthStatus
+from argonaut.orchestrator.cloud_health import CloudRegionHealth
 from argonaut.orchestrator.dispatcher import Dispatcher, run_to_end
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, policies_repo, workers_repo
+from argonaut.store import Store, machines_repo, policies_repo, workers_repo
 from argonaut.store.connection import Conn
 from argonaut.store.script_runs_repo import ScriptRun
 
@@ -35,16 +38,19 @@ Say = Callable[[str, str], None]  # (category, text): where a check reports as i
 
 
 class WorkerHealth:
-    """Checks one worker and records what it found.
+    """Checks one machine (a worker or a deployment target) and records what it found.
 
     Shared by ``Health`` tasks and by a step that meets a worker nobody has checked yet: the step checks
     it itself rather than wait for a queued check that its own task-cap slot might be holding up.
     """
 
-    def __init__(self, store: Store, dispatcher: Dispatcher, runner_version: str) -> None:
+    def __init__(
+        self, store: Store, dispatcher: Dispatcher, runner_version: str, built_in_enabled: bool = True
+    ) -> None:
         self.store = store
         self._dispatcher = dispatcher
         self._runner_version = runner_version
+        self._cloud = CloudRegionHealth(store, dispatcher, runner_version, built_in_enabled)
 
     async def policies(self, conn: Conn, space_id: int, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
@@ -61,19 +67,25 @@ class WorkerHealth:
         check_policy = policy.get("MachineHealthCheckPolicy") or {}
         timeout_s = timeout_s or _timeout(check_policy.get("HealthCheckTimeout"))
         threshold = check_policy.get("MinimumFreeDiskSpaceWarningMegabytes")
-        target = WorkerTarget(
+        target: Target | None = WorkerTarget(
             int(row["id"]),
             str(row["name"]),
             row["endpoint"],
             min_free_disk_mb=int(threshold) if isinstance(threshold, int) else 500,
         )
         try:
-            report = await self._dispatcher.check_health(target, timeout_s)
+            if row["communication_style"] == CommunicationStyle.NONE.value:
+                reached = await self._cloud.reach(row, timeout_s)
+                report, target = reached.report, reached.via  # the check script runs where its steps do
+            else:
+                assert target is not None
+                report = await self._dispatcher.check_health(target, timeout_s)
         except Exception as exc:  # one broken check must not fail the others' task
             report = HealthReport(HealthStatus.UNHEALTHY, f"The health check itself failed: {exc}")
         script = ((check_policy.get("BashHealthCheckPolicy") or {}).get("ScriptBody") or "").strip()
         if (
-            report.status.can_run_scripts
+            target is not None
+            and report.status.can_run_scripts
             and script
             and check_policy.get("HealthCheckType") != "OnlyConnectivity"
         ):
@@ -98,7 +110,10 @@ class WorkerHealth:
             ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
                 cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
             ):
-                await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
+                if row.get("kind") == workers_repo.TARGET:
+                    await machines_repo.delete_target(conn, int(row["space_id"]), int(row["id"]))
+                else:
+                    await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
                 say(
                     "Warning",
                     f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
@@ -113,7 +128,7 @@ class WorkerHealth:
     async def _run_check_script(
         self,
         task_id: int,
-        target: WorkerTarget,
+        target: Target,
         script: str,
         report: HealthReport,
         timeout_s: float,
@@ -157,7 +172,7 @@ class WorkerHealth:
 
 
 class HealthChecks:
-    """The ``Health`` task: each worker checked concurrently, each its own activity in the log."""
+    """The ``Health`` task: each machine checked concurrently, each its own activity in the log."""
 
     def __init__(self, checker: WorkerHealth) -> None:
         self._checker = checker
@@ -166,11 +181,11 @@ class HealthChecks:
         selection = WorkerSelection.from_json(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._checker.store.transaction() as conn:
-            rows = await select_workers(conn, space_id, selection)
+            rows = await select_machines(conn, space_id, selection)
             policies = await self._checker.policies(conn, space_id, rows)
         rows = [r for r in rows if not r["is_disabled"]]
         if not rows:
-            run.log.write(run.root_activity, "Info", "There are no enabled workers to check")
+            run.log.write(run.root_activity, "Info", "There are no enabled machines to check")
             return Verdict(TaskState.SUCCESS)
         limit = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
 
@@ -201,16 +216,31 @@ class HealthChecks:
         return Verdict(TaskState.FAILED, "A health check cannot be carried on after a restart; run it again")
 
 
-async def select_workers(conn: Conn, space_id: int, selection: WorkerSelection) -> Sequence[RowMapping]:
-    """The workers a Health or UpdateCalamari task names: MachineIds, a WorkerpoolId, or the whole space."""
-    if selection.machine_ids:
-        filt = workers_repo.WorkerFilter(ids=list(selection.machine_ids))
-    elif selection.worker_pool_id is not None:
-        filt = workers_repo.WorkerFilter(pool_ids=[selection.worker_pool_id])
-    else:
-        return await workers_repo.all_in_space(conn, space_id)
-    _, rows = await workers_repo.list_workers(conn, space_id, filt, 0, 100_000)
-    return rows
+async def select_machines(conn: Conn, space_id: int, selection: WorkerSelection) -> list[RowMapping]:
+    """The machines a Health or UpdateCalamari task names: workers by id or pool, deployment targets by id
+    or environment; naming none of these, every machine of the space its ``RestrictedTo`` allows."""
+    if not selection.names_machines:
+        rows: list[RowMapping] = []
+        if selection.restricted_to != "DeploymentTargets":
+            rows.extend(await workers_repo.all_in_space(conn, space_id))
+        if selection.restricted_to != "Workers":
+            rows.extend(await machines_repo.all_in_space(conn, space_id))
+        return rows
+    workers: Sequence[RowMapping] = ()
+    if selection.machine_ids or selection.worker_pool_id is not None:
+        filt = (
+            workers_repo.WorkerFilter(ids=list(selection.machine_ids))
+            if selection.machine_ids
+            else workers_repo.WorkerFilter(pool_ids=[selection.worker_pool_id or 0])
+        )
+        _, workers = await workers_repo.list_workers(conn, space_id, filt, 0, 100_000)
+    targets: Sequence[RowMapping] = ()
+    if selection.target_ids:
+        target_filter = machines_repo.MachineFilter(ids=list(selection.target_ids))
+        _, targets = await machines_repo.list_targets(conn, space_id, target_filter, 0, 100_000)
+    elif selection.environment_id is not None:
+        targets = await machines_repo.targets_in_environment(conn, space_id, selection.environment_id)
+    return [*workers, *targets]
 
 
 def policy_timeout_s(policy: dict[str, Any]) -> float:

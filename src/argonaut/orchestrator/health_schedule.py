@@ -1,9 +1,9 @@
 """Runs each machine policy's health checks on its interval, as ordinary ``Health`` tasks.
 
 The loop sleeps until the next policy is due (re-reading policies at least every few seconds, so an
-edited interval takes effect promptly) and queues one task per due policy for the enabled workers that
-use it. A policy whose previous check is still queued or running is not queued again: a slow check
-never piles up a backlog of checks.
+edited interval takes effect promptly) and queues one task per due policy for the enabled machines
+(workers and deployment targets) that use it. A policy whose previous check is still queued or
+running is not queued again: a slow check never piles up a backlog of checks.
 """
 
 from __future__ import annotations
@@ -17,13 +17,13 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.tasks import TaskType
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.store import Store, nodes_repo, tasks_repo
 from argonaut.store.connection import Conn
 from argonaut.store.tables import machine_policies, workers
+from argonaut.store.workers_repo import machine_id
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,12 @@ class HealthSchedule:
                 interval = _interval_s(policy["document"])
                 due = self._due.setdefault(policy["id"], now + interval)
                 if due <= now and not await self._still_pending(conn, policy["id"]):
-                    query = select(workers.c.id).where(
+                    query = select(workers.c.id, workers.c.kind).where(
                         workers.c.machine_policy_id == policy["id"], workers.c.is_disabled.is_(False)
                     )
-                    ids = [format_id(Collection.WORKERS, row[0]) for row in await conn.execute(query)]
+                    ids = [machine_id(row.id, row.kind) for row in await conn.execute(query)]
                     if ids:
-                        arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
+                        arguments = {"RestrictedTo": None, "MachineIds": ids}
                         description = f"Check health of machines using policy '{policy['name']}'"
                         row = await tasks_repo.create_task(
                             conn, policy["space_id"], TaskType.HEALTH.value, description, arguments

@@ -1,8 +1,8 @@
 """Health checks that should happen now, not at the policy's next interval (an hour by default).
 
-A worker that was just added or changed, or whose agent just connected or started, is checked at once,
-so it is usable seconds later. Requests arriving together (hundreds of agents reconnecting after a
-server restart) are batched into one ``Health`` task per space.
+A machine (worker or deployment target) that was just added or changed, or whose agent just connected
+or started, is checked at once, so it is usable seconds later. Requests arriving together (hundreds of
+agents reconnecting after a server restart) are batched into one ``Health`` task per space.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 from collections.abc import Iterable
 
-from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.store import Store, tasks_repo
+from argonaut.store.workers_repo import machine_ids
 
 BATCH_S = 0.25
 
@@ -24,13 +24,15 @@ class PromptChecks:
         self._store = store
         self._queue = queue
         self._batch_s = batch_s
-        self._wanted: dict[int, dict[int, str]] = {}  # space -> worker -> why
+        self._wanted: dict[int, dict[int, str]] = {}  # space -> machine (row id, either kind) -> why
         self._flush: asyncio.TimerHandle | None = None
         self._pending: set[asyncio.Task[None]] = set()
 
-    def request(self, space_id: int, worker_ids: Iterable[int], why: str) -> None:
-        for worker_id in worker_ids:
-            self._wanted.setdefault(space_id, {}).setdefault(worker_id, why)
+    def request(self, space_id: int, machine_ids: Iterable[int], why: str) -> None:
+        """Check these machines soon; ids are rows of either kind (a task's ``MachineIds`` tells them
+        apart as ``Workers-n`` and ``Machines-n``, looked up when the batch is queued)."""
+        for machine in machine_ids:
+            self._wanted.setdefault(space_id, {}).setdefault(machine, why)
         if self._wanted and self._flush is None:
             self._flush = asyncio.get_running_loop().call_later(self._batch_s, self._start_flush)
 
@@ -44,11 +46,13 @@ class PromptChecks:
         if not wanted:
             return
         async with self._store.transaction() as conn:
-            for space_id, workers in sorted(wanted.items()):
-                ids = [format_id(Collection.WORKERS, w) for w in sorted(workers)]
-                reasons = sorted(set(workers.values()))
-                description = f"Check health of {len(ids)} worker(s) that {' or '.join(reasons)}"
-                arguments = {"RestrictedTo": "Workers", "MachineIds": ids}
+            for space_id, machines in sorted(wanted.items()):
+                ids = await machine_ids(conn, space_id, sorted(machines))
+                if not ids:  # deleted since
+                    continue
+                reasons = sorted(set(machines.values()))
+                description = f"Check health of {len(ids)} machine(s) that {' or '.join(reasons)}"
+                arguments = {"RestrictedTo": None, "MachineIds": ids}
                 await tasks_repo.create_task(conn, space_id, TaskType.HEALTH.value, description, arguments)
         self._queue.wake()
 

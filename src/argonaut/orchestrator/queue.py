@@ -547,7 +547,8 @@ class TaskQueue:
         """Why a task cannot be carried on after a restart, or None when it can."""
         if str(row["name"]) not in self._executors:
             return f"this node cannot run tasks of type '{row['name']}'"
-        if not scripts:
+        if not scripts and not row["process_state"]:
+            # A process run with a stored cursor can go on without any script (between two steps).
             return "it had started no script that could be followed after a restart"
         lost = [
             s

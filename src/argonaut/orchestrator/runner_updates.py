@@ -13,11 +13,14 @@ from typing import Any
 from argonaut.domain.scripts import WorkerTarget, WorkerUnreachable
 from argonaut.domain.task_arguments import WorkerSelection
 from argonaut.domain.tasks import TaskState
+from argonaut.domain.workers import CommunicationStyle
 from argonaut.orchestrator.dispatcher import Dispatcher
-from argonaut.orchestrator.health import select_workers
+from argonaut.orchestrator.health import select_machines
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, workers_repo
 from argonaut.store.script_runs_repo import ScriptRun
+
+CLOUD_REGION = CommunicationStyle.NONE.value
 
 
 class RunnerUpdates:
@@ -29,8 +32,10 @@ class RunnerUpdates:
         selection = WorkerSelection.from_json(run.row["arguments"])
         space_id = int(run.row["space_id"])
         async with self._store.transaction() as conn:
-            rows = await select_workers(conn, space_id, selection)
-        results = await asyncio.gather(*(self._update(run, row) for row in rows if not row["is_disabled"]))
+            rows = await select_machines(conn, space_id, selection)
+        # A Cloud Region target has no runner of its own: its steps use its pool's workers'.
+        usable = [r for r in rows if not r["is_disabled"] and r["communication_style"] != CLOUD_REGION]
+        results = await asyncio.gather(*(self._update(run, row) for row in usable))
         failures = [message for message in results if message]
         return Verdict(TaskState.FAILED, "; ".join(failures)) if failures else Verdict(TaskState.SUCCESS)
 

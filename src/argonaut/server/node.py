@@ -27,6 +27,7 @@ from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
 from argonaut.orchestrator.nodes import NodeHeartbeat
+from argonaut.orchestrator.process_run import ProcessRuns
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
@@ -39,6 +40,7 @@ from argonaut.security.tls import accepting_context, connecting_context, trim_tl
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
+from argonaut.service import processes, variables
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
 from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
@@ -119,10 +121,21 @@ class Node:
         dispatch = Dispatch(
             name, BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh
         )
-        health = WorkerHealth(store, dispatch, RUNNER_VERSION)
+        health = WorkerHealth(store, dispatch, RUNNER_VERSION, settings.built_in_worker)
         executors: dict[str, Executor] = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
                 store, dispatch, health, settings.built_in_worker, settings.artifacts_dir, box.encrypt
+            ),
+            TaskType.DEPLOY.value: ProcessRuns(
+                store,
+                dispatch,
+                health,
+                settings.built_in_worker,
+                settings.artifacts_dir,
+                box.encrypt,
+                box.decrypt,
+                lambda conn, set_id: variables.variables_for_run(conn, box, set_id),
+                lambda conn, process_id: processes.steps_for_run(conn, box, process_id),
             ),
             TaskType.HEALTH.value: HealthChecks(health),
             TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),

@@ -5,10 +5,11 @@ Released on every way a task ends; stale ones are swept at start.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
+from argonaut.store.database import LEASING, take_turns
 from argonaut.store.tables import tasks, worker_leases
 from argonaut.store.timeutil import utcnow
 
@@ -37,3 +38,15 @@ async def sweep_stale(conn: Conn) -> int:
     )
     result = await conn.execute(delete(worker_leases).where(worker_leases.c.task_id.not_in(live)))
     return int(result.rowcount or 0)
+
+
+async def busy(conn: Conn, space_id: int, worker_id: int) -> bool:
+    """Whether any task holds a lease on this machine (a deployment target runs one step at a time).
+
+    The answer decides a lease taken in the same transaction, so it waits for the space's leasing turn
+    first (across nodes on PostgreSQL), or two deployments could both find the target free."""
+    await take_turns(conn, LEASING, space_id)
+    count = await conn.execute(
+        select(func.count()).select_from(worker_leases).where(worker_leases.c.worker_id == worker_id)
+    )
+    return bool(count.scalar_one())

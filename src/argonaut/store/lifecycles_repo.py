@@ -40,11 +40,11 @@ default = _lifecycles.default
 async def list_lifecycles(
     conn: Conn,
     space_id: int,
-    ids: Sequence[int] | None,
-    partial_name: str | None,
-    name: str | None,
     skip: int,
     take: int,
+    ids: Sequence[int] | None = None,
+    partial_name: str | None = None,
+    name: str | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     query = _lifecycles.filtered(
         _lifecycles.select(space_id).order_by(lifecycles.c.name_key), ids, partial_name, name

@@ -126,7 +126,7 @@ class PoolWithMembers:
     members: tuple[PoolMember, ...]
 
 
-def _candidates_statement(default_only: bool) -> Any:
+def _candidates_statement(default_only: bool | None) -> Any:
     leases = (
         select(
             worker_leases.c.worker_id,
@@ -158,6 +158,8 @@ def _candidates_statement(default_only: bool) -> Any:
         .where(worker_pools.c.space_id == bindparam("space_id"))
         .order_by(worker_pools.c.sort_order, worker_pools.c.id, workers.c.id)
     )
+    if default_only is None:
+        return query
     if default_only:
         return query.where(worker_pools.c.is_default.is_(True))
     return query.where(worker_pools.c.id.in_(bindparam("pool_ids", expanding=True)))
@@ -165,6 +167,7 @@ def _candidates_statement(default_only: bool) -> Any:
 
 # Built once: planning a step runs this on every task (see tasks_repo for why statements are prebuilt).
 _CANDIDATES = {True: _candidates_statement(True), False: _candidates_statement(False)}
+_ALL_POOLS = _candidates_statement(None)
 
 
 async def pools_with_members(
@@ -180,6 +183,15 @@ async def pools_with_members(
         result = await conn.execute(_CANDIDATES[True], {"space_id": space_id})
     else:
         result = await conn.execute(_CANDIDATES[False], {"space_id": space_id, "pool_ids": list(pool_ids)})
+    return _grouped(result)
+
+
+async def all_pools_with_members(conn: Conn, space_id: int) -> list[PoolWithMembers]:
+    """Every pool of the space with its workers: a deployment chooses its workers for all steps at once."""
+    return _grouped(await conn.execute(_ALL_POOLS, {"space_id": space_id}))
+
+
+def _grouped(result: Any) -> list[PoolWithMembers]:
     pools: dict[int, tuple[str, bool, list[PoolMember]]] = {}
     for row in result:
         name, is_default, members = pools.setdefault(row.id, (row.name, bool(row.is_default), []))

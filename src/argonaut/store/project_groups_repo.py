@@ -25,11 +25,11 @@ default = _groups.default
 async def list_groups(
     conn: Conn,
     space_id: int,
-    ids: Sequence[int] | None,
-    partial_name: str | None,
-    name: str | None,
     skip: int,
     take: int,
+    ids: Sequence[int] | None = None,
+    partial_name: str | None = None,
+    name: str | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     query = _groups.filtered(
         _groups.select(space_id).order_by(project_groups.c.name_key), ids, partial_name, name

@@ -239,6 +239,11 @@ async def save_activities(conn: Conn, task_id: int, activities: list[dict[str, A
     await conn.execute(_SAVE_ACTIVITIES, {"task_id": task_id, "activities": activities})
 
 
+async def save_process_state(conn: Conn, task_id: int, state: dict[str, Any]) -> None:
+    """A process run's step cursor: which steps ended, how, and the outputs later steps read."""
+    await conn.execute(update(tasks).where(tasks.c.id == task_id).values(process_state=state))
+
+
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
     return [LogRow(*row) for row in await conn.execute(_LOGS_SINCE, {"task_id": task_id, "since": since})]
 

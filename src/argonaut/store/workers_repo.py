@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.ids import Collection, format_id
 from argonaut.store.common import name_key, paged, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.named import SpaceScoped
@@ -76,33 +77,35 @@ async def pool_ids_of(conn: Conn, worker_ids: Sequence[int]) -> dict[int, list[i
     return result
 
 
+def new_machine(space_id: int, kind: str, values: dict[str, Any], by: str) -> dict[str, Any]:
+    """The row of a new machine of either kind (worker or deployment target), not yet checked."""
+    endpoint = values["endpoint"]
+    return dict(
+        space_id=space_id,
+        kind=kind,
+        name=values["name"].strip(),
+        name_key=name_key(values["name"]),
+        slug=slugify(values["name"]),
+        communication_style=endpoint["CommunicationStyle"],
+        endpoint=endpoint,
+        thumbprint=endpoint.get("Thumbprint"),
+        uri=endpoint.get("Uri"),
+        machine_policy_id=values["machine_policy_id"],
+        is_disabled=values.get("is_disabled", False),
+        health_status="Unknown",
+        status_summary=NEW_MACHINE_SUMMARY,
+        has_latest_calamari=False,
+        details={},
+        last_modified_on=utcnow(),
+        last_modified_by=by,
+    )
+
+
 async def create_worker(
     conn: Conn, space_id: int, values: dict[str, Any], pool_ids: Sequence[int], by: str
 ) -> int:
     await _workers.ensure_name_free(conn, space_id, values["name"])
-    endpoint = values["endpoint"]
-    worker_id = await _workers.insert(
-        conn,
-        dict(
-            space_id=space_id,
-            kind=WORKER,
-            name=values["name"].strip(),
-            name_key=name_key(values["name"]),
-            slug=slugify(values["name"]),
-            communication_style=endpoint["CommunicationStyle"],
-            endpoint=endpoint,
-            thumbprint=endpoint.get("Thumbprint"),
-            uri=endpoint.get("Uri"),
-            machine_policy_id=values["machine_policy_id"],
-            is_disabled=values.get("is_disabled", False),
-            health_status="Unknown",
-            status_summary=NEW_MACHINE_SUMMARY,
-            has_latest_calamari=False,
-            details={},
-            last_modified_on=utcnow(),
-            last_modified_by=by,
-        ),
-    )
+    worker_id = await _workers.insert(conn, new_machine(space_id, WORKER, values, by))
     await set_pools(conn, worker_id, pool_ids)
     return worker_id
 
@@ -120,21 +123,30 @@ async def update_worker(
     conn: Conn, space_id: int, worker_id: int, values: dict[str, Any], pool_ids: Sequence[int] | None, by: str
 ) -> None:
     await _workers.prepare_update(conn, space_id, worker_id, values)
-    if "endpoint" in values:
-        endpoint = values["endpoint"]
-        values.update(
-            communication_style=endpoint["CommunicationStyle"],
-            thumbprint=endpoint.get("Thumbprint"),
-            uri=endpoint.get("Uri"),
-        )
-        stored = (await conn.execute(select(workers.c.endpoint).where(workers.c.id == worker_id))).scalar()
-        if stored != endpoint:
-            # Another machine, or the same one trusted differently: what was known of its health is not.
-            values.update(health_status="Unknown", status_summary=CHANGED_ENDPOINT_SUMMARY)
+    await apply_endpoint(conn, worker_id, values)
     values.update(last_modified_on=utcnow(), last_modified_by=by)
     await _workers.update(conn, worker_id, values)
     if pool_ids is not None:
         await set_pools(conn, worker_id, pool_ids)
+
+
+async def apply_endpoint(conn: Conn, machine_id: int, values: dict[str, Any]) -> bool:
+    """Complete an update's ``values`` for a new ``endpoint`` (its columns, and health reset when it
+    differs); answers whether the endpoint changed. Shared by workers and deployment targets."""
+    if "endpoint" not in values:
+        return False
+    endpoint = values["endpoint"]
+    values.update(
+        communication_style=endpoint["CommunicationStyle"],
+        thumbprint=endpoint.get("Thumbprint"),
+        uri=endpoint.get("Uri"),
+    )
+    stored = (await conn.execute(select(workers.c.endpoint).where(workers.c.id == machine_id))).scalar()
+    if stored == endpoint:
+        return False
+    # Another machine, or the same one trusted differently: what was known of its health is not.
+    values.update(health_status="Unknown", status_summary=CHANGED_ENDPOINT_SUMMARY)
+    return True
 
 
 async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
@@ -162,7 +174,8 @@ async def record_health(
 
 
 async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Sequence[RowMapping]:
-    """Every registration (in any space) of the polling agent with this subscription and certificate."""
+    """Every registration (in any space, worker or deployment target) of the polling agent with this
+    subscription and certificate: one link serves them all, and its arrival checks them all."""
     query = select(workers).where(workers.c.uri == subscription, workers.c.thumbprint == thumbprint.upper())
     return (await conn.execute(query)).mappings().all()
 
@@ -178,8 +191,29 @@ async def record_runner(conn: Conn, worker_id: int, has_latest: bool) -> None:
 
 
 async def listening_by_thumbprint(conn: Conn, thumbprint: str) -> Sequence[RowMapping]:
-    """Every registration (in any space) of the listening agent with this certificate."""
+    """Every registration (in any space, worker or deployment target) of the listening agent with this
+    certificate."""
     query = select(workers).where(
         workers.c.thumbprint == thumbprint.upper(), workers.c.communication_style == "TentaclePassive"
     )
     return (await conn.execute(query)).mappings().all()
+
+
+async def machine_row(conn: Conn, space_id: int, machine_id: int) -> RowMapping | None:
+    """A worker or a deployment target: the engine reaches both the same way."""
+    query = select(workers).where(workers.c.space_id == space_id, workers.c.id == machine_id)
+    return (await conn.execute(query)).mappings().first()
+
+
+def machine_id(row_id: int, kind: str) -> str:
+    """A row's id at the API edge: ``Machines-n`` for a deployment target, ``Workers-n`` for a worker."""
+    return format_id(Collection.MACHINES if kind == TARGET else Collection.WORKERS, row_id)
+
+
+async def machine_ids(conn: Conn, space_id: int, row_ids: Sequence[int]) -> list[str]:
+    """The API ids of these rows of the space, of either kind, in the order given (missing ones left out)."""
+    query = select(workers.c.id, workers.c.kind).where(
+        workers.c.space_id == space_id, workers.c.id.in_(row_ids)
+    )
+    kinds = {int(row.id): str(row.kind) for row in await conn.execute(query)}
+    return [machine_id(r, kinds[r]) for r in row_ids if r in kinds]

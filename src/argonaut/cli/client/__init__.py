@@ -1,4 +1,5 @@
-"""The REST API client verbs of ``argonaut``: spaces, worker pools, workers, policies, tasks, scripts.
+"""The REST API client verbs of ``argonaut``: spaces, worker pools, workers, policies, tasks, scripts,
+environments, projects and releases.
 
 They talk to a server over HTTP only (nothing from the server side is imported), so the same commands
 work against a local node, a remote cluster, or anything that speaks the same API.
@@ -8,15 +9,28 @@ from __future__ import annotations
 
 import click
 
+from argonaut.cli.client.environments import environment
 from argonaut.cli.client.health import check_health
 from argonaut.cli.client.policies import machine_policy
 from argonaut.cli.client.pools import worker_pool
+from argonaut.cli.client.projects import project
+from argonaut.cli.client.releases import release
 from argonaut.cli.client.scripts import run_script
 from argonaut.cli.client.spaces import space
 from argonaut.cli.client.tasks import task
 from argonaut.cli.client.workers import worker
 
-COMMANDS: tuple[click.Command, ...] = (space, worker_pool, worker, machine_policy, task, run_script)
+COMMANDS: tuple[click.Command, ...] = (
+    space,
+    worker_pool,
+    worker,
+    machine_policy,
+    task,
+    run_script,
+    environment,
+    project,
+    release,
+)
 # Defined in its own module, which needs the worker helpers that ``workers`` holds.
 worker.add_command(check_health)
 

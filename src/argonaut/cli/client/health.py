@@ -49,7 +49,7 @@ def plan(
     known = all_pools(api) if pool_names else []
     pools = [find_pool(api, text, known) for text in pool_names]
     if not named and not pools:
-        return {}, everyone
+        return {"RestrictedTo": "Workers"}, everyone  # not the deployment targets
     if not named and len(pools) == 1:
         pool_id = str(pools[0]["Id"])
         return {"WorkerpoolId": pool_id}, [w for w in everyone if _in_pool(w, pool_id)]

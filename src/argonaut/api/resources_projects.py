@@ -1,0 +1,162 @@
+"""Rows to resources for the project family: lifecycles, project groups, projects, channels, deployment
+processes and variable sets, in the described system's PascalCase shapes with ``Links``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from argonaut.api.resources import Row, iso
+from argonaut.domain.ids import Collection, format_id
+from argonaut.service.processes import process_id_of, public_steps
+from argonaut.service.projects import default_document
+from argonaut.service.variables import public_variables, variable_set_id_of
+
+
+def _modified(row: Row) -> dict[str, Any]:
+    return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
+
+
+def lifecycle(row: Row) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    lid = format_id(Collection.LIFECYCLES, row["id"])
+    document = row["document"] or {}
+    return {
+        "Id": lid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "ReleaseRetentionPolicy": document.get("ReleaseRetentionPolicy"),
+        "TentacleRetentionPolicy": document.get("TentacleRetentionPolicy"),
+        "Phases": document.get("Phases", []),
+        **_modified(row),
+        "Links": {
+            "Self": f"/api/{sid}/lifecycles/{lid}",
+            "Projects": f"/api/{sid}/lifecycles/{lid}/projects",
+        },
+    }
+
+
+def project_group(row: Row) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    gid = format_id(Collection.PROJECT_GROUPS, row["id"])
+    return {
+        "Id": gid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "EnvironmentIds": [],
+        "RetentionPolicyId": None,
+        **_modified(row),
+        "Links": {
+            "Self": f"/api/{sid}/projectgroups/{gid}",
+            "Projects": f"/api/{sid}/projectgroups/{gid}/projects{{?skip,take}}",
+        },
+    }
+
+
+def project(row: Row) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    pid = format_id(Collection.PROJECTS, row["id"])
+    document = {**default_document(), **(row["document"] or {})}
+    gid = format_id(Collection.PROJECT_GROUPS, row["project_group_id"])
+    lid = format_id(Collection.LIFECYCLES, row["lifecycle_id"])
+    process_id = process_id_of(int(row["id"]))
+    variable_set_id = variable_set_id_of(int(row["id"]))
+    return {
+        "Id": pid,
+        "SpaceId": sid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "ProjectGroupId": gid,
+        "LifecycleId": lid,
+        "IsDisabled": row["is_disabled"],
+        "DeploymentProcessId": process_id,
+        "VariableSetId": variable_set_id,
+        "DefaultGuidedFailureMode": document["DefaultGuidedFailureMode"],
+        "ProjectConnectivityPolicy": document["ProjectConnectivityPolicy"],
+        "VersioningStrategy": document["VersioningStrategy"],
+        "ReleaseNotesTemplate": document["ReleaseNotesTemplate"],
+        "DeploymentChangesTemplate": document["DeploymentChangesTemplate"],
+        "DefaultToSkipIfAlreadyInstalled": document["DefaultToSkipIfAlreadyInstalled"],
+        "IncludedLibraryVariableSetIds": [],
+        "TenantedDeploymentMode": "Untenanted",
+        "IsVersionControlled": False,
+        "PersistenceSettings": {"Type": "Database"},
+        "AutoCreateRelease": False,
+        "DiscreteChannelRelease": False,
+        "ClonedFromProjectId": None,
+        "Templates": [],
+        "ExtensionSettings": [],
+        "Icon": None,
+        **_modified(row),
+        "Links": {
+            "Self": f"/api/{sid}/projects/{pid}",
+            "Channels": f"/api/{sid}/projects/{pid}/channels{{?skip,take,partialName}}",
+            "Releases": f"/api/{sid}/projects/{pid}/releases{{/version}}{{?skip,take,searchByVersion}}",
+            "DeploymentProcess": f"/api/{sid}/deploymentprocesses/{process_id}",
+            "Variables": f"/api/{sid}/variables/{variable_set_id}",
+            "ProjectGroup": f"/api/{sid}/projectgroups/{gid}",
+            "Lifecycle": f"/api/{sid}/lifecycles/{lid}",
+        },
+    }
+
+
+def channel(row: Row) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    cid = format_id(Collection.CHANNELS, row["id"])
+    pid = format_id(Collection.PROJECTS, row["project_id"])
+    lifecycle_id = row["lifecycle_id"]
+    return {
+        "Id": cid,
+        "SpaceId": sid,
+        "ProjectId": pid,
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        "LifecycleId": format_id(Collection.LIFECYCLES, lifecycle_id) if lifecycle_id is not None else None,
+        "IsDefault": row["is_default"],
+        "Rules": [],
+        "TenantTags": [],
+        "GitReferenceRules": [],
+        "GitResourceRules": [],
+        **_modified(row),
+        "Links": {
+            "Self": f"/api/{sid}/channels/{cid}",
+            "Project": f"/api/{sid}/projects/{pid}",
+        },
+    }
+
+
+def deployment_process(row: Row) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    pid = format_id(Collection.PROJECTS, row["project_id"])
+    return {
+        "Id": row["id"],
+        "SpaceId": sid,
+        "ProjectId": pid,
+        "Version": row["version"],
+        "LastSnapshotId": row["last_snapshot_id"],
+        "Steps": public_steps(row["steps"]),
+        **_modified(row),
+        "Links": {
+            "Self": f"/api/{sid}/deploymentprocesses/{row['id']}",
+            "Project": f"/api/{sid}/projects/{pid}",
+        },
+    }
+
+
+def variable_set(row: Row, scope_values: dict[str, Any]) -> dict[str, Any]:
+    sid = format_id(Collection.SPACES, row["space_id"])
+    return {
+        "Id": row["id"],
+        "SpaceId": sid,
+        "OwnerId": row["owner_id"],
+        "Version": row["version"],
+        "Variables": public_variables(row["variables"]),
+        "ScopeValues": scope_values,
+        **_modified(row),
+        "Links": {"Self": f"/api/{sid}/variables/{row['id']}"},
+    }

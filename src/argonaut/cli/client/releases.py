@@ -1,0 +1,283 @@
+"""``argonaut release``: freeze a project into a release and deploy it, the two calls a CI pipeline makes.
+
+``release deploy --wait`` behaves like ``run-script``: it prints each deployment's log live and exits
+with the outcome, so a pipeline step fails when the deployment fails. Everything is named by name or Id;
+names are resolved to the ids the REST API takes before anything is created, so a typo creates nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import click
+
+from argonaut.cli.client.environments import all_environments, find_environment
+from argonaut.cli.client.follow import LogPrinter, follow, report_end
+from argonaut.cli.client.http import ApiSession, CliError, find_one
+from argonaut.cli.client.options import with_api
+from argonaut.cli.client.output import Cell, Column, Output, field
+from argonaut.cli.client.projects import find_project
+
+
+def _first_line(key: str) -> Cell:
+    """Release notes are Markdown of any length; a table row shows their first line only."""
+
+    def read(item: Mapping[str, Any]) -> object:
+        value = item.get(key)
+        return str(value).strip().splitlines()[0] if value and str(value).strip() else None
+
+    return read
+
+
+def _channel_names(names: Mapping[str, str]) -> Cell:
+    def read(item: Mapping[str, Any]) -> object:
+        value = item.get("ChannelId")
+        return names.get(str(value), value) if value is not None else None
+
+    return read
+
+
+def _columns(names: Mapping[str, str]) -> list[Column]:
+    return [
+        ("Id", field("Id")),
+        ("Version", field("Version")),
+        ("Channel", _channel_names(names)),
+        ("Assembled", field("Assembled")),
+        ("Notes", _first_line("ReleaseNotes")),
+    ]
+
+
+def project_channels(api: ApiSession, project: Mapping[str, Any]) -> list[dict[str, Any]]:
+    channels: list[dict[str, Any]] = api.get_all_pages(api.in_space(f"projects/{project['Id']}/channels"))
+    return channels
+
+
+def find_release(api: ApiSession, project: Mapping[str, Any], version: str) -> dict[str, Any]:
+    """The project's release with this version, with the server's reason when there is none."""
+    path = api.in_space(f"projects/{project['Id']}/releases/{quote(version.strip(), safe='')}")
+    try:
+        found: dict[str, Any] = api.get(path)
+    except CliError as exc:
+        raise CliError(
+            f"cannot find release '{version}' of project {project['Name']}: {exc.format_message()}"
+        ) from None
+    return found
+
+
+@click.group("release")
+def release() -> None:
+    """Create, list and deploy releases."""
+
+
+_project_option = click.option(
+    "--project", "project_ref", required=True, metavar="NAME-or-ID", help="The project"
+)
+
+
+@release.command("create")
+@_project_option
+@click.option("--version", required=True, metavar="VERSION", help="The release version, e.g. 1.4.0")
+@click.option("--channel", metavar="NAME-or-ID", help="Channel [default: the project's default channel]")
+@click.option("--notes", metavar="TEXT", help="Release notes (Markdown)")
+@with_api()
+def create_release(
+    project_ref: str,
+    version: str,
+    channel: str | None,
+    notes: str | None,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Create a release: a frozen copy of the project's deployment process and variables.
+
+    Later edits to the process or the variables leave the release as it was. Prints the release's Id
+    and version (with --json, the release resource).
+    """
+    found = find_project(api, project_ref)
+    body: dict[str, Any] = {"ProjectId": found["Id"], "Version": version}
+    if channel is not None:
+        where = f"project {found['Name']}"
+        body["ChannelId"] = find_one(project_channels(api, found), channel, "channel", where)["Id"]
+    if notes is not None:
+        body["ReleaseNotes"] = notes
+    created: dict[str, Any] = api.post(api.in_space("releases"), body)
+    out.done(created, f"Created release {created.get('Version')} ({created.get('Id')}) of {found['Name']}")
+
+
+@release.command("list")
+@_project_option
+@click.option(
+    "--take", type=click.IntRange(1, 10_000), default=30, show_default=True, help="How many releases"
+)
+@with_api()
+def list_releases(project_ref: str, take: int, api: ApiSession, out: Output) -> None:
+    """List a project's releases, newest first."""
+    found = find_project(api, project_ref)
+    page = api.get(api.in_space(f"projects/{found['Id']}/releases"), {"skip": 0, "take": take})
+    names = {} if out.as_json else {str(c["Id"]): str(c["Name"]) for c in project_channels(api, found)}
+    out.items(page.get("Items") or [], _columns(names), f"Project {found['Name']} has no releases yet.")
+
+
+def skip_action_ids(process: Mapping[str, Any], wanted: Sequence[str], version: str) -> list[str]:
+    """The action Ids for ``SkipActions``: the API skips actions, while people name steps.
+
+    A step's name (or Id) skips all of its actions; an action's name (or Id) skips that action alone.
+    Names compare case-insensitively, as everywhere else in the client.
+    """
+    by_key: dict[str, list[str]] = {}
+    names: list[str] = []
+    for step in process.get("Steps") or []:
+        action_ids = [str(a["Id"]) for a in step.get("Actions") or [] if a.get("Id")]
+        names.append(str(step.get("Name")))
+        for key in (step.get("Name"), step.get("Id")):
+            if key:
+                by_key.setdefault(str(key).casefold(), []).extend(action_ids)
+        for action in step.get("Actions") or []:
+            for key in (action.get("Name"), action.get("Id")):
+                if key and action.get("Id"):
+                    by_key.setdefault(str(key).casefold(), []).append(str(action["Id"]))
+    chosen: list[str] = []
+    for text in wanted:
+        ids = by_key.get(text.strip().casefold())
+        if not ids:
+            known = ", ".join(names) or "none"
+            raise CliError(f"release {version} has no step named '{text}' (its steps: {known})")
+        chosen.extend(ids)
+    return list(dict.fromkeys(chosen))
+
+
+def _machine_ids(api: ApiSession, wanted: Iterable[str], machines: list[dict[str, Any]]) -> list[str]:
+    where = f"space {api.space['Name']}"
+    return list(dict.fromkeys(str(find_one(machines, m, "deployment target", where)["Id"]) for m in wanted))
+
+
+class _Collected(Output):
+    """``report_end``'s JSON sink when deployments are followed: one array keeps ``--json`` parseable."""
+
+    def __init__(self) -> None:
+        super().__init__(as_json=True)
+        self.values: list[Any] = []
+
+    def raw(self, value: Any) -> None:  # type: ignore[override]
+        self.values.append(value)
+
+
+@release.command("deploy")
+@_project_option
+@click.option("--version", required=True, metavar="VERSION", help="The release to deploy")
+@click.option(
+    "--environment",
+    "environment_refs",
+    required=True,
+    multiple=True,
+    metavar="NAME-or-ID",
+    help="Deploy to this environment (repeatable; deployed in the order given)",
+)
+@click.option(
+    "--target",
+    "targets",
+    multiple=True,
+    metavar="NAME-or-ID",
+    help="Deploy to this target only (repeatable) [default: every enabled target]",
+)
+@click.option(
+    "--exclude-target",
+    "excluded",
+    multiple=True,
+    metavar="NAME-or-ID",
+    help="Leave this target out (repeatable)",
+)
+@click.option(
+    "--skip-step", "skips", multiple=True, metavar="NAME-or-ID", help="Skip this step or action (repeatable)"
+)
+@click.option("--wait", is_flag=True, help="Print the log live; exit 0 only when every deployment succeeds")
+@click.option("--verbose", "-v", is_flag=True, help="With --wait, also print Verbose log lines")
+@with_api()
+def deploy_release(
+    project_ref: str,
+    version: str,
+    environment_refs: tuple[str, ...],
+    targets: tuple[str, ...],
+    excluded: tuple[str, ...],
+    skips: tuple[str, ...],
+    wait: bool,
+    verbose: bool,
+    api: ApiSession,
+    out: Output,
+) -> None:
+    """Deploy a release to one or more environments.
+
+    Without --wait, every deployment is created at once and their Ids and task Ids are printed, one line
+    each (with --json, an array of the deployment resources). The lifecycle decides where a release may
+    go: a refused deployment prints the server's reason and exits 1.
+
+    With --wait, the environments are deployed one after the other, each log printed live as in
+    run-script (Error and Fatal lines on stderr), followed by a one-line summary; the next environment is
+    deployed only after a success, so '--environment Test --environment Production' promotes through
+    both. With --json, the log goes to stderr and stdout carries an array of the finished tasks.
+
+    Exit code: 0 when every deployment succeeds, 1 otherwise, 2 for usage errors, 130 after a second
+    Ctrl-C. The first Ctrl-C asks the server to cancel the running deployment and waits for it to stop.
+    """
+    project = find_project(api, project_ref)
+    chosen = find_release(api, project, version)
+    known = all_environments(api)
+    environments = list(
+        {e["Id"]: e for e in (find_environment(api, r, known) for r in environment_refs)}.values()
+    )
+    machines: list[dict[str, Any]] = api.get(api.in_space("machines/all")) if targets or excluded else []
+    process: dict[str, Any] = (
+        api.get(api.in_space(f"deploymentprocesses/{chosen['ProjectDeploymentProcessSnapshotId']}"))
+        if skips
+        else {}
+    )
+    base = {
+        "ReleaseId": chosen["Id"],
+        "SpecificMachineIds": _machine_ids(api, targets, machines),
+        "ExcludedMachineIds": _machine_ids(api, excluded, machines),
+        "SkipActions": skip_action_ids(process, skips, str(chosen.get("Version"))) if skips else [],
+    }
+
+    def describe(deployment: Mapping[str, Any], environment: Mapping[str, Any]) -> str:
+        what = f"{project['Name']} {chosen.get('Version')} to {environment['Name']}"
+        return f"{deployment.get('Id')} {deployment.get('TaskId')} queued: {what}"
+
+    if not wait:
+        created: list[dict[str, Any]] = []
+        try:
+            for environment in environments:
+                body = {**base, "EnvironmentId": environment["Id"]}
+                deployment: dict[str, Any] = api.post(api.in_space("deployments"), body)
+                created.append(deployment)
+                if not out.as_json:
+                    click.echo(describe(deployment, environment))
+        finally:
+            if out.as_json and created:  # what was created is worth knowing even after a refusal
+                out.raw(created)
+        return
+
+    ends = _Collected() if out.as_json else out
+    printer = LogPrinter(verbose=verbose, to_stderr=out.as_json)
+    code = 0
+    try:
+        for index, environment in enumerate(environments):
+            body = {**base, "EnvironmentId": environment["Id"]}
+            deployment = api.post(api.in_space("deployments"), body)
+            click.echo(
+                f"{describe(deployment, environment)}; following its log (Ctrl-C cancels it)", err=True
+            )
+            finished = follow(api, str(deployment["TaskId"]), printer, cancel_on_interrupt=True)
+            code = report_end(finished, ends)
+            if code != 0:
+                rest = ", ".join(str(e["Name"]) for e in environments[index + 1 :])
+                if rest:
+                    click.echo(
+                        f"not deployed to {rest}: the deployment to {environment['Name']} failed", err=True
+                    )
+                break
+    finally:
+        if isinstance(ends, _Collected) and ends.values:
+            out.raw(ends.values)
+    raise click.exceptions.Exit(code)

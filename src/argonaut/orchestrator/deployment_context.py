@@ -1,0 +1,171 @@
+"""What a deployment's run needs to know, read from the store once as it starts.
+
+The release's frozen process and variables, the project, environment and channel, and the deployment
+targets of the environment with their health: the inputs of the pure placement planner and of the
+variables each script sees.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.placement import DeploymentContext, PoolInfo, TargetInfo
+from argonaut.domain.processes import Step
+from argonaut.domain.tasks import TaskState
+from argonaut.domain.variables import Variable
+from argonaut.domain.workers import HealthStatus, WorkerCandidate
+from argonaut.orchestrator.queue import TaskRun, Verdict
+from argonaut.store import (
+    Store,
+    environments_repo,
+    machines_repo,
+    projects_repo,
+    releases_repo,
+    spaces_repo,
+)
+from argonaut.store.pools_repo import PoolWithMembers
+
+VariablesFor = Callable[[Any, str], Awaitable[list[Variable]]]
+StepsFor = Callable[[Any, str], Awaitable[tuple[Step, ...]]]
+
+
+@dataclass
+class RunContext:
+    space_id: int
+    space_name: str
+    deployment: RowMapping
+    release: RowMapping
+    project: RowMapping
+    environment: RowMapping
+    channel: RowMapping | None
+    steps: tuple[Step, ...]
+    variables: list[Variable]
+    targets: list[TargetInfo]
+    target_rows: dict[str, RowMapping] = field(default_factory=dict)
+    default_pool_id: str = ""
+    built_in_enabled: bool = True
+    pool_names: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def environment_id(self) -> str:
+        return format_id(Collection.ENVIRONMENTS, int(self.environment["id"]))
+
+    @property
+    def planning(self) -> DeploymentContext:
+        document = self.deployment["document"] or {}
+        return DeploymentContext(
+            environment_id=self.environment_id,
+            channel_id=format_id(Collection.CHANNELS, int(self.release["channel_id"])),
+            specific_machine_ids=frozenset(document.get("SpecificMachineIds") or []),
+            excluded_machine_ids=frozenset(document.get("ExcludedMachineIds") or []),
+            skip_action_ids=frozenset(document.get("SkipActions") or []),
+            default_pool_id=self.default_pool_id,
+            built_in_enabled=self.built_in_enabled,
+            pool_variable_values=self.pool_variable_values(),
+        )
+
+    def pool_variable_values(self) -> dict[str, str]:
+        """WorkerPool-type variables (for ``WorkerPoolVariable``), as they apply in this environment."""
+        from argonaut.domain.variables import ScopeContext, all_values
+
+        pools = [v for v in self.variables if v.type == "WorkerPool"]
+        values, _ = all_values(pools, ScopeContext(environment_id=self.environment_id))
+        return values
+
+    def pools(self, found: Sequence[PoolWithMembers]) -> dict[str, PoolInfo]:
+        result = {}
+        for pool in found:
+            pool_id = format_id(Collection.WORKER_POOLS, pool.id)
+            self.pool_names[pool_id] = pool.name
+            if pool.is_default:
+                self.default_pool_id = pool_id
+            result[pool_id] = PoolInfo(
+                pool_id,
+                pool.name,
+                pool.is_default,
+                tuple(
+                    WorkerCandidate(
+                        id=format_id(Collection.WORKERS, m.id),
+                        name=m.name,
+                        health=HealthStatus(m.health_status),
+                        is_disabled=m.is_disabled,
+                        active_leases=m.active_leases,
+                        exclusively_leased=m.exclusively_leased,
+                    )
+                    for m in pool.members
+                ),
+            )
+        return result
+
+    def target_name(self, target_id: str | None) -> str | None:
+        row = self.target_rows.get(target_id or "")
+        return str(row["name"]) if row is not None else None
+
+
+class DeploymentContextLoader:
+    def __init__(
+        self, store: Store, variables_for: VariablesFor, steps_for: StepsFor, built_in_enabled: bool
+    ) -> None:
+        self._store = store
+        self._variables_for = variables_for  # decrypted by the composition root: no key here
+        self._steps_for = steps_for
+        self._built_in_enabled = built_in_enabled
+
+    async def load(self, run: TaskRun) -> RunContext | Verdict:
+        arguments: Mapping[str, Any] = run.row["arguments"] or {}
+        number = parse_id(Collection.DEPLOYMENTS, str(arguments.get("DeploymentId") or ""))
+        async with self._store.transaction() as conn:
+            deployment = await releases_repo.deployment_by_id(conn, number) if number is not None else None
+            if deployment is None:
+                return Verdict(TaskState.FAILED, "The deployment of this task no longer exists")
+            space_id = int(deployment["space_id"])
+            space = await spaces_repo.get(conn, space_id)
+            release = await releases_repo.get_release(conn, space_id, int(deployment["release_id"]))
+            project = await projects_repo.get_project(conn, space_id, int(deployment["project_id"]))
+            environment = await environments_repo.get(conn, space_id, int(deployment["environment_id"]))
+            if release is None or project is None or environment is None or space is None:
+                return Verdict(TaskState.FAILED, "The release, project or environment was deleted")
+            channel = await projects_repo.get_channel(conn, space_id, int(release["channel_id"]))
+            steps = await self._steps_for(conn, str(release["process_snapshot_id"]))
+            variables = await self._variables_for(conn, str(release["variables_snapshot_id"]))
+        context = RunContext(
+            space_id=space_id,
+            space_name=str(space["name"]),
+            deployment=deployment,
+            release=release,
+            project=project,
+            environment=environment,
+            channel=channel,
+            steps=steps,
+            variables=variables,
+            targets=[],
+            built_in_enabled=self._built_in_enabled,
+        )
+        await self.refresh_targets(context)
+        return context
+
+    async def refresh_targets(self, context: RunContext) -> None:
+        """The environment's targets with their health as it is now (after checking some, say)."""
+        async with self._store.transaction() as conn:
+            rows = await machines_repo.targets_in_environment(
+                conn, context.space_id, int(context.environment["id"])
+            )
+        context.target_rows = {format_id(Collection.MACHINES, int(r["id"])): r for r in rows}
+        context.targets = [
+            TargetInfo(
+                id=target_id,
+                name=str(row["name"]),
+                roles=frozenset(str(r) for r in row["roles"] or []),
+                environment_ids=frozenset(str(e) for e in row["environment_ids"] or []),
+                is_disabled=bool(row["is_disabled"]),
+                health=HealthStatus(row["health_status"]),
+                communication_style=str(row["communication_style"]),
+                default_worker_pool_id=(row["endpoint"] or {}).get("DefaultWorkerPoolId") or None,
+            )
+            for target_id, row in context.target_rows.items()
+        ]
