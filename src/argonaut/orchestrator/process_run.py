@@ -307,6 +307,11 @@ class _Execution:
             run.log.write(activity, "Info", f"Skipping step '{step.name}': {reason}")
             await self._end_step(key, activity, "Skipped")
             return
+        if all(action.id in self._state.skipped for action in step.actions):
+            for action in step.actions:
+                run.log.write(activity, "Info", f"Skipping '{action.name}': {self._state.skipped[action.id]}")
+            await self._end_step(key, activity, "Skipped")
+            return
         failures = []
         for action in step.actions:
             failure = await self._action(step, number, action, activity)
