@@ -94,7 +94,8 @@ def test_steps_run_in_order_with_scoped_variables_outputs_and_masking(server: Se
                 "Use it",
                 'echo "got #{Octopus.Action[Say hello].Output.Greeting} in #{Octopus.Environment.Name}"\n'
                 'echo "password $(get_octopusvariable Password)"\n'
-                'echo "step #{Octopus.Step.Number} of release #{Octopus.Release.Number}"',
+                'echo "step #{Octopus.Step.Number} of release #{Octopus.Release.Number}"\n'
+                'echo "literally ##{Colour}"',
             ),
             script_step("Only on failure", "echo should not run", Condition="Failure"),
         ]
@@ -105,6 +106,7 @@ def test_steps_run_in_order_with_scoped_variables_outputs_and_masking(server: Se
     assert f"got hi-there in {dev}" in raw  # an output variable of step 1, read by step 2
     assert "password ********" in raw and "hunter2-secret" not in raw
     assert "step 2 of release 1.0.0" in raw
+    assert "literally #{Colour}" in raw  # the escape, substituted once
     assert "should not run" not in raw
     assert "Skipping step 'Only on failure'" in raw
     details = ok(server.client.get(f"/api/tasks/{task['Id']}/details"))

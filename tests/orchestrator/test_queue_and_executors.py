@@ -17,9 +17,11 @@ from fake_dispatcher import FakeDispatcher, FakeScript
 
 from argonaut.domain.scripts import BuiltInTarget, ScriptHandle, ScriptJob, ScriptKind
 from argonaut.domain.tasks import IllegalTransition, TaskState, TaskType
+from argonaut.orchestrator.action_runner import ActionRunner
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
+from argonaut.orchestrator.process_run import Tools
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.server.first_start import first_start
 from argonaut.store import Store, script_runs_repo, tasks_repo
@@ -76,11 +78,11 @@ async def nodes(store: Store, tmp_path: Path) -> AsyncIterator[Callable[..., obj
 
     async def start(dispatcher: FakeDispatcher, cap: int = 5) -> Node:
         health = WorkerHealth(store, dispatcher, "1.0.0")
+        runner = ActionRunner(store, dispatcher, tmp_path / "artifacts", lambda value: value)
+        tools = Tools(store, runner, tmp_path / "artifacts", dispatcher_handle=dispatcher.handle)
         executors: dict[str, Executor] = {
-            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
-                store, dispatcher, health, True, tmp_path / "artifacts", lambda value: value
-            ),
-            TaskType.HEALTH.value: HealthChecks(health),
+            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(tools, dispatcher, health, True),
+            TaskType.HEALTH.value: HealthChecks(health, tools),
         }
         queue = TaskQueue(store, TaskEvents(), executors, dispatcher, "test-node", cap, flush_interval_s=0.01)
         await queue.start()

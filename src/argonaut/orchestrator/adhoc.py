@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 
 from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.placement import PlacementKind
+from argonaut.domain.processes import Action, Step
 from argonaut.domain.scripts import (
     BuiltInTarget,
     Cursor,
-    ScriptJob,
     Target,
     WorkerTarget,
     WorkerUnreachable,
@@ -38,12 +37,21 @@ from argonaut.domain.workers import (
     WorkerCandidate,
     choose_worker,
 )
-from argonaut.orchestrator.action_runner import ActionRunner, RecordedRun, Remaining
+from argonaut.orchestrator.action_runner import RecordedRun
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.health import WorkerHealth, policy_timeout_s
+from argonaut.orchestrator.process_run import (
+    SCRIPT,
+    ProcessRun,
+    ProcessState,
+    RunOptions,
+    Spot,
+    Tools,
+    resumed_runs,
+    single_step,
+)
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import (
-    Store,
     leases_repo,
     policies_repo,
     pools_repo,
@@ -76,54 +84,85 @@ class _Problems:
     plan: list[Planned]
 
 
+class AdHocSource:
+    """An ad-hoc script as the engine sees it: one step, run once in each place the executor planned."""
+
+    def __init__(
+        self, run: TaskRun, args: AdHocScriptArguments, variables: dict[str, dict[str, str]]
+    ) -> None:
+        self._run = run
+        self._args = args
+        self._variables = variables  # spot key -> what the script sees of where it runs
+        step, _ = single_step(
+            "Run script",
+            SCRIPT,
+            {
+                "Octopus.Action.Script.ScriptBody": args.script_body,
+                "Octopus.Action.Script.Syntax": args.syntax,
+            },
+        )
+        self._steps = (step,)
+
+    @property
+    def space_id(self) -> int:
+        return int(self._run.row["space_id"])
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self._steps
+
+    def step_variables(self, step: Step, state: ProcessState) -> dict[str, str]:
+        return {}
+
+    def spot_variables(
+        self, step: Step, action: Action, spot: Spot, state: ProcessState
+    ) -> tuple[dict[str, str], frozenset[str]]:
+        return _task_variables(self._run) | self._variables.get(spot.key, {}), frozenset()
+
+    def window(self, step: Step, action: Action) -> int:
+        return self._args.parallelism
+
+    def target_name(self, target_id: str | None) -> str | None:
+        return None
+
+    def verdict(self, state: ProcessState, runs: int) -> Verdict:
+        failures = state.failures
+        if not failures:
+            return Verdict(TaskState.SUCCESS)
+        total = len(self._run.scripts) or runs
+        return Verdict(
+            TaskState.FAILED, failures[0] if len(failures) == 1 else f"{len(failures)} of {total} runs failed"
+        )
+
+
 class AdHocScripts:
     def __init__(
-        self,
-        store: Store,
-        dispatcher: Dispatcher,
-        health: WorkerHealth,
-        built_in_enabled: bool,
-        artifacts_dir: Path,
-        encrypt: Callable[[str], str],
+        self, tools: Tools, dispatcher: Dispatcher, health: WorkerHealth, built_in_enabled: bool
     ) -> None:
-        self._store = store
+        self._tools = tools
+        self._store = tools.store
         self._dispatcher = dispatcher
         self._health = health
         self._built_in_enabled = built_in_enabled
-        self._artifacts_dir = artifacts_dir
-        self._runner = ActionRunner(store, dispatcher, artifacts_dir, encrypt)
 
     async def run(self, run: TaskRun) -> Verdict:
         args = AdHocScriptArguments.from_json(run.row["arguments"])
         steps = await self._plan_until_ready(run, args)
         if isinstance(steps, Verdict):
             return steps
-        return await self._carry_out_all(run, args, steps, [])
+        prepared = {_key(n): recorded for n, recorded in enumerate(steps)}
+        return await self._execute(run, args, prepared, {})
 
     async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
         """Carry on after a restart: follow running scripts from their last stored line, start those that
         never started, and count the outcomes of those that had ended."""
         args = AdHocScriptArguments.from_json(run.row["arguments"])
         run.took_leases = True
-        failures = []
-        for script in scripts:
-            if script.finished:
-                run.output_variables.extend((script.outcome or {}).get("OutputVariables", []))
-                if script.failure:
-                    failures.append(script.failure)
-        pending = [
-            RecordedRun(
-                label=str(s.step.get("Label", s.handle.where)),
-                activity=s.activity,
-                handle=s.handle,
-                variables=dict(s.step.get("Variables") or {}),
-                started=s.started,
-                cursor=s.cursor if s.cursor is not None else await self._legacy_cursor(run, s),
-            )
-            for s in scripts
-            if not s.finished
-        ]
-        running = sum(1 for s in pending if s.started)
+        prepared, ended = resumed_runs(scripts)
+        for key, recorded in prepared.items():
+            if recorded.cursor is None and recorded.started:
+                prepared[key] = replace(recorded, cursor=await self._legacy_cursor(run, recorded.activity))
+        running = sum(1 for s in prepared.values() if s.started)
         previous = run.taken_from or run.row["server_node"]
         why = (
             "The server node restarted"
@@ -134,9 +173,30 @@ class AdHocScripts:
             run.root_activity,
             "Info",
             f"{why}: following {running} running script(s)"
-            + (f" and starting {len(pending) - running} more" if len(pending) > running else ""),
+            + (f" and starting {len(prepared) - running} more" if len(prepared) > running else ""),
         )
-        return await self._carry_out_all(run, args, pending, failures)
+        return await self._execute(run, args, prepared, ended)
+
+    async def _execute(
+        self,
+        run: TaskRun,
+        args: AdHocScriptArguments,
+        prepared: dict[str, RecordedRun],
+        ended: dict[str, ScriptRun],
+    ) -> Verdict:
+        """Run the planned scripts as a one-step process: the runs are recorded already, so the engine
+        only starts or follows them; no cursor beyond them is stored."""
+        labels = {key: r.label for key, r in prepared.items()} | {
+            key: str(r.step.get("Label", r.handle.where)) for key, r in ended.items()
+        }
+        variables = {key: r.variables for key, r in prepared.items()} | {
+            key: dict(r.step.get("Variables") or {}) for key, r in ended.items()
+        }
+        source = AdHocSource(run, args, variables)
+        spots = [Spot(key, PlacementKind.WORKER.value, label) for key, label in sorted(labels.items())]
+        state = ProcessState(spots={source.steps[0].actions[0].id: spots})
+        options = RunOptions(persist=False, flat=True, isolation=args.isolation, remaining=len(prepared))
+        return await ProcessRun(self._tools, run, source, state, prepared, ended, options).execute()
 
     # -- planning ------------------------------------------------------------------------------------
 
@@ -225,7 +285,7 @@ class AdHocScripts:
             # once cannot both take the one idle worker exclusively; and each run is recorded with its
             # handle before anything starts, so no script is ever out of sight of a restarted node.
             steps = []
-            for p, handle in zip(plan, handles, strict=True):
+            for n, (p, handle) in enumerate(zip(plan, handles, strict=True)):
                 lease_id = None
                 if p.lease_worker is not None:
                     run.took_leases = True
@@ -239,7 +299,7 @@ class AdHocScripts:
                     run.task_id,
                     activity,
                     handle,
-                    {"Label": p.label, "Variables": p.variables},
+                    {"Label": p.label, "Variables": p.variables, "Key": _key(n)},
                 )
                 run.track(activity, handle)
                 steps.append(step)
@@ -332,51 +392,15 @@ class AdHocScripts:
                 cache[policy_id] = 120.0
         return cache[policy_id]
 
-    # -- running -------------------------------------------------------------------------------------
-
-    async def _carry_out_all(
-        self, run: TaskRun, args: AdHocScriptArguments, steps: list[RecordedRun], failures: list[str]
-    ) -> Verdict:
-        limit = asyncio.Semaphore(args.parallelism)
-        remaining = Remaining(len(steps))
-        results = await asyncio.gather(*(self._carry_out(run, args, s, limit, remaining) for s in steps))
-        failures += [message for message in results if message is not None]
-        if failures:
-            total = len(run.scripts) or len(steps)
-            return Verdict(
-                TaskState.FAILED,
-                failures[0] if len(failures) == 1 else f"{len(failures)} of {total} runs failed",
-            )
-        return Verdict(TaskState.SUCCESS)
-
-    def _job(self, run: TaskRun, args: AdHocScriptArguments, step: RecordedRun) -> ScriptJob:
-        return ScriptJob(
-            task_id=run.task_id,
-            script_body=args.script_body,
-            syntax=args.syntax,
-            variables=_task_variables(run) | step.variables,
-            artifact_dir=self._artifacts_dir / "staging" / uuid.uuid4().hex,
-            isolation=args.isolation,
-        )
-
-    async def _carry_out(
-        self,
-        run: TaskRun,
-        args: AdHocScriptArguments,
-        step: RecordedRun,
-        limit: asyncio.Semaphore,
-        remaining: Remaining,
-    ) -> str | None:
-        async with limit:
-            result = await self._runner.carry_out(run, step, self._job(run, args, step), remaining)
-        return result.failure
-
-    async def _legacy_cursor(self, run: TaskRun, script: ScriptRun) -> Cursor:
+    async def _legacy_cursor(self, run: TaskRun, activity: str) -> Cursor:
         """Runs recorded before cursors were kept: the agent line to ask for next is the stored count."""
-        if not script.started:
-            return None
         async with self._store.transaction() as conn:
-            return await script_runs_repo.stored_lines(conn, run.task_id, script.activity)
+            return await script_runs_repo.stored_lines(conn, run.task_id, activity)
+
+
+def _key(n: int) -> str:
+    """The spot key of an ad-hoc script's n-th run (one step, one action)."""
+    return f"1/1/{n:05d}"
 
 
 def _task_variables(run: TaskRun) -> dict[str, str]:

@@ -14,12 +14,15 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.health import HealthReport
+from argonaut.domain.placement import PlacementKind
 from argonaut.domain.policies import default_document
+from argonaut.domain.processes import Action, Step
 from argonaut.domain.scripts import LogEntry, ScriptJob, Target, WorkerTarget
 from argonaut.domain.task_arguments import WorkerSelection
 from argonaut.domain.tasks import TaskState
@@ -27,6 +30,7 @@ from argonaut.domain.timespan import parse_timespan
 from argonaut.domain.workers import CommunicationStyle, HealthStatus
 from argonaut.orchestrator.cloud_health import CloudRegionHealth
 from argonaut.orchestrator.dispatcher import Dispatcher, run_to_end
+from argonaut.orchestrator.process_run import ProcessRun, ProcessState, RunOptions, Spot, Tools, single_step
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import Store, machines_repo, policies_repo, workers_repo
 from argonaut.store.connection import Conn
@@ -171,11 +175,52 @@ class WorkerHealth:
         return report
 
 
-class HealthChecks:
-    """The ``Health`` task: each machine checked concurrently, each its own activity in the log."""
+HEALTH_CHECK = "Octopus.HealthCheck"
 
-    def __init__(self, checker: WorkerHealth) -> None:
+
+class _HealthSource:
+    """A Health task as the engine sees it: one step of the described system's ``Octopus.HealthCheck``,
+    run once per machine, up to 100 at once."""
+
+    def __init__(self, space_id: int) -> None:
+        self._space_id = space_id
+        step, _ = single_step("Check health", HEALTH_CHECK)
+        self._steps = (step,)
+
+    @property
+    def space_id(self) -> int:
+        return self._space_id
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        return self._steps
+
+    def step_variables(self, step: Step, state: ProcessState) -> dict[str, str]:
+        return {}
+
+    def spot_variables(
+        self, step: Step, action: Action, spot: Spot, state: ProcessState
+    ) -> tuple[dict[str, str], frozenset[str]]:
+        return {}, frozenset()
+
+    def window(self, step: Step, action: Action) -> int:
+        return MAX_CONCURRENT_CHECKS
+
+    def target_name(self, target_id: str | None) -> str | None:
+        return None
+
+    def verdict(self, state: ProcessState, runs: int) -> Verdict:
+        if state.failures:
+            return Verdict(TaskState.FAILED, "; ".join(state.failures))
+        return Verdict(TaskState.SUCCESS)
+
+
+class HealthChecks:
+    """The ``Health`` task: a one-step process whose action checks each machine, each its own activity."""
+
+    def __init__(self, checker: WorkerHealth, tools: Tools) -> None:
         self._checker = checker
+        self._tools = tools
 
     async def run(self, run: TaskRun) -> Verdict:
         selection = WorkerSelection.from_json(run.row["arguments"])
@@ -187,30 +232,30 @@ class HealthChecks:
         if not rows:
             run.log.write(run.root_activity, "Info", "There are no enabled machines to check")
             return Verdict(TaskState.SUCCESS)
-        limit = asyncio.Semaphore(MAX_CONCURRENT_CHECKS)
+        by_key = {f"1/1/{n:05d}": row for n, row in enumerate(rows)}
+        timeout_s = _timeout(selection.timeout) if selection.timeout else None
 
-        async def check(row: Any) -> HealthReport:
-            async with limit:
-                activity = run.log.open_activity(f"Check {row['name']}", parent=run.root_activity)
+        async def check(
+            process: ProcessRun, step: Step, action: Action, spot: Spot, parent: str
+        ) -> str | None:
+            row = by_key[spot.key]
+            activity = run.log.open_activity(f"Check {row['name']}", parent=parent)
 
-                def say(category: str, text: str) -> None:
-                    run.log.write(activity, category, text)
+            def say(category: str, text: str) -> None:
+                run.log.write(activity, category, text)
 
-                policy = policies[row["machine_policy_id"]]
-                timeout_s = _timeout(selection.timeout) if selection.timeout else None
-                report = await self._checker.check(run.task_id, row, policy, say, timeout_s)
-                run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
-                return report
+            policy = policies[row["machine_policy_id"]]
+            report = await self._checker.check(run.task_id, row, policy, say, timeout_s)
+            run.log.close_activity(activity, "Success" if report.status.can_run_scripts else "Failed")
+            return None if report.status.can_run_scripts else f"{row['name']} is {report.status.value}"
 
-        reports = await asyncio.gather(*(check(row) for row in rows))
-        bad = [
-            f"{row['name']} is {report.status.value}"
-            for row, report in zip(rows, reports, strict=True)
-            if not report.status.can_run_scripts
-        ]
-        if bad:
-            return Verdict(TaskState.FAILED, "; ".join(bad))
-        return Verdict(TaskState.SUCCESS)
+        tools = replace(self._tools, performers={**self._tools.performers, HEALTH_CHECK: check})
+        spots = [Spot(key, PlacementKind.TARGET.value, str(row["name"])) for key, row in by_key.items()]
+        source = _HealthSource(space_id)
+        state = ProcessState(spots={source.steps[0].actions[0].id: spots})
+        return await ProcessRun(
+            tools, run, source, state, options=RunOptions(persist=False, flat=True)
+        ).execute()
 
     async def resume(self, run: TaskRun, scripts: Sequence[ScriptRun]) -> Verdict:
         return Verdict(TaskState.FAILED, "A health check cannot be carried on after a restart; run it again")

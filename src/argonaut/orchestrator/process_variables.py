@@ -51,9 +51,6 @@ class VariableBuilder:
         self._base = _system_variables(context, run)
         self._numbers = {step.id: n for n, step in enumerate(context.steps, start=1)}
 
-    def substitute(self, text: str, variables: Mapping[str, str]) -> str:
-        return substitute(text, variables)
-
     def window(self, step: Step, action: Action) -> int:
         """The rolling window: the step's MaxParallelism, else a project variable of that name, else 10."""
         if step.max_parallelism:

@@ -22,12 +22,14 @@ from argonaut.comms.relay import Relay
 from argonaut.config import ServerSettings
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.tasks import TaskType
+from argonaut.orchestrator.action_runner import ActionRunner
 from argonaut.orchestrator.adhoc import AdHocScripts
+from argonaut.orchestrator.deployments import Deployments
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
 from argonaut.orchestrator.nodes import NodeHeartbeat
-from argonaut.orchestrator.process_run import ProcessRuns
+from argonaut.orchestrator.process_run import Tools
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
@@ -122,22 +124,25 @@ class Node:
             name, BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh
         )
         health = WorkerHealth(store, dispatch, RUNNER_VERSION, settings.built_in_worker)
+        # One engine: every executor that runs work on machines goes through the same process run and
+        # the same runner of one action in one place.
+        tools = Tools(
+            store,
+            ActionRunner(store, dispatch, settings.artifacts_dir, box.encrypt),
+            settings.artifacts_dir,
+            dispatcher_handle=dispatch.handle,
+        )
         executors: dict[str, Executor] = {
-            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(
-                store, dispatch, health, settings.built_in_worker, settings.artifacts_dir, box.encrypt
-            ),
-            TaskType.DEPLOY.value: ProcessRuns(
-                store,
-                dispatch,
+            TaskType.AD_HOC_SCRIPT.value: AdHocScripts(tools, dispatch, health, settings.built_in_worker),
+            TaskType.DEPLOY.value: Deployments(
+                tools,
                 health,
                 settings.built_in_worker,
-                settings.artifacts_dir,
-                box.encrypt,
                 box.decrypt,
                 lambda conn, set_id: variables.variables_for_run(conn, box, set_id),
                 lambda conn, process_id: processes.steps_for_run(conn, box, process_id),
             ),
-            TaskType.HEALTH.value: HealthChecks(health),
+            TaskType.HEALTH.value: HealthChecks(health, tools),
             TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),
         }
         explicit_cap = settings.task_cap if "task_cap" in settings.model_fields_set else None
