@@ -149,6 +149,29 @@ def test_a_target_runs_one_deployment_step_at_a_time(
     assert any("another deployment step is running on it" in raw for raw in raws), raws
 
 
+def test_steps_share_a_target_when_the_project_bypasses_the_mutex(
+    server: ServerProcess, agent_factory: Any, tmp_path: Path
+) -> None:
+    space = Space(server.client)
+    space.target(unique("db"), ["db"], listening(agent_factory(trust=[server_thumbprint(server.client)])))
+    # Each deployment marks its arrival and waits (up to 30 s) for the other's: one at a time, they fail.
+    wait = "touch {me}; for i in $(seq 1 300); do [ -e {other} ] && break; sleep 0.1; done; [ -e {other} ]"
+    projects = []
+    for me, other in (("a", "b"), ("b", "a")):
+        project = space.project(
+            [step("Side by side", wait.format(me=tmp_path / me, other=tmp_path / other), roles="db")]
+        )
+        url = f"/api/{space.id}/variables/{project['VariableSetId']}"
+        variables = ok(space.client.get(url))
+        variables["Variables"] = [{"Name": "OctopusBypassDeploymentMutex", "Value": "True"}]
+        ok(space.client.put(url, json=variables))
+        projects.append(project)
+    task_ids = [space.deploy(p) for p in projects]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda t: follow(space.client, t, timeout_s=120), task_ids))
+    assert [r["State"] for r in results] == ["Success", "Success"]
+
+
 @pytest.fixture
 def sshd(tmp_path: Path) -> Any:
     daemon = make_sshd(tmp_path / "sshd").start()

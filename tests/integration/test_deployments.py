@@ -271,3 +271,61 @@ def test_a_node_killed_at_step_2_of_3_resumes_there_without_running_step_1_again
     assert ran.read_text().splitlines() == ["one"]  # step 1 ran once
     assert raw.count("step two started") == 1 and "step two finished" in raw
     assert "step three done" in raw
+
+
+def test_a_deployment_runs_on_the_targets_it_names_and_skips_the_steps_it_is_told_to(
+    server: ServerProcess,
+) -> None:
+    project = Project(server.client, ["Dev"])
+    targets = []
+    for name in ("alpha", "beta", "gamma"):
+        body = {
+            "Name": unique(name),
+            "Roles": ["web"],
+            "EnvironmentIds": [project.environments["Dev"]],
+            # Cloud Region targets: their steps run on a worker of their pool, here the built-in worker.
+            "Endpoint": {"CommunicationStyle": "None", "DefaultWorkerPoolId": None},
+        }
+        targets.append(ok(server.client.post(f"/api/{project.space}/machines", json=body), 201))
+    process = project.set_steps(
+        [
+            script_step(
+                "Web",
+                'echo "web on #{Octopus.Machine.Name}"',
+                properties={"Octopus.Action.TargetRoles": "web"},
+            ),
+            script_step("Optional", "echo optional ran"),
+        ]
+    )
+    optional_action = process["Steps"][1]["Actions"][0]["Id"]
+    release = project.release("1.0.0")
+    alpha, beta, gamma = targets
+
+    body = {
+        "ReleaseId": release["Id"],
+        "EnvironmentId": project.environments["Dev"],
+        "ExcludedMachineIds": [beta["Id"]],
+        "SkipActions": [optional_action],
+    }
+    deployment = ok(server.client.post(f"/api/{project.space}/deployments", json=body), 201)
+    assert deployment["ExcludedMachineIds"] == [beta["Id"]] and deployment["SkipActions"] == [optional_action]
+    assert follow(server.client, deployment["TaskId"])["State"] == "Success"
+    raw = server.client.get(f"/api/tasks/{deployment['TaskId']}/raw").text
+    assert f"web on {alpha['Name']}" in raw and f"web on {gamma['Name']}" in raw
+    assert f"web on {beta['Name']}" not in raw
+    assert "optional ran" not in raw and "skipped by request" in raw
+
+    body = {
+        "ReleaseId": release["Id"],
+        "EnvironmentId": project.environments["Dev"],
+        "SpecificMachineIds": [beta["Id"]],
+    }
+    deployment = ok(server.client.post(f"/api/{project.space}/deployments", json=body), 201)
+    assert follow(server.client, deployment["TaskId"])["State"] == "Success"
+    raw = server.client.get(f"/api/tasks/{deployment['TaskId']}/raw").text
+    assert f"web on {beta['Name']}" in raw and raw.count("web on ") == 1
+    assert "optional ran" in raw
+
+    unknown = {**body, "SpecificMachineIds": ["Machines-999999"]}
+    refused = server.client.post(f"/api/{project.space}/deployments", json=unknown)
+    assert refused.status_code == 400 and "Machines-999999" in refused.json()["ErrorMessage"]
