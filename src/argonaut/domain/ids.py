@@ -29,6 +29,12 @@ class Collection(StrEnum):
     CHANNELS = "Channels"
     RELEASES = "Releases"
     DEPLOYMENTS = "Deployments"
+    RUNBOOKS = "Runbooks"
+    RUNBOOK_SNAPSHOTS = "RunbookSnapshots"
+    RUNBOOK_RUNS = "RunbookRuns"
+    INTERRUPTIONS = "Interruptions"
+    PROJECT_TRIGGERS = "ProjectTriggers"
+    ACTION_TEMPLATES = "ActionTemplates"
 
 
 # The store keeps ids in integer columns, 32-bit on PostgreSQL: a larger number names nothing there, and

@@ -60,6 +60,7 @@ class TaskType(StrEnum):
     HEALTH = "Health"
     UPDATE_CALAMARI = "UpdateCalamari"
     DEPLOY = "Deploy"
+    RUNBOOK_RUN = "RunbookRun"
 
 
 def describe_duration(seconds: float) -> str:

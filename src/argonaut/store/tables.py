@@ -206,6 +206,9 @@ tasks = Table(
     # A process run's cursor (deployments): the steps that ended and what they left for later steps, so
     # a node that resumes the task starts at the step where it stopped (migration 0009).
     Column("process_state", JSON, nullable=True),
+    # Types of the task's pending interruptions (ManualIntervention, GuidedFailure), kept with the task so
+    # lists show HasPendingInterruptions without a join (migration 0010).
+    Column("pending_interruptions", JSON, nullable=True),
     Column("queue_time", DateTime(timezone=True), nullable=False),
     Column("start_time", DateTime(timezone=True), nullable=True),
     Column("completed_time", DateTime(timezone=True), nullable=True),
@@ -500,4 +503,129 @@ deployments = Table(
     Index("ix_deployments_release", "release_id"),
     Index("ix_deployments_project_environment", "project_id", "environment_id"),
     sqlite_autoincrement=True,
+)
+
+
+runbooks = Table(
+    "runbooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("slug", String(400), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("process_id", String(150), nullable=False),  # RunbookProcess-Runbooks-n (the processes table)
+    Column("published_snapshot_id", Integer, nullable=True),
+    # EnvironmentScope, Environments, RunRetentionPolicy, ConnectivityPolicy, DefaultGuidedFailureMode...
+    Column("document", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("project_id", "name_key"),
+    sqlite_autoincrement=True,
+)
+
+runbook_snapshots = Table(
+    "runbook_snapshots",
+    metadata,
+    # A runbook's process and the project's variables, frozen: what a published runbook runs.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("runbook_id", Integer, ForeignKey("runbooks.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("notes", Text, nullable=True),
+    Column("process_snapshot_id", String(150), nullable=False),
+    Column("variables_snapshot_id", String(150), nullable=False),
+    Column("assembled", DateTime(timezone=True), nullable=False),
+    Column("document", JSON, nullable=False),
+    *_modified(),
+    UniqueConstraint("runbook_id", "name_key"),
+    sqlite_autoincrement=True,
+)
+
+runbook_runs = Table(
+    "runbook_runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("runbook_id", Integer, ForeignKey("runbooks.id", ondelete="CASCADE"), nullable=False),
+    Column("snapshot_id", Integer, ForeignKey("runbook_snapshots.id", ondelete="CASCADE"), nullable=False),
+    Column("environment_id", Integer, ForeignKey("environments.id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="SET NULL"), nullable=True),
+    Column("name", String(400), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("deployed_by", String(200), nullable=False),
+    # SpecificMachineIds, ExcludedMachineIds, SkipActions, UseGuidedFailure, FormValues, Comments, ...
+    Column("document", JSON, nullable=False),
+    Index("ix_runbook_runs_runbook_environment", "runbook_id", "environment_id", "id"),
+    sqlite_autoincrement=True,
+)
+
+interruptions = Table(
+    "interruptions",
+    metadata,
+    # A task waiting for a person: a manual intervention, or guidance after a failure.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", Integer, ForeignKey("tasks.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("type", String(40), nullable=False),  # ManualIntervention | GuidedFailure
+    Column("title", Text, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("is_pending", Boolean, nullable=False, default=True),
+    Column("form", JSON, nullable=False),  # {Values, Elements}
+    Column("related_document_ids", JSON, nullable=False),
+    Column("responsible_team_ids", JSON, nullable=False),
+    Column("responsible_user_id", Integer, nullable=True),
+    Column("correlation_id", String(200), nullable=False),  # the spot (or step) of the run that waits
+    Column("submitted", JSON, nullable=True),  # what was answered, by whom and when
+    Index("ix_interruptions_space_pending", "space_id", "is_pending", "id"),
+    sqlite_autoincrement=True,
+)
+
+project_triggers = Table(
+    "project_triggers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("is_disabled", Boolean, nullable=False, default=False),
+    Column("filter", JSON, nullable=False),  # the schedule: cron, daily, interval ... with a time zone
+    Column("action", JSON, nullable=False),  # what it does: run a runbook in environments
+    Column("next_run", DateTime(timezone=True), nullable=True),  # when it fires next (UTC)
+    Column("last_run", DateTime(timezone=True), nullable=True),
+    *_modified(),
+    UniqueConstraint("project_id", "name_key"),
+    sqlite_autoincrement=True,
+)
+
+action_templates = Table(
+    "action_templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("action_type", String(100), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("document", JSON, nullable=False),  # Properties, Parameters, Packages, CommunityActionTemplateId
+    *_modified(),
+    UniqueConstraint("space_id", "name_key"),
+    sqlite_autoincrement=True,
+)
+
+action_template_versions = Table(
+    "action_template_versions",
+    metadata,
+    # Every saved version of a template, so a step keeps running the version it names.
+    Column("template_id", Integer, ForeignKey("action_templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSON, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
 )
