@@ -99,6 +99,8 @@ class Action:
     excluded_environments: tuple[str, ...] = ()
     channels: tuple[str, ...] = ()
     properties: Mapping[str, str] = field(default_factory=dict)
+    # Properties whose values are secret (sent as {HasValue, NewValue}): masked in every log line.
+    sensitive_properties: frozenset[str] = frozenset()
 
     @property
     def run_on_server(self) -> bool:
@@ -215,6 +217,9 @@ def _parse_action(doc: Mapping[str, Any]) -> Action:
         excluded_environments=tuple(doc.get("ExcludedEnvironments") or ()),
         channels=tuple(doc.get("Channels") or ()),
         properties=_plain_properties(doc.get("Properties")),
+        sensitive_properties=frozenset(
+            key for key, value in (doc.get("Properties") or {}).items() if isinstance(value, Mapping)
+        ),
     )
 
 

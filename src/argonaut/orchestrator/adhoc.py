@@ -125,6 +125,10 @@ class AdHocSource:
     def target_name(self, target_id: str | None) -> str | None:
         return None
 
+    @property
+    def guided_failure(self) -> bool:
+        return False
+
     def verdict(self, state: ProcessState, runs: int) -> Verdict:
         failures = state.failures
         if not failures:

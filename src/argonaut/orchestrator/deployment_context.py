@@ -102,6 +102,15 @@ class RunContext:
             )
         return result
 
+    @property
+    def guided_failure(self) -> bool:
+        if (self.deployment["document"] or {}).get("UseGuidedFailure"):
+            return True
+        mode = (self.project["document"] or {}).get("DefaultGuidedFailureMode") or "EnvironmentDefault"
+        if mode == "On":
+            return True
+        return mode == "EnvironmentDefault" and bool(self.environment["use_guided_failure"])
+
     def target_name(self, target_id: str | None) -> str | None:
         row = self.target_rows.get(target_id or "")
         return str(row["name"]) if row is not None else None

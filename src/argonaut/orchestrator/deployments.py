@@ -71,6 +71,12 @@ class DeploymentSource:
     def verdict(self, state: ProcessState, runs: int) -> Verdict:
         return failed(state)
 
+    @property
+    def guided_failure(self) -> bool:
+        """On when the deployment asks for it; else the project's mode, whose default follows the
+        environment's setting."""
+        return self._context.guided_failure
+
 
 class Deployments:
     """The executor of ``Deploy`` tasks."""

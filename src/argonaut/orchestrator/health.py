@@ -209,6 +209,10 @@ class _HealthSource:
     def target_name(self, target_id: str | None) -> str | None:
         return None
 
+    @property
+    def guided_failure(self) -> bool:
+        return False
+
     def verdict(self, state: ProcessState, runs: int) -> Verdict:
         if state.failures:
             return Verdict(TaskState.FAILED, "; ".join(state.failures))

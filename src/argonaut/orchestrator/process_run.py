@@ -20,7 +20,7 @@ import asyncio
 import secrets
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -38,6 +38,7 @@ from argonaut.store.script_runs_repo import ScriptRun
 STEP_WINDOW = 10  # at most this many StartWithPrevious steps at once (Octopus.Action.MaxParallelism)
 MUTEX_BYPASS = "OctopusBypassDeploymentMutex"
 SCRIPT = "Octopus.Script"
+MANUAL = "Octopus.Manual"  # an abort is a person's answer already: never asked about again
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +87,7 @@ class ProcessState:
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)  # step number -> Status, Activity
     failure: str | None = None  # the first failing step's message (Octopus.Deployment.Error)
     outputs: list[dict[str, Any]] = field(default_factory=list)  # output variables so far
+    excluded: list[str] = field(default_factory=list)  # targets guided failure dropped from the run
     failures: list[str] = field(default_factory=list)  # every failed run, in memory only
 
     def to_json(self) -> dict[str, Any]:
@@ -96,6 +98,7 @@ class ProcessState:
             "Steps": self.steps,
             "Failure": self.failure,
             "Outputs": self.outputs,
+            "Excluded": self.excluded,
         }
 
     @classmethod
@@ -107,6 +110,7 @@ class ProcessState:
             dict(data.get("Steps") or {}),
             data.get("Failure"),
             list(data.get("Outputs") or []),
+            list(data.get("Excluded") or []),
         )
 
     @property
@@ -135,6 +139,11 @@ class ProcessSource(Protocol):
 
     def verdict(self, state: ProcessState, runs: int) -> Verdict: ...
 
+    @property
+    def guided_failure(self) -> bool:
+        """Whether a failed action asks a person what to do (Fail, Retry, Ignore, Exclude)."""
+        ...
+
 
 class Performer(Protocol):
     """Runs one action of a type other than a script in one spot; answers its failure, if any."""
@@ -142,6 +151,15 @@ class Performer(Protocol):
     async def __call__(
         self, process: ProcessRun, step: Step, action: Action, spot: Spot, parent: str
     ) -> str | None: ...
+
+
+class Guidance(Protocol):
+    """Asks a person what to do about a failed action: ``Fail``, ``Retry``, ``Ignore`` or ``Exclude``
+    (required actions offer neither Ignore nor Exclude). Waits without holding a task-cap slot."""
+
+    async def __call__(
+        self, process: ProcessRun, step: Step, action: Action, spot: Spot, failure: str
+    ) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +179,7 @@ class Tools:
     artifacts_dir: Path
     performers: dict[str, Performer] = field(default_factory=dict)
     dispatcher_handle: Callable[[Target, str], Any] | None = None
+    guidance: Guidance | None = None
 
 
 class ProcessRun:
@@ -274,8 +293,11 @@ class ProcessRun:
         window = asyncio.Semaphore(self.source.window(step, action))
 
         async def one(spot: Spot) -> str | None:
+            if spot.target_id is not None and spot.target_id in self.state.excluded:
+                self.run.log.write(activity, "Info", f"Skipping '{spot.label}': excluded after a failure")
+                return None
             async with window:
-                return await perform(self, step, action, spot, activity)
+                return await self._guided(step, action, spot, activity, perform)
 
         spots = self.state.spots.get(action.id, [])
         results = await asyncio.gather(*(one(spot) for spot in spots))
@@ -285,6 +307,39 @@ class ProcessRun:
         if not failures:
             return None
         return failures[0] if len(failures) == 1 else f"{len(failures)} of {len(spots)} runs failed"
+
+    async def _guided(
+        self, step: Step, action: Action, spot: Spot, activity: str, perform: Performer
+    ) -> str | None:
+        """Run a spot; when it fails and guided failure is on, do what a person says."""
+        attempt, current = 0, spot
+        while True:
+            failure = await perform(self, step, action, current, activity)
+            guidance = self.tools.guidance
+            if (
+                not failure
+                or guidance is None
+                or not self.source.guided_failure
+                or action.action_type == MANUAL
+            ):
+                return failure
+            choice = await guidance(self, step, action, current, failure)
+            if choice == "Retry":
+                attempt += 1
+                current = replace(spot, key=f"{spot.key}/retry-{attempt}")
+                continue
+            if choice == "Ignore":
+                self.run.log.write(
+                    activity, "Warning", f"The failure of '{spot.label}' was ignored: {failure}"
+                )
+                return None
+            if choice == "Exclude" and spot.target_id is not None:
+                self.state.excluded.append(spot.target_id)
+                self.run.log.write(
+                    activity, "Warning", f"'{spot.label}' is excluded from the rest of the run"
+                )
+                return None
+            return failure
 
     def _performer(self, action: Action) -> Performer | None:
         if action.action_type == SCRIPT:
@@ -315,7 +370,8 @@ class ProcessRun:
             if isinstance(begun, str):
                 return begun
             recorded = begun
-        result = await self.tools.runner.carry_out(self.run, recorded, job, self._remaining)
+        with self.run.working():
+            result = await self.tools.runner.carry_out(self.run, recorded, job, self._remaining)
         self.keep_outputs(action, spot, result.stored_outputs)
         return result.failure
 

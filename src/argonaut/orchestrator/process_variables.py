@@ -80,8 +80,8 @@ class VariableBuilder:
             | self._outputs(state, spot.target_id)
             | self._error(state)
         )
-        secret_outputs = {name for name in self._output_names(state, sensitive_only=True)}
-        return self._expanded(merged), frozenset(sensitive | secret_outputs)
+        secret_outputs = self._output_names(state, sensitive_only=True)
+        return self._expanded(merged), frozenset(sensitive | secret_outputs | action.sensitive_properties)
 
     # -- pieces --------------------------------------------------------------------------------------
 
@@ -105,7 +105,9 @@ class VariableBuilder:
         }
 
     def _action_variables(self, action: Action, state: StateLike) -> dict[str, str]:
-        found = {f"{name}": value for name, value in action.properties.items() if name.startswith("Octopus.")}
+        # Every property is a variable: the described system's own (Octopus.Action.*) and a step
+        # template's parameters, which scripts read by their names.
+        found = dict(action.properties)
         return found | {
             "Octopus.Action.Id": action.id,
             "Octopus.Action.Name": action.name,

@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -67,6 +67,41 @@ class TaskRun:
     # Run once the task's final state is committed: releasing worker-side state (a script's folder, an
     # agent's record of it) only after its outcome is durable, so a crash in between loses nothing.
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Parts of the task waiting for something outside it (a person, a child task): while any waits and
+    # nothing else of the task runs, the task holds no task-cap slot, so what it waits for can run.
+    waits: int = 0
+    busy: int = 0
+    on_wait_change: Callable[[], None] | None = None
+
+    @property
+    def holds_slot(self) -> bool:
+        return not (self.waits > 0 and self.busy == 0)
+
+    @contextlib.asynccontextmanager
+    async def waiting(self) -> AsyncIterator[None]:
+        """Around a wait for something outside the task: its task-cap slot is free meanwhile (the
+        described system's users hit deadlocks when a waiting parent held the slot its child needed)."""
+        self.waits += 1
+        self._changed()
+        try:
+            yield
+        finally:
+            self.waits -= 1
+            self._changed()
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Around work of the task that runs now (a script): it holds a slot again while this lasts."""
+        self.busy += 1
+        try:
+            yield
+        finally:
+            self.busy -= 1
+            self._changed()
+
+    def _changed(self) -> None:
+        if self.on_wait_change is not None:
+            self.on_wait_change()
 
     @property
     def task_id(self) -> int:
@@ -239,7 +274,8 @@ class TaskQueue:
     async def _claim_loop(self) -> None:
         while self._accepting:
             self._wake.clear()
-            free = 0 if self.draining else self.task_cap - len(self._running)
+            holding = sum(1 for r in self._running.values() if r.run.holds_slot)
+            free = 0 if self.draining else self.task_cap - holding
             if free > 0:
                 try:
                     async with self._store.single() as conn:  # one statement: atomic by itself
@@ -330,6 +366,7 @@ class TaskQueue:
         task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), activities)
         root = activities[0]["Id"] if activities else task_log.open_activity(str(row["description"]))
         run = TaskRun(row=row, log=task_log, root_activity=root, taken_from=taken_from)
+        run.on_wait_change = self._wake.set
         for script in resume or ():
             run.track(script.activity, script.handle)
         job = asyncio.create_task(self._execute(run, resume), name=f"task-{row['id']}")

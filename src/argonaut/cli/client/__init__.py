@@ -13,6 +13,7 @@ from argonaut.cli.client.environments import environment
 from argonaut.cli.client.health import check_health
 from argonaut.cli.client.policies import machine_policy
 from argonaut.cli.client.pools import worker_pool
+from argonaut.cli.client.process import add_step, list_steps, remove_step
 from argonaut.cli.client.projects import project
 from argonaut.cli.client.releases import release
 from argonaut.cli.client.scripts import run_script
@@ -33,6 +34,9 @@ COMMANDS: tuple[click.Command, ...] = (
 )
 # Defined in its own module, which needs the worker helpers that ``workers`` holds.
 worker.add_command(check_health)
+# The deployment process verbs need find_project, so they live beside ``projects``, not in it.
+for _verb in (list_steps, add_step, remove_step):
+    project.add_command(_verb)
 
 
 def register(group: click.Group) -> None:

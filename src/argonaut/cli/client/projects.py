@@ -68,7 +68,7 @@ def _names(api: ApiSession, out: Output) -> dict[str, str]:
 
 @click.group("project")
 def project() -> None:
-    """List and create projects."""
+    """List and create projects, and edit their deployment process step by step."""
 
 
 @project.command("list")
