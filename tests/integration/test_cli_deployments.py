@@ -2,7 +2,7 @@
 
 Each test works in a space of its own on the shared server, so the Default Lifecycle (one phase per
 environment of the space, in sort order) sees only the test's environments, whatever other tests made.
-The deployment process is set through the REST API, as the CLI has no verb for it.
+The deployment process is built with ``project add-step``, as a newcomer following README.md would.
 """
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ from typing import Any
 from conftest import ServerProcess, unique
 
 ARGONAUT = Path(sys.executable).with_name("argonaut")
-
-
-def say(name: str, body: str) -> dict[str, Any]:
-    properties = {"Octopus.Action.RunOnServer": "true", "Octopus.Action.Script.ScriptBody": body}
-    return {
-        "Name": name,
-        "Actions": [{"Name": name, "ActionType": "Octopus.Script", "Properties": properties}],
-    }
 
 
 class Cli:
@@ -55,14 +47,10 @@ class Cli:
     def json(self, *args: str, space: bool = True) -> Any:
         return json.loads(self.ok(*args, "--json", space=space).stdout)
 
-    def set_steps(self, project: dict[str, Any], steps: list[dict[str, Any]]) -> None:
-        url = f"/api/{self.space['Id']}/deploymentprocesses/{project['DeploymentProcessId']}"
-        got = self.server.client.get(url)
-        assert got.status_code == 200, got.text
-        process = got.json()
-        process["Steps"] = steps
-        put = self.server.client.put(url, json=process)
-        assert put.status_code == 200, put.text
+    def add_step(self, project: str, name: str, body: str, *options: str) -> Any:
+        return self.json(
+            "project", "add-step", "--project", project, "--name", name, "--body", body, *options
+        )
 
 
 def one_error_line(done: subprocess.CompletedProcess[str]) -> str:
@@ -95,7 +83,7 @@ def test_release_create_and_deploy_wait_follow_the_lifecycle_with_the_live_log(s
     )
     assert project["Name"] == name and project["DeploymentProcessId"] and project["VariableSetId"]
     assert name in cli.ok("project", "list").stdout
-    cli.set_steps(project, [say("Say", "echo hello from #{Octopus.Environment.Name}")])
+    cli.add_step(name, "Say", "echo hello from #{Octopus.Environment.Name}")
 
     release = cli.ok(
         "release", "create", "--project", name.upper(), "--version", "1.0.0", "--notes", "first cut"
@@ -125,13 +113,123 @@ def test_release_create_and_deploy_wait_follow_the_lifecycle_with_the_live_log(s
     assert f"hello from {prod}" in second.stdout.splitlines()
 
 
+def test_project_add_step_builds_the_process_that_release_deploy_runs(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    cli = Cli(server)
+    dev = unique("Dev")
+    cli.ok("environment", "create", dev)
+    name = unique("shop")
+    cli.json("project", "create", name)
+    assert "no steps yet" in cli.ok("project", "steps", "--project", name).stderr
+    pool = cli.json("worker-pool", "list")[0]
+
+    added = cli.ok(
+        "project",
+        "add-step",
+        "--project",
+        name.upper(),
+        "--name",
+        "Hello",
+        "--body",
+        "echo hello from #{Octopus.Environment.Name}",
+        "--pool",
+        pool["Name"].lower(),
+    )
+    assert added.stdout.strip() == f"Added step 1 'Hello' to project {name}: it runs once on a worker"
+    script = tmp_path / "report.py"
+    script.write_text('print("python on #{Octopus.Environment.Name}")\n', encoding="utf-8")
+    cli.ok(
+        "project",
+        "add-step",
+        "--project",
+        name,
+        "--name",
+        "Report",
+        "--file",
+        str(script),
+        "--start-with-previous",
+    )
+    web = ("--role", "web", "--role", "frontend", "--on-worker", "--max-parallelism", "2")
+    cli.add_step(name, "Web", "echo deploying the web tier", *web)
+    cli.add_step(name, "Doomed", "echo doomed")
+    process = cli.add_step(name, "Cleanup", "echo cleaning up", "--condition", "FAILURE")
+
+    hello, report, web_step, _, cleanup = process["Steps"]
+    hello_action = hello["Actions"][0]
+    assert hello_action["ActionType"] == "Octopus.Script" and hello_action["WorkerPoolId"] == pool["Id"]
+    assert hello_action["Properties"]["Octopus.Action.RunOnServer"] == "true"  # implied without --role
+    assert hello_action["Properties"]["Octopus.Action.Script.Syntax"] == "Bash"
+    assert "Octopus.Action.TargetRoles" not in hello["Properties"]
+    assert report["Actions"][0]["Properties"]["Octopus.Action.Script.Syntax"] == "Python"  # from .py
+    assert report["StartTrigger"] == "StartWithPrevious" and hello["StartTrigger"] == "StartAfterPrevious"
+    assert web_step["Properties"]["Octopus.Action.TargetRoles"] == "web,frontend"
+    assert web_step["Properties"]["Octopus.Action.MaxParallelism"] == "2"
+    assert web_step["Actions"][0]["Properties"]["Octopus.Action.RunOnServer"] == "true"
+    assert cleanup["Condition"] == "Failure" and hello["Condition"] == "Success"
+
+    table = cli.ok("project", "steps", "--project", name).stdout.splitlines()
+    rows = {line.split()[1]: line.split() for line in table[1:]}
+    assert [line.split()[1] for line in table[1:]] == ["Hello", "Report", "Web", "Doomed", "Cleanup"]
+    assert rows["Hello"][:4] == ["1", "Hello", "worker", "Success"]
+    assert "web, frontend (on a worker)" in table[3] and "with previous" in table[2]
+    assert rows["Cleanup"][:4] == ["5", "Cleanup", "worker", "Failure"]
+
+    removed = cli.ok("project", "remove-step", "--project", name, "--name", "doomed")
+    assert removed.stdout.strip() == f"Removed step 'Doomed' from project {name}"
+    steps = cli.json("project", "steps", "--project", name)
+    assert [step["Name"] for step in steps] == ["Hello", "Report", "Web", "Cleanup"]
+
+    cli.ok("release", "create", "--project", name, "--version", "1.0.0")
+    deployed = cli.run(
+        "release", "deploy", "--project", name, "--version", "1.0.0", "--environment", dev, "--wait"
+    )
+    assert deployed.returncode == 0, deployed.stderr
+    lines = deployed.stdout.splitlines()
+    assert f"hello from {dev}" in lines and f"python on {dev}" in lines
+    assert "Skipping step 'Web'" in deployed.stdout and "role(s) 'web', 'frontend'" in deployed.stdout
+    assert "deploying the web tier" not in deployed.stdout
+    assert "cleaning up" not in deployed.stdout  # only after a failure
+    assert "doomed" not in deployed.stdout.lower()
+
+
+def test_steps_the_server_refuses_are_one_error_line_and_change_nothing(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    cli = Cli(server)
+    name = unique("dup")
+    cli.json("project", "create", name)
+    cli.add_step(name, "Hello", "echo hi")
+    add = ("project", "add-step", "--project", name)
+
+    duplicate = cli.run(*add, "--name", "HELLO", "--body", "echo again")
+    assert duplicate.returncode == 1
+    assert "the step name 'HELLO' is used more than once" in one_error_line(duplicate)
+    script = tmp_path / "deploy.ps1"
+    script.write_text("Write-Host hi\n", encoding="utf-8")
+    powershell = cli.run(*add, "--name", "Ps", "--file", str(script))  # PowerShell, from the suffix
+    assert powershell.returncode == 1 and "PowerShell scripts cannot run" in one_error_line(powershell)
+    pool = cli.run(*add, "--name", "Pooled", "--body", "echo hi", "--pool", "nowhere")
+    assert pool.returncode == 1 and "no worker pool 'nowhere'" in one_error_line(pool)
+    window = cli.run(*add, "--name", "Wide", "--body", "echo hi", "--max-parallelism", "3")
+    assert window.returncode == 2 and "needs --role" in window.stderr
+    neither = cli.run(*add, "--name", "Empty")
+    assert neither.returncode == 2 and "exactly one of --file FILE or --body TEXT" in neither.stderr
+    ghost = cli.run("project", "remove-step", "--project", name, "--name", "nope")
+    assert ghost.returncode == 1 and "no step 'nope'" in one_error_line(ghost)
+    assert "(known: Hello)" in one_error_line(ghost)
+
+    assert [step["Name"] for step in cli.json("project", "steps", "--project", name)] == ["Hello"]
+
+
 def test_a_failing_step_fails_deploy_wait_and_skipping_it_succeeds(server: ServerProcess) -> None:
     cli = Cli(server)
     dev = unique("Dev")
     cli.ok("environment", "create", dev)
     name = unique("api")
-    project = cli.json("project", "create", name)
-    cli.set_steps(project, [say("Say", "echo saying"), say("Break", "echo breaking; exit 3")])
+    cli.json("project", "create", name)
+    cli.add_step(name, "Say", "echo saying")
+    cli.add_step(name, "Break", "echo breaking; exit 3")
     cli.ok("release", "create", "--project", name, "--version", "2.0.0")
     deploy = ("release", "deploy", "--project", name, "--version", "2.0.0", "--environment", dev)
 

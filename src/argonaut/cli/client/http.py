@@ -98,6 +98,9 @@ class ApiSession:
     def post(self, path: str, body: Any = None) -> Any:
         return self._json(self.request("POST", path, body=body))
 
+    def put(self, path: str, body: Any = None) -> Any:
+        return self._json(self.request("PUT", path, body=body))
+
     def delete(self, path: str) -> Any:
         return self._json(self.request("DELETE", path))
 

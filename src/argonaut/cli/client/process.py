@@ -87,7 +87,7 @@ def _save(
     """PUT the steps back with the Version read: a stale one is the server's 400, not an overwrite."""
     body = {"Version": process.get("Version"), "Steps": steps}
     # ApiSession has no put(); its _json() keeps a non-JSON answer one error line, as get/post do.
-    saved: dict[str, Any] = api._json(api.request("PUT", _process_path(api, project), body=body))
+    saved: dict[str, Any] = api.put(_process_path(api, project), body)
     return saved
 
 
