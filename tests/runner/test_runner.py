@@ -345,7 +345,10 @@ async def test_get_octopusvariable_python(tmp_path: Path) -> None:
         "print(get_octopusvariable('SIMPLE'))\n"
         "print(repr(get_octopusvariable('Multi')))\n"
         "print(octopusvariables['Unicode'])\n"
-        "try:\n    get_octopusvariable('Missing')\nexcept KeyError:\n    print('missing raises KeyError')\n"
+        "print(repr(get_octopusvariable('Missing')))\n"
+        "print(repr(octopusvariables.get('Missing')))\n"
+        "try:\n    octopusvariables['Missing']\n"
+        "except KeyError:\n    print('indexing a missing name raises KeyError')\n"
         "set_octopusvariable('Later', 'set here')\nprint(get_octopusvariable('later'))\n"
         "print(__name__, __file__.endswith('script.py'))\n"
     )
@@ -357,10 +360,28 @@ async def test_get_octopusvariable_python(tmp_path: Path) -> None:
         "value",
         "'a\\nb'",
         "Grüße ✓",
-        "missing raises KeyError",
+        "''",  # as Calamari's get_octopusvariable: octopusvariables.get(key, "")
+        "None",
+        "indexing a missing name raises KeyError",
         "set here",
         "__main__ True",
     ]
+
+
+async def test_a_missing_variable_in_bash_is_an_empty_line_and_success(tmp_path: Path) -> None:
+    """Calamari's Bash helper answers an unknown name with ``echo ""``: an empty line, exit status 0,
+    so ``$(get_octopusvariable X)`` is empty and ``set -e`` scripts carry on."""
+    script = (
+        "set -e\n"
+        "get_octopusvariable Missing\n"
+        'echo "status $?"\n'
+        "get_octopusvariable Known\n"
+        'echo " <- known, printed without a line break"\n'
+        'value=$(get_octopusvariable Missing); echo "[${value}] ${#value}"\n'
+    )
+    result, lines = await run(tmp_path, script, variables={"Known": "value"})
+    assert result.exit_code == 0, texts(lines)
+    assert texts(lines) == ["", "status 0", "value <- known, printed without a line break", "[] 0"]
 
 
 async def test_substitution_in_the_script_body(tmp_path: Path) -> None:

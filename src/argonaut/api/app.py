@@ -10,9 +10,11 @@ from fastapi.routing import APIRoute
 from argonaut.api import (
     errors,
     routes_accounts,
+    routes_action_templates,
     routes_artifacts,
     routes_channels,
     routes_environments,
+    routes_interruptions,
     routes_lifecycles,
     routes_machine_policies,
     routes_machines,
@@ -21,9 +23,14 @@ from argonaut.api import (
     routes_project_groups,
     routes_projects,
     routes_releases,
+    routes_runbook_runs,
+    routes_runbook_snapshots,
+    routes_runbooks,
+    routes_smtp,
     routes_spaces,
     routes_system,
     routes_tasks,
+    routes_triggers,
     routes_variables,
     routes_worker_pools,
     routes_workers,
@@ -48,6 +55,12 @@ _FAMILIES = (
     routes_channels,
     routes_processes,
     routes_variables,
+    routes_interruptions,
+    routes_runbooks,
+    routes_runbook_snapshots,
+    routes_runbook_runs,
+    routes_action_templates,
+    routes_triggers,
 )
 
 
@@ -57,6 +70,7 @@ def add_api(app: FastAPI) -> None:
         ("", routes_system.router),
         ("", routes_spaces.router),
         ("", routes_nodes.router),
+        ("", routes_smtp.router),
         *(("/api", family.build("default")) for family in _FAMILIES),
         *(("/api/{spaceId}", family.build("path")) for family in _FAMILIES),
     ]

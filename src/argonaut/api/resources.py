@@ -125,6 +125,8 @@ def task(row: Row) -> dict[str, Any]:
     start, end = as_utc(row["start_time"]), as_utc(row["completed_time"])
     duration = describe_duration(((end or utcnow()) - start).total_seconds()) if start else None
     finished = state.is_completed
+    # Kept with the task by interruptions_repo; a finished task waits for nobody.
+    pending = [] if finished else list(row.get("pending_interruptions") or [])
     return {
         "Id": tid,
         "SpaceId": sid,
@@ -144,8 +146,8 @@ def task(row: Row) -> dict[str, Any]:
         "HasBeenPickedUpByProcessor": start is not None,
         "IsCompleted": finished,
         "FinishedSuccessfully": state is TaskState.SUCCESS,
-        "HasPendingInterruptions": False,
-        "PendingInterruptionTypes": [],
+        "HasPendingInterruptions": bool(pending),
+        "PendingInterruptionTypes": pending,
         "HasPendingPreconditions": False,
         "PendingPreconditionTypes": [],
         "CanRerun": False,

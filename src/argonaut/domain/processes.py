@@ -65,8 +65,15 @@ class AcquisitionLocation(StrEnum):
 SCRIPT_ACTION = "Octopus.Script"
 MANUAL_ACTION = "Octopus.Manual"
 # Action types that run no user code: the server performs them itself, on no worker and no target.
+RUN_RUNBOOK_ACTION = "Argonaut.RunRunbook"  # ours: the described system has it only as a community template
 SERVER_ACTION_TYPES = frozenset(
-    {MANUAL_ACTION, "Octopus.Email", "Octopus.Certificate.Import", "Octopus.DeployRelease"}
+    {
+        MANUAL_ACTION,
+        "Octopus.Email",
+        "Octopus.Certificate.Import",
+        "Octopus.DeployRelease",
+        RUN_RUNBOOK_ACTION,
+    }
 )
 
 RUN_ON_SERVER = "Octopus.Action.RunOnServer"
@@ -76,6 +83,8 @@ CONDITION_EXPRESSION = "Octopus.Step.ConditionVariableExpression"
 SCRIPT_SOURCE = "Octopus.Action.Script.ScriptSource"
 SCRIPT_SYNTAX = "Octopus.Action.Script.Syntax"
 SCRIPT_BODY = "Octopus.Action.Script.ScriptBody"
+# A step template (``ActionTemplates-n``) the action runs; its script is copied in when the process is saved.
+TEMPLATE_ID = "Octopus.Action.Template.Id"
 MANUAL_INSTRUCTIONS = "Octopus.Action.Manual.Instructions"
 
 DEFAULT_SYNTAX = "Bash"
@@ -116,7 +125,10 @@ class Action:
 
     @property
     def script_body(self) -> str:
-        return self.properties.get(SCRIPT_BODY, "")
+        """The script with Windows line endings made Unix ones, as Calamari does to every Bash and Python
+        script before running it: the community library's templates carry ``\\r\\n``, which bash reads as
+        part of each command."""
+        return self.properties.get(SCRIPT_BODY, "").replace("\r\n", "\n")
 
     @property
     def syntax(self) -> str:
@@ -350,13 +362,19 @@ def _check_action_properties(
         _check_script(properties, label, errors)
     elif action_type == MANUAL_ACTION and not _plain(properties.get(MANUAL_INSTRUCTIONS)).strip():
         errors.append(f"{label} is a manual intervention without {MANUAL_INSTRUCTIONS}")
+    elif action_type == "Octopus.Email" and not _plain(properties.get("Octopus.Action.Email.To")).strip():
+        errors.append(f"{label}: Octopus.Email needs Octopus.Action.Email.To")
 
 
 def _check_script(properties: Mapping[str, Any], label: str, errors: list[str]) -> None:
     source = _plain(properties.get(SCRIPT_SOURCE)).strip() or "Inline"
     if source.casefold() not in _SCRIPT_SOURCES:
         errors.append(f"{label}: {SCRIPT_SOURCE} must be Inline, Package or GitRepository, not '{source}'")
-    elif source.casefold() == "inline" and not _plain(properties.get(SCRIPT_BODY)).strip():
+    elif (
+        source.casefold() == "inline"
+        and not _plain(properties.get(SCRIPT_BODY)).strip()
+        and TEMPLATE_ID not in properties
+    ):
         errors.append(f"{label} runs an inline script but has no {SCRIPT_BODY}")
     problem = _syntax_problem(properties.get(SCRIPT_SYNTAX))
     if problem:

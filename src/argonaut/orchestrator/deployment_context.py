@@ -16,7 +16,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.placement import DeploymentContext, PoolInfo, TargetInfo
 from argonaut.domain.processes import Step
-from argonaut.domain.tasks import TaskState
+from argonaut.domain.tasks import TaskState, TaskType
 from argonaut.domain.variables import Variable
 from argonaut.domain.workers import HealthStatus, WorkerCandidate
 from argonaut.orchestrator.queue import TaskRun, Verdict
@@ -26,6 +26,7 @@ from argonaut.store import (
     machines_repo,
     projects_repo,
     releases_repo,
+    runbooks_repo,
     spaces_repo,
 )
 from argonaut.store.pools_repo import PoolWithMembers
@@ -36,10 +37,12 @@ StepsFor = Callable[[Any, str], Awaitable[tuple[Step, ...]]]
 
 @dataclass
 class RunContext:
+    """A deployment or a runbook run: the same engine runs both, with their own rows beside it."""
+
     space_id: int
     space_name: str
-    deployment: RowMapping
-    release: RowMapping
+    run_row: RowMapping  # the deployment or the runbook run
+    release: RowMapping | None  # a deployment's release
     project: RowMapping
     environment: RowMapping
     channel: RowMapping | None
@@ -50,17 +53,53 @@ class RunContext:
     default_pool_id: str = ""
     built_in_enabled: bool = True
     pool_names: dict[str, str] = field(default_factory=dict)
+    runbook: RowMapping | None = None  # a runbook run's runbook and snapshot
+    snapshot: RowMapping | None = None
+
+    @property
+    def is_runbook_run(self) -> bool:
+        return self.runbook is not None
 
     @property
     def environment_id(self) -> str:
         return format_id(Collection.ENVIRONMENTS, int(self.environment["id"]))
 
     @property
+    def channel_id(self) -> str | None:
+        """A deployment's channel; runbook runs have none (and so no channel filters or scopes)."""
+        if self.release is None:
+            return None
+        return format_id(Collection.CHANNELS, int(self.release["channel_id"]))
+
+    @property
+    def process_owner_id(self) -> str:
+        """What a variable's ProcessOwner scope names: the project (deployments) or the runbook."""
+        if self.runbook is not None:
+            return format_id(Collection.RUNBOOKS, int(self.runbook["id"]))
+        return format_id(Collection.PROJECTS, int(self.project["id"]))
+
+    @property
+    def run_id(self) -> str:
+        collection = Collection.RUNBOOK_RUNS if self.is_runbook_run else Collection.DEPLOYMENTS
+        return format_id(collection, int(self.run_row["id"]))
+
+    @property
+    def related_document_ids(self) -> list[str]:
+        """What an interruption of this run is about (``/interruptions?regarding=…``)."""
+        ids = [self.run_id]
+        if self.run_row["task_id"] is not None:
+            ids.append(format_id(Collection.SERVER_TASKS, int(self.run_row["task_id"])))
+        ids += [format_id(Collection.PROJECTS, int(self.project["id"])), self.environment_id]
+        if self.runbook is not None:
+            ids.append(format_id(Collection.RUNBOOKS, int(self.runbook["id"])))
+        return ids
+
+    @property
     def planning(self) -> DeploymentContext:
-        document = self.deployment["document"] or {}
+        document = self.run_row["document"] or {}
         return DeploymentContext(
             environment_id=self.environment_id,
-            channel_id=format_id(Collection.CHANNELS, int(self.release["channel_id"])),
+            channel_id=self.channel_id,
             specific_machine_ids=frozenset(document.get("SpecificMachineIds") or []),
             excluded_machine_ids=frozenset(document.get("ExcludedMachineIds") or []),
             skip_action_ids=frozenset(document.get("SkipActions") or []),
@@ -104,9 +143,10 @@ class RunContext:
 
     @property
     def guided_failure(self) -> bool:
-        if (self.deployment["document"] or {}).get("UseGuidedFailure"):
+        if (self.run_row["document"] or {}).get("UseGuidedFailure"):
             return True
-        mode = (self.project["document"] or {}).get("DefaultGuidedFailureMode") or "EnvironmentDefault"
+        owner = self.runbook if self.runbook is not None else self.project
+        mode = (owner["document"] or {}).get("DefaultGuidedFailureMode") or "EnvironmentDefault"
         if mode == "On":
             return True
         return mode == "EnvironmentDefault" and bool(self.environment["use_guided_failure"])
@@ -127,25 +167,64 @@ class DeploymentContextLoader:
 
     async def load(self, run: TaskRun) -> RunContext | Verdict:
         arguments: Mapping[str, Any] = run.row["arguments"] or {}
+        if run.row["name"] == TaskType.RUNBOOK_RUN.value:
+            return await self._load_runbook_run(str(arguments.get("RunbookRunId") or ""))
         number = parse_id(Collection.DEPLOYMENTS, str(arguments.get("DeploymentId") or ""))
         async with self._store.transaction() as conn:
             deployment = await releases_repo.deployment_by_id(conn, number) if number is not None else None
             if deployment is None:
                 return Verdict(TaskState.FAILED, "The deployment of this task no longer exists")
             space_id = int(deployment["space_id"])
-            space = await spaces_repo.get(conn, space_id)
             release = await releases_repo.get_release(conn, space_id, int(deployment["release_id"]))
-            project = await projects_repo.get_project(conn, space_id, int(deployment["project_id"]))
-            environment = await environments_repo.get(conn, space_id, int(deployment["environment_id"]))
-            if release is None or project is None or environment is None or space is None:
-                return Verdict(TaskState.FAILED, "The release, project or environment was deleted")
+            if release is None:
+                return Verdict(TaskState.FAILED, "The release of this deployment was deleted")
             channel = await projects_repo.get_channel(conn, space_id, int(release["channel_id"]))
-            steps = await self._steps_for(conn, str(release["process_snapshot_id"]))
-            variables = await self._variables_for(conn, str(release["variables_snapshot_id"]))
-        context = RunContext(
+            frozen = str(release["process_snapshot_id"]), str(release["variables_snapshot_id"])
+            context = await self._context(conn, deployment, frozen, release=release, channel=channel)
+        if isinstance(context, RunContext):
+            await self.refresh_targets(context)
+        return context
+
+    async def _load_runbook_run(self, run_id: str) -> RunContext | Verdict:
+        number = parse_id(Collection.RUNBOOK_RUNS, run_id)
+        async with self._store.transaction() as conn:
+            row = await runbooks_repo.run_by_id(conn, number) if number is not None else None
+            if row is None:
+                return Verdict(TaskState.FAILED, "The runbook run of this task no longer exists")
+            space_id = int(row["space_id"])
+            runbook = await runbooks_repo.get_runbook(conn, space_id, int(row["runbook_id"]))
+            snapshot = await runbooks_repo.get_snapshot(conn, space_id, int(row["snapshot_id"]))
+            if runbook is None or snapshot is None:
+                return Verdict(TaskState.FAILED, "The runbook or its snapshot was deleted")
+            frozen = str(snapshot["process_snapshot_id"]), str(snapshot["variables_snapshot_id"])
+            context = await self._context(conn, row, frozen, runbook=runbook, snapshot=snapshot)
+        if isinstance(context, RunContext):
+            await self.refresh_targets(context)
+        return context
+
+    async def _context(
+        self,
+        conn: Any,
+        run_row: RowMapping,
+        frozen: tuple[str, str],
+        *,
+        release: RowMapping | None = None,
+        channel: RowMapping | None = None,
+        runbook: RowMapping | None = None,
+        snapshot: RowMapping | None = None,
+    ) -> RunContext | Verdict:
+        space_id = int(run_row["space_id"])
+        space = await spaces_repo.get(conn, space_id)
+        project = await projects_repo.get_project(conn, space_id, int(run_row["project_id"]))
+        environment = await environments_repo.get(conn, space_id, int(run_row["environment_id"]))
+        if project is None or environment is None or space is None:
+            return Verdict(TaskState.FAILED, "The project or environment was deleted")
+        steps = await self._steps_for(conn, frozen[0])
+        variables = await self._variables_for(conn, frozen[1])
+        return RunContext(
             space_id=space_id,
             space_name=str(space["name"]),
-            deployment=deployment,
+            run_row=run_row,
             release=release,
             project=project,
             environment=environment,
@@ -154,9 +233,9 @@ class DeploymentContextLoader:
             variables=variables,
             targets=[],
             built_in_enabled=self._built_in_enabled,
+            runbook=runbook,
+            snapshot=snapshot,
         )
-        await self.refresh_targets(context)
-        return context
 
     async def refresh_targets(self, context: RunContext) -> None:
         """The environment's targets with their health as it is now (after checking some, say)."""

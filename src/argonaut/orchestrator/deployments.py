@@ -1,4 +1,5 @@
-"""The ``Deploy`` task: a release's process, run in one environment.
+"""The ``Deploy`` and ``RunbookRun`` tasks: a frozen process (a release's, a runbook snapshot's), run in
+one environment.
 
 The plan is made once, when the task starts (workers are chosen at the start of a deployment, as the
 described system does), and stored with the task beside the step cursor, so a node that restarts (or
@@ -72,6 +73,18 @@ class DeploymentSource:
         return failed(state)
 
     @property
+    def environment_id(self) -> str:
+        return self._context.environment_id
+
+    @property
+    def project_number(self) -> int:
+        return int(self._context.project["id"])
+
+    @property
+    def related_document_ids(self) -> list[str]:
+        return self._context.related_document_ids
+
+    @property
     def guided_failure(self) -> bool:
         """On when the deployment asks for it; else the project's mode, whose default follows the
         environment's setting."""
@@ -79,7 +92,7 @@ class DeploymentSource:
 
 
 class Deployments:
-    """The executor of ``Deploy`` tasks."""
+    """The executor of ``Deploy`` and ``RunbookRun`` tasks: one engine, two kinds of frozen process."""
 
     def __init__(
         self,
@@ -112,7 +125,7 @@ class Deployments:
             return context
         stored = run.row["process_state"]
         if not stored:
-            return Verdict(TaskState.FAILED, "The deployment stopped before it was planned; deploy again")
+            return Verdict(TaskState.FAILED, "The run stopped before it was planned; start it again")
         state = ProcessState.from_json(dict(stored))
         run.took_leases = True
         previous = run.taken_from or run.row["server_node"]
@@ -135,7 +148,8 @@ class Deployments:
         source = DeploymentSource(context, run, self._decrypt)
         verdict = await ProcessRun(self._tools, run, source, state, prepared, ended).execute()
         if verdict.state is TaskState.SUCCESS:
-            run.log.write(run.root_activity, "Info", "Deployment completed successfully")
+            what = "Runbook run" if context.is_runbook_run else "Deployment"
+            run.log.write(run.root_activity, "Info", f"{what} completed successfully")
         return verdict
 
     # -- planning ------------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ class ProcessState:
     failure: str | None = None  # the first failing step's message (Octopus.Deployment.Error)
     outputs: list[dict[str, Any]] = field(default_factory=list)  # output variables so far
     excluded: list[str] = field(default_factory=list)  # targets guided failure dropped from the run
+    notes: dict[str, Any] = field(default_factory=dict)  # spot key -> what a performer must remember
     failures: list[str] = field(default_factory=list)  # every failed run, in memory only
 
     def to_json(self) -> dict[str, Any]:
@@ -99,6 +100,7 @@ class ProcessState:
             "Failure": self.failure,
             "Outputs": self.outputs,
             "Excluded": self.excluded,
+            "Notes": self.notes,
         }
 
     @classmethod
@@ -111,6 +113,7 @@ class ProcessState:
             data.get("Failure"),
             list(data.get("Outputs") or []),
             list(data.get("Excluded") or []),
+            dict(data.get("Notes") or {}),
         )
 
     @property
@@ -269,6 +272,10 @@ class ProcessRun:
         if activity != self.run.root_activity:
             self.run.log.close_activity(activity, status)
         self.state.steps[key] = {"Status": status, "Activity": activity}
+        await self._persist()
+
+    async def persist(self) -> None:
+        """Store the cursor now (a performer that started something a restart must find again)."""
         await self._persist()
 
     async def _persist(self) -> None:

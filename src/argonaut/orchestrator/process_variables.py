@@ -93,8 +93,8 @@ class VariableBuilder:
             machine_roles=frozenset(str(r) for r in (target["roles"] if target is not None else [])),
             step_roles=frozenset(step.target_roles),
             action_id=action.id if action is not None else None,
-            channel_id=format_id(Collection.CHANNELS, int(context.release["channel_id"])),
-            process_owner_id=format_id(Collection.PROJECTS, int(context.project["id"])),
+            channel_id=context.channel_id,
+            process_owner_id=context.process_owner_id,
         )
 
     def _step_variables(self, step: Step) -> dict[str, str]:
@@ -189,14 +189,8 @@ def _hostname(endpoint: Mapping[str, Any]) -> str:
 
 
 def _system_variables(context: RunContext, run: TaskRun) -> dict[str, str]:
-    project, release, environment, deployment = (
-        context.project,
-        context.release,
-        context.environment,
-        context.deployment,
-    )
-    document = deployment["document"] or {}
-    deployment_id = format_id(Collection.DEPLOYMENTS, int(deployment["id"]))
+    project, environment, run_row = context.project, context.environment, context.run_row
+    document = run_row["document"] or {}
     variables = {
         "Octopus.Task.Id": format_id(Collection.SERVER_TASKS, run.task_id),
         "Octopus.Task.Name": str(run.row["description"]),
@@ -208,20 +202,8 @@ def _system_variables(context: RunContext, run: TaskRun) -> dict[str, str]:
         "Octopus.Environment.Id": context.environment_id,
         "Octopus.Environment.Name": str(environment["name"]),
         "Octopus.Environment.SortOrder": str(environment["sort_order"]),
-        "Octopus.Release.Id": format_id(Collection.RELEASES, int(release["id"])),
-        "Octopus.Release.Number": str(release["version"]),
-        "Octopus.Release.Notes": str(release["release_notes"] or ""),
-        "Octopus.Release.Created": release["assembled"].isoformat() if release["assembled"] else "",
-        "Octopus.Release.Channel.Name": str(context.channel["name"]) if context.channel is not None else "",
-        "Octopus.Deployment.Id": deployment_id,
-        "Octopus.Deployment.Name": str(deployment["name"]),
-        "Octopus.Deployment.Comments": str(document.get("Comments") or ""),
-        "Octopus.Deployment.Created": deployment["created"].isoformat() if deployment["created"] else "",
-        "Octopus.Deployment.CreatedBy.Username": str(deployment["deployed_by"]),
-        "Octopus.Deployment.SpecificMachines": ",".join(document.get("SpecificMachineIds") or []),
-        "Octopus.Deployment.ExcludedMachines": ",".join(document.get("ExcludedMachineIds") or []),
-        "Octopus.Deployment.Machines": ",".join(context.target_rows),
     }
+    variables |= _runbook_variables(context) if context.is_runbook_run else _deployment_variables(context)
     roles: dict[str, list[str]] = {}
     for target_id, row in context.target_rows.items():
         for role in row["roles"] or []:
@@ -231,3 +213,45 @@ def _system_variables(context: RunContext, run: TaskRun) -> dict[str, str]:
     for name, value in (document.get("FormValues") or {}).items():
         variables.setdefault(str(name), str(value))
     return variables
+
+
+def _deployment_variables(context: RunContext) -> dict[str, str]:
+    release, deployment = context.release, context.run_row
+    assert release is not None
+    document = deployment["document"] or {}
+    return {
+        "Octopus.Release.Id": format_id(Collection.RELEASES, int(release["id"])),
+        "Octopus.Release.Number": str(release["version"]),
+        "Octopus.Release.Notes": str(release["release_notes"] or ""),
+        "Octopus.Release.Created": _when(release["assembled"]),
+        "Octopus.Release.Channel.Name": str(context.channel["name"]) if context.channel is not None else "",
+        "Octopus.Deployment.Id": context.run_id,
+        "Octopus.Deployment.Name": str(deployment["name"]),
+        "Octopus.Deployment.Comments": str(document.get("Comments") or ""),
+        "Octopus.Deployment.Created": _when(deployment["created"]),
+        "Octopus.Deployment.CreatedBy.Username": str(deployment["deployed_by"]),
+        "Octopus.Deployment.SpecificMachines": ",".join(document.get("SpecificMachineIds") or []),
+        "Octopus.Deployment.ExcludedMachines": ",".join(document.get("ExcludedMachineIds") or []),
+        "Octopus.Deployment.Machines": ",".join(context.target_rows),
+    }
+
+
+def _runbook_variables(context: RunContext) -> dict[str, str]:
+    runbook, snapshot, run_row = context.runbook, context.snapshot, context.run_row
+    assert runbook is not None and snapshot is not None
+    return {
+        "Octopus.Runbook.Id": format_id(Collection.RUNBOOKS, int(runbook["id"])),
+        "Octopus.Runbook.Name": str(runbook["name"]),
+        "Octopus.RunbookRun.Id": context.run_id,
+        "Octopus.RunbookRun.Name": str(run_row["name"]),
+        "Octopus.RunbookRun.Created": _when(run_row["created"]),
+        "Octopus.RunbookRun.CreatedUtc": _when(run_row["created"]),
+        "Octopus.RunbookRun.CreatedBy.Username": str(run_row["deployed_by"]),
+        "Octopus.RunbookSnapshot.Id": format_id(Collection.RUNBOOK_SNAPSHOTS, int(snapshot["id"])),
+        "Octopus.RunbookSnapshot.Name": str(snapshot["name"]),
+        "Octopus.RunbookSnapshot.Notes": str(snapshot["notes"] or ""),
+    }
+
+
+def _when(moment: Any) -> str:
+    return moment.isoformat() if moment is not None else ""

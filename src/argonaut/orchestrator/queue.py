@@ -114,7 +114,9 @@ class TaskRun:
     @property
     def can_hand_over(self) -> bool:
         """Only a task whose running scripts can all be re-attached to may be left for the next node."""
-        return bool(self.active) and all(self.scripts[t].resumable for t in self.active)
+        # A run waiting for a person or a child (nothing of it running) is handed over too: its cursor is
+        # stored, and the next node waits on for the same interruption or child.
+        return bool(self.active or self.waits) and all(self.scripts[t].resumable for t in self.active)
 
 
 @dataclass(frozen=True, slots=True)

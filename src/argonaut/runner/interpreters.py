@@ -16,7 +16,7 @@ from argonaut.runner.model import BUNDLE_FILES, RunnerBundle, Syntax
 
 # Bump whenever a bootstrap or the runner's handling of service messages changes: workers report it so
 # the server can tell which helper semantics a script got.
-RUNNER_VERSION = "1.0.0"
+RUNNER_VERSION = "1.1.0"
 
 VARIABLES_FILE_NAME = ".argonaut-variables"
 SCRIPT_FILE_NAMES: dict[Syntax, str] = {"Bash": "script.sh", "Python": "script.py"}

@@ -25,14 +25,20 @@ from argonaut.domain.tasks import TaskType
 from argonaut.orchestrator.action_runner import ActionRunner
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.deployments import Deployments
+from argonaut.orchestrator.email_step import EmailStep
 from argonaut.orchestrator.events import TaskEvents
+from argonaut.orchestrator.guidance import FailureGuidance
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.health_schedule import HealthSchedule
+from argonaut.orchestrator.interruption_waits import SIGNAL as INTERRUPTION
+from argonaut.orchestrator.interruption_waits import InterruptionWaits
+from argonaut.orchestrator.manual import ManualIntervention
 from argonaut.orchestrator.nodes import NodeHeartbeat
 from argonaut.orchestrator.process_run import Tools
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
 from argonaut.orchestrator.runner_updates import RunnerUpdates
+from argonaut.orchestrator.trigger_schedule import TriggerSchedule
 from argonaut.protocol.link import LinkTimings
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
 from argonaut.security.admission import Admission
@@ -42,7 +48,8 @@ from argonaut.security.tls import accepting_context, connecting_context, trim_tl
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
-from argonaut.service import processes, variables
+from argonaut.service import processes, smtp, triggers, variables
+from argonaut.service.child_runs import ChildRuns
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
 from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
@@ -76,6 +83,7 @@ class Node:
     comms: asyncio.Server | None
     created_key: str | None
     heartbeat: NodeHeartbeat
+    triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
 
     @classmethod
     async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
@@ -126,22 +134,33 @@ class Node:
         health = WorkerHealth(store, dispatch, RUNNER_VERSION, settings.built_in_worker)
         # One engine: every executor that runs work on machines goes through the same process run and
         # the same runner of one action in one place.
+        children = ChildRuns(store, lambda: queue.wake())
+        interruption_waits = InterruptionWaits()  # woken by the interruption signal, below
         tools = Tools(
             store,
             ActionRunner(store, dispatch, settings.artifacts_dir, box.encrypt),
             settings.artifacts_dir,
+            performers={
+                "Octopus.DeployRelease": children.deploy_release,
+                "Argonaut.RunRunbook": children.run_runbook,
+                "Octopus.Email": EmailStep(smtp.loader(store, box)),
+                "Octopus.Manual": ManualIntervention(interruption_waits),
+            },
             dispatcher_handle=dispatch.handle,
+            guidance=FailureGuidance(interruption_waits),
+        )
+        processes_executor = Deployments(
+            tools,
+            health,
+            settings.built_in_worker,
+            box.decrypt,
+            lambda conn, set_id: variables.variables_for_run(conn, box, set_id),
+            lambda conn, process_id: processes.steps_for_run(conn, box, process_id),
         )
         executors: dict[str, Executor] = {
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(tools, dispatch, health, settings.built_in_worker),
-            TaskType.DEPLOY.value: Deployments(
-                tools,
-                health,
-                settings.built_in_worker,
-                box.decrypt,
-                lambda conn, set_id: variables.variables_for_run(conn, box, set_id),
-                lambda conn, process_id: processes.steps_for_run(conn, box, process_id),
-            ),
+            TaskType.DEPLOY.value: processes_executor,
+            TaskType.RUNBOOK_RUN.value: processes_executor,
             TaskType.HEALTH.value: HealthChecks(health, tools),
             TaskType.UPDATE_CALAMARI.value: RunnerUpdates(store, dispatch),
         }
@@ -167,6 +186,7 @@ class Node:
             signals=signals,
         )
         signals.on(CACHES, services.forget_cached)
+        signals.on(INTERRUPTION, interruption_waits.wake)
         if not store.is_sqlite:  # nodes share the database: reach agents linked to other nodes through them
             connections.relay = Relay(
                 store,
@@ -183,6 +203,8 @@ class Node:
         heartbeat.start()
         schedule = HealthSchedule(store, queue)
         schedule.start()
+        trigger_schedule = TriggerSchedule(store, queue, triggers.fire)
+        trigger_schedule.start()
         node = cls(
             settings,
             services,
@@ -193,6 +215,7 @@ class Node:
             None,
             created_key,
             heartbeat,
+            triggers=trigger_schedule,
         )
         node.comms = await node._open_comms_port()
         return node
@@ -241,6 +264,8 @@ class Node:
         if self.comms is not None:
             self.comms.close()
         await self.schedule.stop()
+        if self.triggers is not None:
+            await self.triggers.stop()
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once

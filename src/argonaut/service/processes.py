@@ -20,11 +20,13 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection
-from argonaut.domain.owned_ids import Owned, canonical, new_snapshot_id, owned_id
+from argonaut.domain.owned_ids import Owned, canonical, canonical_runbook_process, new_snapshot_id, owned_id
 from argonaut.domain.processes import Step, normalize_steps, parse_steps
 from argonaut.security.master_key import SecretBox
+from argonaut.service import action_templates
 from argonaut.service.checks import raise_if, resolve_ids
 from argonaut.service.errors import Invalid, NotFound
+from argonaut.service.sensitive_values import hidden, opened, sealed, sensitive_fields, stored_secret
 from argonaut.store import processes_repo, references
 from argonaut.store.connection import Conn
 
@@ -40,9 +42,11 @@ def process_id_of(project_id: int) -> str:
     return owned_id(Owned.PROCESS, project_id)
 
 
-async def find_process(conn: Conn, space_id: int, process_id: str) -> RowMapping:
-    """A process (live or snapshot) of the space; another space's is as missing as an unknown one."""
-    stored = canonical(Owned.PROCESS, process_id)
+async def find_process(conn: Conn, space_id: int, process_id: str, *, runbook: bool = False) -> RowMapping:
+    """A process (live or snapshot) of the space; another space's is as missing as an unknown one.
+    ``runbook`` looks for a runbook's process (``RunbookProcess-Runbooks-n``) instead of a project's, so
+    neither family's routes answer the other's documents."""
+    stored = canonical_runbook_process(process_id) if runbook else canonical(Owned.PROCESS, process_id)
     row = await processes_repo.get_process(conn, stored) if stored is not None else None
     if row is None or row["space_id"] != space_id:
         raise NotFound(process_id)
@@ -64,6 +68,7 @@ async def update_process(
     if fields.get("Steps") is None:
         raise Invalid("Please send the process's Steps (an empty list removes every step)")
     steps, errors = normalize_steps(fields["Steps"])
+    await action_templates.expand_template_steps(conn, space_id, steps, process["steps"], secrets, errors)
     await _check_references(conn, space_id, process, steps, errors)
     raise_if(errors)
     _seal(steps, process["steps"], secrets)
@@ -169,35 +174,17 @@ def _named_before(steps: Sequence[Mapping[str, Any]]) -> frozenset[str]:
 # --- Sensitive property values -------------------------------------------------------------------------
 
 
-def _sensitive(value: Any) -> dict[str, Any] | None:
-    """The case-folded fields of a sensitive value, or None for a plain one."""
-    if not isinstance(value, Mapping):
-        return None
-    return {str(k).casefold(): v for k, v in value.items()}
-
-
 def _seal(steps: list[dict[str, Any]], before: Sequence[Mapping[str, Any]], secrets: SecretBox) -> None:
     """Encrypt new sensitive values in place; keep the stored one where the client sent none back."""
-    kept: dict[tuple[str, str], Any] = {}
+    kept: dict[tuple[str, str], str | None] = {}
     for owner in _owners(before):
         for key, value in (owner.get("Properties") or {}).items():
-            fields = _sensitive(value)
-            if fields is not None and fields.get("newvalue"):
-                kept[(str(owner.get("Id")), key)] = fields["newvalue"]
+            kept[(str(owner.get("Id")), key)] = stored_secret(value)
     for owner in _owners(steps):
         properties = owner["Properties"]
         for key, value in properties.items():
-            fields = _sensitive(value)
-            if fields is None:
-                continue
-            new = fields.get("newvalue")
-            if isinstance(new, str):
-                stored: str | None = secrets.encrypt(new)
-            elif fields.get("hasvalue") is True:
-                stored = kept.get((str(owner["Id"]), key))
-            else:
-                stored = None
-            properties[key] = {"HasValue": stored is not None, "NewValue": stored, "Hint": fields.get("hint")}
+            if sensitive_fields(value) is not None:
+                properties[key] = sealed(value, kept.get((str(owner["Id"]), key)), secrets)
 
 
 def _owners(steps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
@@ -206,10 +193,7 @@ def _owners(steps: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
 
 
 def _hidden(value: Any, _secrets: SecretBox | None) -> Any:
-    fields = _sensitive(value)
-    if fields is None:
-        return value
-    return {"HasValue": bool(fields.get("hasvalue")), "NewValue": None, "Hint": fields.get("hint")}
+    return hidden(value)
 
 
 def _opened(steps: Sequence[Mapping[str, Any]], secrets: SecretBox) -> list[dict[str, Any]]:
@@ -217,11 +201,7 @@ def _opened(steps: Sequence[Mapping[str, Any]], secrets: SecretBox) -> list[dict
 
 
 def _decrypted(value: Any, secrets: SecretBox | None) -> Any:
-    fields = _sensitive(value)
-    if fields is None or secrets is None:
-        return value
-    token = fields.get("newvalue")
-    return {**value, "NewValue": secrets.decrypt(token) if isinstance(token, str) else None}
+    return value if secrets is None else opened(value, secrets)
 
 
 def _map_properties(

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState
@@ -115,6 +117,16 @@ async def setting(conn: Conn, name: str) -> str | None:
 
 async def set_setting(conn: Conn, name: str, value: str) -> None:
     await conn.execute(insert(cluster_settings).values(name=name, value=value))
+
+
+async def put_setting(conn: Conn, name: str, value: str) -> None:
+    """Write a setting whether or not it exists, in one statement: two nodes saving it at once both
+    succeed (the last one wins) instead of one failing on the primary key."""
+    upsert = postgresql_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(cluster_settings).values(name=name, value=value)
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=["name"], set_={"value": statement.excluded.value})
+    )
 
 
 async def hold_lease(conn: Conn, name: str, holder: str, ttl_s: float) -> bool:

@@ -1,5 +1,5 @@
 """The REST API client verbs of ``argonaut``: spaces, worker pools, workers, policies, tasks, scripts,
-environments, projects and releases.
+environments, projects, releases, runbooks and interruptions.
 
 They talk to a server over HTTP only (nothing from the server side is imported), so the same commands
 work against a local node, a remote cluster, or anything that speaks the same API.
@@ -11,11 +11,13 @@ import click
 
 from argonaut.cli.client.environments import environment
 from argonaut.cli.client.health import check_health
+from argonaut.cli.client.interruptions import interruption
 from argonaut.cli.client.policies import machine_policy
 from argonaut.cli.client.pools import worker_pool
 from argonaut.cli.client.process import add_step, list_steps, remove_step
 from argonaut.cli.client.projects import project
 from argonaut.cli.client.releases import release
+from argonaut.cli.client.runbooks import runbook
 from argonaut.cli.client.scripts import run_script
 from argonaut.cli.client.spaces import space
 from argonaut.cli.client.tasks import task
@@ -31,6 +33,8 @@ COMMANDS: tuple[click.Command, ...] = (
     environment,
     project,
     release,
+    runbook,
+    interruption,
 )
 # Defined in its own module, which needs the worker helpers that ``workers`` holds.
 worker.add_command(check_health)

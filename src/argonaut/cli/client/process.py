@@ -14,7 +14,7 @@ from typing import IO, Any
 import click
 
 from argonaut.cli.client.http import ApiSession, find_one
-from argonaut.cli.client.options import with_api
+from argonaut.cli.client.options import Verb, with_api
 from argonaut.cli.client.output import Column, Output, field
 from argonaut.cli.client.pools import find_pool
 from argonaut.cli.client.projects import find_project
@@ -112,50 +112,59 @@ def list_steps(project_ref: str, api: ApiSession, out: Output) -> None:
     out.items(steps, _columns(numbers), empty)
 
 
-@click.command("add-step")
-@_project_option
-@click.option("--name", required=True, metavar="STEP", help="The step's name, unique in the process")
-@click.option("--body", metavar="TEXT", help="The script text itself")
-@click.option(
-    "--file",
-    "script_file",
-    metavar="FILE",
-    type=click.File("r", encoding="utf-8"),
-    help="Read the script from FILE ('-' is stdin)",
-)
-@click.option(
-    "--syntax",
-    type=click.Choice(["bash", "python"], case_sensitive=False),
-    help="Script language [default: python for a --file ending in .py, else bash]",
-)
-@click.option(
-    "--role",
-    "roles",
-    multiple=True,
-    metavar="ROLE",
-    help="Deploy to the targets with this role (repeatable); without any, the step runs once on a worker",
-)
-@click.option(
-    "--on-worker",
-    is_flag=True,
-    help="Run on a worker: once, or with --role once per target on its behalf [implied without --role]",
-)
-@click.option("--pool", metavar="NAME-or-ID", help="Worker pool [default: the space's default pool]")
-@click.option(
-    "--max-parallelism",
-    type=click.IntRange(min=1),
-    metavar="N",
-    help="With --role, deploy to at most N targets at once [default: 10]",
-)
-@click.option(
-    "--condition",
-    type=click.Choice(sorted(CONDITIONS), case_sensitive=False),
-    help="Run when the deployment so far succeeded, failed, or always [default: success]",
-)
-@click.option("--start-with-previous", is_flag=True, help="Start together with the step before it")
-@with_api()
-def add_step(
-    project_ref: str,
+def step_options(verb: Verb) -> Verb:
+    """The options describing a script step, shared with ``runbook add-step`` (:func:`build_step`)."""
+    options = [
+        click.option("--name", required=True, metavar="STEP", help="The step's name, unique in the process"),
+        click.option("--body", metavar="TEXT", help="The script text itself"),
+        click.option(
+            "--file",
+            "script_file",
+            metavar="FILE",
+            type=click.File("r", encoding="utf-8"),
+            help="Read the script from FILE ('-' is stdin)",
+        ),
+        click.option(
+            "--syntax",
+            type=click.Choice(["bash", "python"], case_sensitive=False),
+            help="Script language [default: python for a --file ending in .py, else bash]",
+        ),
+        click.option(
+            "--role",
+            "roles",
+            multiple=True,
+            metavar="ROLE",
+            help="Deploy to the targets with this role (repeatable); without any, the step runs once on a "
+            "worker",
+        ),
+        click.option(
+            "--on-worker",
+            is_flag=True,
+            help="Run on a worker: once, or with --role once per target on its behalf [implied without "
+            "--role]",
+        ),
+        click.option("--pool", metavar="NAME-or-ID", help="Worker pool [default: the space's default pool]"),
+        click.option(
+            "--max-parallelism",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="With --role, deploy to at most N targets at once [default: 10]",
+        ),
+        click.option(
+            "--condition",
+            type=click.Choice(sorted(CONDITIONS), case_sensitive=False),
+            help="Run when the deployment so far succeeded, failed, or always [default: success]",
+        ),
+        click.option("--start-with-previous", is_flag=True, help="Start together with the step before it"),
+    ]
+    for option in reversed(options):
+        verb = option(verb)
+    return verb
+
+
+def build_step(
+    api: ApiSession,
+    *,
     name: str,
     body: str | None,
     script_file: IO[str] | None,
@@ -166,22 +175,12 @@ def add_step(
     max_parallelism: int | None,
     condition: str | None,
     start_with_previous: bool,
-    api: ApiSession,
-    out: Output,
-) -> None:
-    """Append a script step to a project's deployment process.
-
-    The step has one action, running the Bash or Python script. With --role, it deploys to each
-    deployment target that has one of the roles (on the target itself, or with --on-worker on a worker
-    on its behalf); an environment without such targets skips it. Without --role, it runs once on a
-    worker (--on-worker is implied). Releases created afterwards include the step; existing releases
-    keep the process they froze.
-    """
+) -> dict[str, Any]:
+    """The step :func:`step_options` describe: one ``Octopus.Script`` action running the script."""
     wanted = [role.strip() for role in roles if role.strip()]
     if max_parallelism is not None and not wanted:
         raise click.UsageError("--max-parallelism limits how many targets run at once; it needs --role")
     script = _script_body(script_file, body)
-    found = find_project(api, project_ref)
     step_properties = {TARGET_ROLES: ",".join(dict.fromkeys(wanted))} if wanted else {}
     if max_parallelism is not None:
         step_properties[MAX_PARALLELISM] = str(max_parallelism)
@@ -202,10 +201,28 @@ def add_step(
         step["Condition"] = CONDITIONS[condition.lower()]
     if start_with_previous:
         step["StartTrigger"] = "StartWithPrevious"
+    return step
+
+
+@click.command("add-step")
+@_project_option
+@step_options
+@with_api()
+def add_step(project_ref: str, api: ApiSession, out: Output, **options: Any) -> None:
+    """Append a script step to a project's deployment process.
+
+    The step has one action, running the Bash or Python script. With --role, it deploys to each
+    deployment target that has one of the roles (on the target itself, or with --on-worker on a worker
+    on its behalf); an environment without such targets skips it. Without --role, it runs once on a
+    worker (--on-worker is implied). Releases created afterwards include the step; existing releases
+    keep the process they froze.
+    """
+    step = build_step(api, **options)
+    found = find_project(api, project_ref)
     process = _read(api, found)
     steps = [*(process.get("Steps") or []), step]
     saved = _save(api, found, process, steps)
-    out.done(saved, f"Added step {len(steps)} '{name}' to project {found['Name']}: it {_where(step)}")
+    out.done(saved, f"Added step {len(steps)} '{step['Name']}' to project {found['Name']}: it {_where(step)}")
 
 
 @click.command("remove-step")

@@ -51,14 +51,15 @@ octopusvariables = _argonaut_load_variables(_argonaut_variables_file)
 
 
 def get_octopusvariable(key: str) -> str:
-    """Like Calamari: a KeyError for an unknown name. Names are case-insensitive, as in substitution."""
+    """Like Calamari: an empty string for an unknown name (``octopusvariables[key]`` is the KeyError).
+    Names are case-insensitive, as in substitution."""
     if key in octopusvariables:
         return octopusvariables[key]
     folded = key.casefold()
     for name, value in octopusvariables.items():
         if name.casefold() == folded:
             return value
-    raise KeyError(key)
+    return ""
 
 
 def set_octopusvariable(name: str, value: str, sensitive: bool = False) -> None:

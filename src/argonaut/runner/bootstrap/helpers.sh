@@ -25,9 +25,10 @@ __argonaut_decode() {
 }
 
 __argonaut_get_octopusvariable() {
-    # Names are case-insensitive, as in substitution. Prints nothing for an unknown name (like Calamari).
+    # Names are case-insensitive, as in substitution. A value is printed as it is; an unknown name prints
+    # an empty line and succeeds, as Calamari's `echo ""` does, so $(get_octopusvariable X) is empty.
     local wanted=${1-} line restore_nocasematch=
-    [[ -r $__argonaut_variables_file ]] || return 0
+    [[ -r $__argonaut_variables_file ]] || { printf '\n'; return 0; }
     if ! shopt -q nocasematch; then
         restore_nocasematch=1
         shopt -s nocasematch
@@ -40,6 +41,7 @@ __argonaut_get_octopusvariable() {
         fi
     done <"$__argonaut_variables_file"
     if [[ -n $restore_nocasematch ]]; then shopt -u nocasematch; fi
+    printf '\n'
     return 0
 }
 

@@ -1,0 +1,224 @@
+"""``/runbookRuns``, ``POST /runbooks/{id}/run`` and the by-names command ``runbook-runs/create/v1``:
+each run is a ``RunbookRun`` task queued in the transaction that makes the run (``service/runbook_runs.py``,
+``service/runbooks.py``). The queue is woken once that transaction has committed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from argonaut.api import resources_runbooks as shapes
+from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
+from argonaut.api.errors import bad_request, not_found
+from argonaut.api.inputs_runbooks import RunbookRunCommand, RunbookRunCreate, RunbookRunParameters
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.paging import Page
+from argonaut.domain.permissions import Permission
+from argonaut.service import projects as project_service
+from argonaut.service import runbook_runs, runbook_snapshots
+from argonaut.service import runbooks as runbook_service
+from argonaut.service.runbooks_by_names import run_runbook_by_names
+from argonaut.store import runbooks_repo
+
+
+def _number(collection: Collection, text: str, field: str) -> int:
+    number = parse_id(collection, text)
+    if number is None:
+        raise bad_request(f"{field}: '{text}' is not a {collection.value} id like {collection.value}-1")
+    return number
+
+
+def _numbers(collection: Collection, texts: list[str], field: str) -> list[int]:
+    return [_number(collection, t, field) for t in texts]
+
+
+def _no_tenants(*given: str | list[str] | None) -> None:
+    if any(given):
+        raise bad_request("Tenants are not supported: this server has no tenants, so leave TenantId(s) empty")
+
+
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
+    router = APIRouter(tags=["RunbookRuns"])
+    view = authorize(Permission.RUNBOOK_RUN_VIEW, scope)
+    create = authorize(Permission.RUNBOOK_RUN_CREATE, scope)
+    remove = authorize(Permission.RUNBOOK_RUN_DELETE, scope)
+
+    def space_path(caller: Caller) -> str:
+        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
+
+    @router.post("/runbookRuns", status_code=201, summary="Run a runbook snapshot in an environment")
+    async def create_run(body: RunbookRunCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
+        assert caller.space_id is not None
+        _no_tenants(body.TenantId)
+        options = runbook_runs.RunOptions(
+            specific_machine_ids=_numbers(Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"),
+            excluded_machine_ids=_numbers(Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"),
+            skip_actions=body.SkipActions,
+            form_values=body.FormValues,
+            use_guided_failure=body.UseGuidedFailure,
+            comments=body.Comments,
+        )
+        runbook_id = _number(Collection.RUNBOOKS, body.RunbookId, "RunbookId") if body.RunbookId else None
+        async with caller.services.store.transaction() as conn:
+            run, _ = await runbook_runs.run_snapshot(
+                conn,
+                caller.space_id,
+                runbook_id,
+                _number(Collection.RUNBOOK_SNAPSHOTS, body.RunbookSnapshotId, "RunbookSnapshotId"),
+                _number(Collection.ENVIRONMENTS, body.EnvironmentId, "EnvironmentId"),
+                options,
+                caller.username,
+            )
+        caller.services.queue.wake()
+        return shapes.run(run)
+
+    @router.post(
+        "/runbooks/{id}/run",
+        status_code=201,
+        summary="Run a runbook in one or more environments: the published snapshot by default, a named one, "
+        "or the draft (UseDefaultSnapshot false and no RunbookSnapshotNameOrId)",
+    )
+    async def run_runbook(
+        id: str,  # noqa: A002
+        body: RunbookRunParameters,
+        caller: Caller = Depends(create),
+    ) -> list[dict[str, Any]]:
+        assert caller.space_id is not None
+        _no_tenants(body.TenantId, body.TenantIds)
+        texts = ([body.EnvironmentId] if body.EnvironmentId else []) + body.EnvironmentIds
+        environment_ids = _numbers(Collection.ENVIRONMENTS, texts, "EnvironmentIds")
+        async with caller.services.store.transaction() as conn:
+            runbook = await runbook_service.find_runbook(conn, caller.space_id, id)
+            snapshot_id = None
+            if body.RunbookSnapshotNameOrId:
+                snapshot = await runbook_snapshots.snapshot_of(
+                    conn, caller.space_id, runbook, body.RunbookSnapshotNameOrId
+                )
+                snapshot_id = int(snapshot["id"])
+            created = await runbook_service.run_runbook(
+                conn,
+                caller.space_id,
+                int(runbook["id"]),
+                environment_ids,
+                caller.username,
+                snapshot_id,
+                draft=snapshot_id is None and not body.UseDefaultSnapshot,
+                specific_machine_ids=_numbers(
+                    Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"
+                ),
+                excluded_machine_ids=_numbers(
+                    Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"
+                ),
+                skip_actions=body.SkipActions,
+                form_values=body.FormValues,
+                use_guided_failure=bool(body.UseGuidedFailure),
+            )
+        caller.services.queue.wake()
+        return [shapes.run(run) for run, _ in created]
+
+    @router.get("/runbookRuns", summary="List runbook runs, newest first")
+    async def list_runs(
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+        ids: list[str] | None = IdsQuery,
+        projects: list[str] | None = Query(None),
+        runbooks: list[str] | None = Query(None),
+        environments: list[str] | None = Query(None),
+        taskState: list[str] | None = Query(None),  # noqa: N803
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            total, rows = await runbooks_repo.list_runs(
+                conn,
+                caller.space_id,
+                skip,
+                take,
+                ids=parse_ids(Collection.RUNBOOK_RUNS, ids),
+                project_ids=parse_ids(Collection.PROJECTS, projects, "projects"),
+                runbook_ids=parse_ids(Collection.RUNBOOKS, runbooks, "runbooks"),
+                environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
+                task_states=split_list(taskState),
+            )
+        path = f"{space_path(caller)}/runbookRuns"
+        return envelope("RunbookRun", [shapes.run(r) for r in rows], Page(skip, take, total), path)
+
+    @router.get("/projects/{projectId}/runbookRuns", summary="A project's runbook runs, newest first")
+    async def project_runs(
+        projectId: str,  # noqa: N803
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+        runbooks: list[str] | None = Query(None),
+        environments: list[str] | None = Query(None),
+        taskState: list[str] | None = Query(None),  # noqa: N803
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            project = await project_service.find_project(conn, caller.space_id, projectId)
+            total, rows = await runbooks_repo.list_runs(
+                conn,
+                caller.space_id,
+                skip,
+                take,
+                project_ids=[int(project["id"])],
+                runbook_ids=parse_ids(Collection.RUNBOOKS, runbooks, "runbooks"),
+                environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
+                task_states=split_list(taskState),
+            )
+        path = f"{space_path(caller)}/projects/{projectId}/runbookRuns"
+        return envelope("RunbookRun", [shapes.run(r) for r in rows], Page(skip, take, total), path)
+
+    @router.get("/runbookRuns/{id}", summary="Get a runbook run")
+    async def get_run(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        number = parse_id(Collection.RUNBOOK_RUNS, id)
+        async with caller.services.store.transaction() as conn:
+            row = await runbooks_repo.get_run(conn, caller.space_id, number) if number else None
+        if row is None:
+            raise not_found(id)
+        return shapes.run(row)
+
+    @router.delete("/runbookRuns/{id}", summary="Delete a runbook run (its task stays)")
+    async def delete_run(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        number = parse_id(Collection.RUNBOOK_RUNS, id)
+        async with caller.services.store.transaction() as conn:
+            row = await runbooks_repo.get_run(conn, caller.space_id, number) if number else None
+            if row is None:
+                raise not_found(id)
+            await runbook_runs.delete_run(conn, caller.space_id, row)
+        return shapes.run(row)
+
+    @router.post("/runbook-runs/create/v1", summary="Run a runbook by project, runbook and environment names")
+    async def create_run_command(body: RunbookRunCommand, caller: Caller = Depends(create)) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            created = await run_runbook_by_names(
+                conn,
+                caller.space_id,
+                body.ProjectName,
+                body.RunbookName,
+                body.EnvironmentNames,
+                body.Snapshot,
+                body.SpecificMachineNames,
+                body.ExcludedMachineNames,
+                body.SkipStepNames,
+                body.Variables,
+                bool(body.UseGuidedFailure),
+                caller.username,
+            )
+        caller.services.queue.wake()
+        return {
+            "RunbookRunServerTasks": [
+                {
+                    "RunbookRunId": format_id(Collection.RUNBOOK_RUNS, int(run["id"])),
+                    "ServerTaskId": format_id(Collection.SERVER_TASKS, int(task["id"])),
+                }
+                for run, task in created
+            ]
+        }
+
+    return router

@@ -1,0 +1,188 @@
+"""``/runbooks`` and ``/runbookProcesses``: a project's runbooks, and each runbook's process, read and
+written whole with ``Version`` as optimistic concurrency through the deployment processes' service.
+Creating a runbook also creates its process (``service/runbooks.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from sqlalchemy.engine import RowMapping
+
+from argonaut.api import resources_runbooks as shapes
+from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.collections import IdsQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.errors import bad_request, not_found
+from argonaut.api.inputs_projects import ProcessInput, sent
+from argonaut.api.inputs_runbooks import RunbookInput
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.paging import MAX_TAKE, Page
+from argonaut.domain.permissions import Permission
+from argonaut.service import processes, projects, runbooks
+from argonaut.store import runbooks_repo
+from argonaut.store.connection import Conn
+
+
+def _tenants_refused(fields: dict[str, Any]) -> None:
+    mode = fields.get("MultiTenancyMode")
+    if mode not in (None, "", "Untenanted"):
+        raise bad_request(f"MultiTenancyMode '{mode}' is not supported: this server has no tenants")
+
+
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
+    router = APIRouter(tags=["Runbooks"])
+    view = authorize(Permission.RUNBOOK_VIEW, scope)
+    edit = authorize(Permission.RUNBOOK_EDIT, scope)
+
+    def space_path(caller: Caller) -> str:
+        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
+
+    @router.get("/runbooks", summary="List runbooks (paged, 30 per page by default)")
+    async def list_runbooks(
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+        ids: list[str] | None = IdsQuery,
+        partialName: str | None = PartialNameQuery,  # noqa: N803 - the described system's parameter name
+        projectIds: list[str] | None = Query(None),  # noqa: N803
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            total, rows = await runbooks_repo.list_runbooks(
+                conn,
+                caller.space_id,
+                skip,
+                take,
+                parse_ids(Collection.RUNBOOKS, ids),
+                partialName,
+                parse_ids(Collection.PROJECTS, projectIds, "projectIds"),
+            )
+        items = [shapes.runbook(r) for r in rows]
+        query = {"partialName": partialName}
+        return envelope("Runbook", items, Page(skip, take, total), f"{space_path(caller)}/runbooks", query)
+
+    @router.get("/runbooks/all", summary="All runbooks as a plain array")
+    async def all_runbooks(
+        caller: Caller = Depends(view), ids: list[str] | None = IdsQuery
+    ) -> list[dict[str, Any]]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            _, rows = await runbooks_repo.list_runbooks(
+                conn, caller.space_id, 0, MAX_TAKE, parse_ids(Collection.RUNBOOKS, ids)
+            )
+        return [shapes.runbook(r) for r in rows]
+
+    @router.post("/runbooks", status_code=201, summary="Create a runbook with its runbook process")
+    async def create_runbook(body: RunbookInput, caller: Caller = Depends(edit)) -> dict[str, Any]:
+        assert caller.space_id is not None
+        fields = sent(body)
+        _tenants_refused(fields)
+        async with caller.services.store.transaction() as conn:
+            number = await runbooks.create_runbook(conn, caller.space_id, fields, caller.username)
+            row = await runbooks_repo.get_runbook(conn, caller.space_id, number)
+        assert row is not None
+        return shapes.runbook(row)
+
+    @router.get("/runbooks/{id}", summary="Get a runbook")
+    async def get_runbook(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            return shapes.runbook(await runbooks.find_runbook(conn, caller.space_id, id))
+
+    @router.put(
+        "/runbooks/{id}",
+        summary="Modify a runbook; fields left out are kept; "
+        "PublishedRunbookSnapshotId publishes one of its snapshots",
+    )
+    async def update_runbook(id: str, body: RunbookInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        fields = sent(body)
+        _tenants_refused(fields)
+        async with caller.services.store.transaction() as conn:
+            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            await runbooks.update_runbook(conn, caller.space_id, runbook, fields, caller.username)
+            row = await runbooks_repo.get_runbook(conn, caller.space_id, int(runbook["id"]))
+        assert row is not None
+        return shapes.runbook(row)
+
+    @router.delete("/runbooks/{id}", summary="Delete a runbook with its process, snapshots and runs")
+    async def delete_runbook(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            await runbooks.delete_runbook(conn, caller.space_id, runbook)
+        return shapes.runbook(runbook)
+
+    @router.get("/projects/{projectId}/runbooks", summary="A project's runbooks (paged)")
+    async def project_runbooks(
+        projectId: str,  # noqa: N803
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+        partialName: str | None = PartialNameQuery,  # noqa: N803
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            project = await projects.find_project(conn, caller.space_id, projectId)
+            total, rows = await runbooks_repo.list_runbooks(
+                conn, caller.space_id, skip, take, partial_name=partialName, project_ids=[int(project["id"])]
+            )
+        path = f"{space_path(caller)}/projects/{projectId}/runbooks"
+        items = [shapes.runbook(r) for r in rows]
+        return envelope("Runbook", items, Page(skip, take, total), path, {"partialName": partialName})
+
+    # --- Runbook processes ------------------------------------------------------------------------------
+
+    async def project_process(conn: Conn, space_id: int, project_id: str, process_id: str) -> RowMapping:
+        project = await projects.find_project(conn, space_id, project_id)
+        process = await processes.find_process(conn, space_id, process_id, runbook=True)
+        if process["project_id"] != project["id"]:
+            raise not_found(process_id)
+        return process
+
+    async def save(caller: Caller, process: RowMapping, body: ProcessInput, conn: Conn) -> dict[str, Any]:
+        assert caller.space_id is not None
+        saved = await processes.update_process(
+            conn, caller.space_id, process, sent(body), caller.services.secrets, caller.username
+        )
+        return shapes.runbook_process(saved)
+
+    @router.get("/runbookProcesses/{id}", summary="Get a runbook process or a snapshot's frozen copy of one")
+    async def get_process(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            return shapes.runbook_process(
+                await processes.find_process(conn, caller.space_id, id, runbook=True)
+            )
+
+    @router.put(
+        "/runbookProcesses/{id}",
+        summary="Replace a runbook process's steps; Version must be the one read (stale: 400)",
+    )
+    async def update_process(id: str, body: ProcessInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            process = await processes.find_process(conn, caller.space_id, id, runbook=True)
+            return await save(caller, process, body, conn)
+
+    @router.get("/projects/{projectId}/runbookProcesses/{id}", summary="Get a project's runbook process")
+    async def get_project_process(projectId: str, id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002, N803
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            return shapes.runbook_process(await project_process(conn, caller.space_id, projectId, id))
+
+    @router.put(
+        "/projects/{projectId}/runbookProcesses/{id}",
+        summary="Replace a project's runbook process; Version must be the one read (stale: 400)",
+    )
+    async def update_project_process(
+        projectId: str,  # noqa: N803
+        id: str,  # noqa: A002
+        body: ProcessInput,
+        caller: Caller = Depends(edit),
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            return await save(caller, await project_process(conn, caller.space_id, projectId, id), body, conn)
+
+    return router
