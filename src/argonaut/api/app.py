@@ -39,14 +39,18 @@ from argonaut.api.gate import RequestGate
 from argonaut.api.lenient import LenientRequests
 from argonaut.api.paths import CanonicalPaths
 
+# Routes are matched in order, one family after another, so the families on every task's path come
+# first: queuing and following tasks, runs and deployments (matching a late route cost ~1 ms).
 _FAMILIES = (
+    routes_tasks,
+    routes_runbook_runs,
+    routes_releases,
+    routes_interruptions,
+    routes_artifacts,
     routes_worker_pools,
     routes_workers,
     routes_machine_policies,
-    routes_tasks,
-    routes_artifacts,
     routes_accounts,
-    routes_releases,
     routes_environments,
     routes_machines,
     routes_lifecycles,
@@ -55,10 +59,8 @@ _FAMILIES = (
     routes_channels,
     routes_processes,
     routes_variables,
-    routes_interruptions,
     routes_runbooks,
     routes_runbook_snapshots,
-    routes_runbook_runs,
     routes_action_templates,
     routes_triggers,
 )

@@ -7,9 +7,10 @@ variables each script sees.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import RowMapping
 
@@ -24,6 +25,7 @@ from argonaut.store import (
     Store,
     environments_repo,
     machines_repo,
+    pools_repo,
     projects_repo,
     releases_repo,
     runbooks_repo,
@@ -55,6 +57,7 @@ class RunContext:
     pool_names: dict[str, str] = field(default_factory=dict)
     runbook: RowMapping | None = None  # a runbook run's runbook and snapshot
     snapshot: RowMapping | None = None
+    pools_found: list[PoolWithMembers] | None = None  # read with the rest; planning again reads anew
 
     @property
     def is_runbook_run(self) -> bool:
@@ -163,6 +166,10 @@ class DeploymentContextLoader:
         self._store = store
         self._variables_for = variables_for  # decrypted by the composition root: no key here
         self._steps_for = steps_for
+        # Frozen processes and variable sets never change (a PUT to one is refused), so a release or
+        # snapshot run again and again is read and decrypted once.
+        self._frozen_steps: OrderedDict[str, tuple[Step, ...]] = OrderedDict()
+        self._frozen_variables: OrderedDict[str, list[Variable]] = OrderedDict()
         self._built_in_enabled = built_in_enabled
 
     async def load(self, run: TaskRun) -> RunContext | Verdict:
@@ -180,10 +187,7 @@ class DeploymentContextLoader:
                 return Verdict(TaskState.FAILED, "The release of this deployment was deleted")
             channel = await projects_repo.get_channel(conn, space_id, int(release["channel_id"]))
             frozen = str(release["process_snapshot_id"]), str(release["variables_snapshot_id"])
-            context = await self._context(conn, deployment, frozen, release=release, channel=channel)
-        if isinstance(context, RunContext):
-            await self.refresh_targets(context)
-        return context
+            return await self._context(conn, deployment, frozen, release=release, channel=channel)
 
     async def _load_runbook_run(self, run_id: str) -> RunContext | Verdict:
         number = parse_id(Collection.RUNBOOK_RUNS, run_id)
@@ -197,10 +201,7 @@ class DeploymentContextLoader:
             if runbook is None or snapshot is None:
                 return Verdict(TaskState.FAILED, "The runbook or its snapshot was deleted")
             frozen = str(snapshot["process_snapshot_id"]), str(snapshot["variables_snapshot_id"])
-            context = await self._context(conn, row, frozen, runbook=runbook, snapshot=snapshot)
-        if isinstance(context, RunContext):
-            await self.refresh_targets(context)
-        return context
+            return await self._context(conn, row, frozen, runbook=runbook, snapshot=snapshot)
 
     async def _context(
         self,
@@ -219,9 +220,11 @@ class DeploymentContextLoader:
         environment = await environments_repo.get(conn, space_id, int(run_row["environment_id"]))
         if project is None or environment is None or space is None:
             return Verdict(TaskState.FAILED, "The project or environment was deleted")
-        steps = await self._steps_for(conn, frozen[0])
-        variables = await self._variables_for(conn, frozen[1])
-        return RunContext(
+        steps = await _cached(self._frozen_steps, frozen[0], lambda: self._steps_for(conn, frozen[0]))
+        variables = await _cached(
+            self._frozen_variables, frozen[1], lambda: self._variables_for(conn, frozen[1])
+        )
+        context = RunContext(
             space_id=space_id,
             space_name=str(space["name"]),
             run_row=run_row,
@@ -236,10 +239,19 @@ class DeploymentContextLoader:
             runbook=runbook,
             snapshot=snapshot,
         )
+        # Read in the same transaction: one round trip to start a run, not three.
+        await self.refresh_targets(context, conn)
+        context.pools_found = await pools_repo.all_pools_with_members(conn, space_id)
+        return context
 
-    async def refresh_targets(self, context: RunContext) -> None:
+    async def refresh_targets(self, context: RunContext, conn: Any = None) -> None:
         """The environment's targets with their health as it is now (after checking some, say)."""
-        async with self._store.transaction() as conn:
+        if conn is None:
+            async with self._store.transaction() as conn:
+                rows = await machines_repo.targets_in_environment(
+                    conn, context.space_id, int(context.environment["id"])
+                )
+        else:
             rows = await machines_repo.targets_in_environment(
                 conn, context.space_id, int(context.environment["id"])
             )
@@ -257,3 +269,19 @@ class DeploymentContextLoader:
             )
             for target_id, row in context.target_rows.items()
         ]
+
+
+FROZEN_CACHE_SIZE = 64
+T = TypeVar("T")
+
+
+async def _cached(cache: OrderedDict[str, T], key: str, load: Callable[[], Awaitable[T]]) -> T:
+    """A frozen document from ``cache``, else loaded (the least recently used one makes room)."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = await load()
+    cache[key] = value
+    if len(cache) > FROZEN_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value

@@ -27,6 +27,7 @@ from argonaut.orchestrator.health import WorkerHealth
 from argonaut.orchestrator.process_run import (
     ProcessRun,
     ProcessState,
+    RunOptions,
     Spot,
     Tools,
     failed,
@@ -34,7 +35,7 @@ from argonaut.orchestrator.process_run import (
 )
 from argonaut.orchestrator.process_variables import VariableBuilder
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, pools_repo, tasks_repo, workers_repo
+from argonaut.store import Store, pools_repo, workers_repo
 from argonaut.store.script_runs_repo import ScriptRun
 
 FIRST_CHECK_TIMEOUT_S = 60.0
@@ -94,6 +95,8 @@ class DeploymentSource:
 class Deployments:
     """The executor of ``Deploy`` and ``RunbookRun`` tasks: one engine, two kinds of frozen process."""
 
+    restartable = True  # stopped before anything started, the run starts again from the beginning
+
     def __init__(
         self,
         tools: Tools,
@@ -124,8 +127,11 @@ class Deployments:
         if isinstance(context, Verdict):
             return context
         stored = run.row["process_state"]
-        if not stored:
-            return Verdict(TaskState.FAILED, "The run stopped before it was planned; start it again")
+        if not stored:  # stopped before anything started: start from the beginning
+            planned = await self._plan_until_ready(run, context)
+            if isinstance(planned, Verdict):
+                return planned
+            return await self._execute(run, context, planned, [])
         state = ProcessState.from_json(dict(stored))
         run.took_leases = True
         previous = run.taken_from or run.row["server_node"]
@@ -146,7 +152,10 @@ class Deployments:
     ) -> Verdict:
         prepared, ended = resumed_runs(scripts)
         source = DeploymentSource(context, run, self._decrypt)
-        verdict = await ProcessRun(self._tools, run, source, state, prepared, ended).execute()
+        # Every planned run counts: the last one's outcome goes with the task's completion (one
+        # transaction fewer); a run that does not happen only means that saving never applies.
+        options = RunOptions(remaining=sum(len(spots) for spots in state.spots.values()))
+        verdict = await ProcessRun(self._tools, run, source, state, prepared, ended, options).execute()
         if verdict.state is TaskState.SUCCESS:
             what = "Runbook run" if context.is_runbook_run else "Deployment"
             run.log.write(run.root_activity, "Info", f"{what} completed successfully")
@@ -158,8 +167,11 @@ class Deployments:
         checked: set[str] = set()
         waited = 0
         while True:
-            async with self._store.transaction() as conn:
-                pools = await pools_repo.all_pools_with_members(conn, context.space_id)
+            pools = context.pools_found
+            context.pools_found = None
+            if pools is None:
+                async with self._store.transaction() as conn:
+                    pools = await pools_repo.all_pools_with_members(conn, context.space_id)
             plan = plan_deployment(context.steps, context.targets, context.pools(pools), context.planning)
             unchecked = {*plan.unchecked_worker_ids, *plan.unchecked_target_ids} - checked
             if plan.problems and unchecked:
@@ -178,10 +190,9 @@ class Deployments:
                 for problem in plan.problems:
                     run.log.write(run.root_activity, "Fatal", problem)
                 return Verdict(TaskState.FAILED, "; ".join(plan.problems))
-            state = _state_of(plan)
-            async with self._store.transaction() as conn:
-                await tasks_repo.save_process_state(conn, run.task_id, state.to_json())
-            return state
+            # Stored with the first step's first record (or when a step ends): until then nothing has
+            # started, and a node that restarts plans again.
+            return _state_of(plan)
 
     async def _first_checks(self, run: TaskRun, context: RunContext, machine_ids: list[str]) -> None:
         numbers = [

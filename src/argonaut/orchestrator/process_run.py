@@ -208,6 +208,7 @@ class ProcessRun:
         self._remaining = Remaining(self.options.remaining)
         self._save = asyncio.Lock()
         self._runs = 0
+        self._unsaved = False  # the cursor changed since it was last stored
 
     async def execute(self) -> Verdict:
         steps = self.source.steps
@@ -220,6 +221,8 @@ class ProcessRun:
                     await self._step(step, numbers[step.id])
 
             await asyncio.gather(*(one(step) for step in group))
+        if self.options.persist:
+            self.run.process_state = self.state.to_json()
         return self.source.verdict(self.state, self._runs)
 
     # -- steps ---------------------------------------------------------------------------------------
@@ -236,8 +239,10 @@ class ProcessRun:
             else run.log.open_activity(f"Step {number}: {step.name}", parent=run.root_activity)
         )
         if not stored and self.options.persist:
+            # Stored with this step's first record (``_begin``) or its end, whichever comes first: a
+            # transaction fewer per step, and before either nothing of the step has happened.
             self.state.steps[key] = {"Status": "Running", "Activity": activity}
-            await self._persist()
+            self._unsaved = True
         reason = self._why_not(step)
         if reason is None and all(action.id in self.state.skipped for action in step.actions):
             reason = "; ".join(f"'{a.name}': {self.state.skipped[a.id]}" for a in step.actions)
@@ -272,6 +277,10 @@ class ProcessRun:
         if activity != self.run.root_activity:
             self.run.log.close_activity(activity, status)
         self.state.steps[key] = {"Status": status, "Activity": activity}
+        if self._remaining.count == 0:
+            # The last run's results wait for the task's completion, which comes next; a node that dies
+            # before it finds this step still running and follows that run again, losing nothing.
+            return
         await self._persist()
 
     async def persist(self) -> None:
@@ -281,6 +290,7 @@ class ProcessRun:
     async def _persist(self) -> None:
         if not self.options.persist:
             return
+        self._unsaved = False
         async with self._save, self.tools.store.transaction() as conn:
             await tasks_repo.save_process_state(conn, self.run.task_id, self.state.to_json())
             await tasks_repo.save_activities(conn, self.run.task_id, self.run.log.activities)
@@ -422,6 +432,9 @@ class ProcessRun:
                     await script_runs_repo.record(conn, run.task_id, activity, handle, notes)
                     run.track(activity, handle)
                     await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+                    if self._unsaved and self.options.persist:
+                        self._unsaved = False
+                        await tasks_repo.save_process_state(conn, run.task_id, self.state.to_json())
                     return RecordedRun(spot.label, activity, handle, dict(variables), lease_id)
             if not waited:
                 waited = True

@@ -71,6 +71,7 @@ class TaskRun:
     # nothing else of the task runs, the task holds no task-cap slot, so what it waits for can run.
     waits: int = 0
     busy: int = 0
+    process_state: dict[str, Any] | None = None  # a process run's final cursor, stored on completion
     on_wait_change: Callable[[], None] | None = None
 
     @property
@@ -450,6 +451,7 @@ class TaskQueue:
                         run.output_variables,
                         run.log.has_warnings_or_errors or verdict.state is not TaskState.SUCCESS,
                         run.log.next_seq,
+                        run.process_state,
                     )
                 run.log.stored(rows)
                 return final
@@ -586,7 +588,8 @@ class TaskQueue:
         """Why a task cannot be carried on after a restart, or None when it can."""
         if str(row["name"]) not in self._executors:
             return f"this node cannot run tasks of type '{row['name']}'"
-        if not scripts and not row["process_state"]:
+        restartable = bool(getattr(self._executors[str(row["name"])], "restartable", False))
+        if not scripts and not row["process_state"] and not restartable:
             # A process run with a stored cursor can go on without any script (between two steps).
             return "it had started no script that could be followed after a restart"
         lost = [

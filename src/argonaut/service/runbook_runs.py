@@ -130,6 +130,13 @@ async def _create_run(
 
 async def _apply_retention(conn: Conn, runbook: RowMapping, environment_id: int) -> None:
     policy = (runbook["document"] or {}).get("RunRetentionPolicy") or {}
+    if policy.get("ShouldKeepForever"):
+        return
+    keep = policy.get("QuantityToKeep")
+    if isinstance(keep, int) and keep > 0:
+        # Under the limit (the usual case), a count is all it takes.
+        if await runbooks_repo.count_runs_in_environment(conn, int(runbook["id"]), environment_id) <= keep:
+            return
     past = [
         PastRun(int(r["id"]), r["task_id"], r["task_state"] is None or r["task_state"] in _FINISHED)
         for r in await runbooks_repo.runs_in_environment(conn, int(runbook["id"]), environment_id)

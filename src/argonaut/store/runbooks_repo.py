@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
@@ -281,6 +281,14 @@ async def list_runs(
     if snapshot_id is not None:
         query = query.where(runbook_runs.c.snapshot_id == snapshot_id)
     return await paged(conn, query, skip, take)
+
+
+async def count_runs_in_environment(conn: Conn, runbook_id: int, environment_id: int) -> int:
+    """How many runs a runbook has in one environment: retention reads them only when over its limit."""
+    query = select(func.count()).where(
+        runbook_runs.c.runbook_id == runbook_id, runbook_runs.c.environment_id == environment_id
+    )
+    return int((await conn.execute(query)).scalar_one())
 
 
 async def runs_in_environment(conn: Conn, runbook_id: int, environment_id: int) -> Sequence[RowMapping]:

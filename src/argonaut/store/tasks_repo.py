@@ -56,6 +56,10 @@ _COMPLETE = (
     )
     .returning(*tasks.c)
 )
+# A process run also leaves its final cursor (its steps and outputs, which a parent step reads).
+_COMPLETE_WITH_PROCESS = _COMPLETE.values(
+    process_state=bindparam("process_state", type_=tasks.c.process_state.type)
+)
 
 
 def _claim_statement(skip_locked: bool) -> Any:
@@ -339,9 +343,10 @@ async def complete(
     output_variables: list[dict[str, Any]],
     has_warnings_or_errors: bool,
     log_count: int,
+    process_state: dict[str, Any] | None = None,
 ) -> RowMapping | None:
     """Record a task's final state and everything shown with it; answers the stored row."""
-    parameters = {
+    parameters: dict[str, Any] = {
         "task_id": task_id,
         "state": state.value,
         "error_message": error_message,
@@ -351,6 +356,9 @@ async def complete(
         "has_warnings_or_errors": has_warnings_or_errors,
         "log_count": log_count,
     }
+    if process_state is not None:
+        parameters["process_state"] = process_state
+        return (await conn.execute(_COMPLETE_WITH_PROCESS, parameters)).mappings().first()
     return (await conn.execute(_COMPLETE, parameters)).mappings().first()
 
 
