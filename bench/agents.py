@@ -537,19 +537,24 @@ async def sections(node: RunningServer, client: RawClient, root: Path, agents: l
     )
 
 
-async def main() -> None:
+Sections = Callable[[RunningServer, RawClient, Path, list[AgentProcess]], Awaitable[None]]
+
+
+async def run_sections(sections: Sections, prefix: str, task_cap: int) -> None:
+    """Run a benchmark's ``sections`` against one server (``--task-cap``, a polling comms port) in a
+    temporary folder named with ``prefix``, stopping every agent process they start and removing the
+    folder however they end; after a failure the server log's last lines go to stderr."""
     # SIGTERM (a CI timeout, `kill`) cancels like Ctrl-C does, so the cleanup below runs either way.
     current = asyncio.current_task()
     assert current is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
-    raise_fd_limit()
     load = os.getloadavg()[0]
     print(f"{os.cpu_count()} cores, load average {load:.2f} at the start (timings get noisy above ~1)")
-    root = Path(tempfile.mkdtemp(prefix="argonaut-bench-agents-"))
+    root = Path(tempfile.mkdtemp(prefix=prefix))
     agents: list[AgentProcess] = []
     server_log = root / "server.log"
     try:
-        with running_node("--task-cap", str(TASK_CAP), "--comms-port", "0", log=server_log) as node:
+        with running_node("--task-cap", str(task_cap), "--comms-port", "0", log=server_log) as node:
             client = RawClient(node.url, node.key)
             try:
                 await sections(node, client, root, agents)
@@ -565,6 +570,11 @@ async def main() -> None:
         for agent in agents:
             agent.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+async def main() -> None:
+    raise_fd_limit()
+    await run_sections(sections, "argonaut-bench-agents-", TASK_CAP)
 
 
 if __name__ == "__main__":

@@ -30,10 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
-import signal
 import sys
-import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -41,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _http import RawClient  # noqa: E402
-from _server import RunningServer, cpu_seconds, percentile, rss_mb, running_node, table  # noqa: E402
+from _server import RunningServer, cpu_seconds, percentile, rss_mb, table  # noqa: E402
 from agents import (  # noqa: E402
     SPACE,
     AgentProcess,
@@ -50,6 +47,7 @@ from agents import (  # noqa: E402
     follow,
     make_agent,
     new_pool,
+    run_sections,
     run_task,
     script,
     subscription_id,
@@ -364,32 +362,7 @@ async def sections(node: RunningServer, client: RawClient, root: Path, agents: l
 
 
 async def main() -> None:
-    # SIGTERM (a CI timeout, `kill`) cancels like Ctrl-C does, so the cleanup below runs either way.
-    current = asyncio.current_task()
-    assert current is not None
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, current.cancel)
-    load = os.getloadavg()[0]
-    print(f"{os.cpu_count()} cores, load average {load:.2f} at the start (timings get noisy above ~1)")
-    root = Path(tempfile.mkdtemp(prefix="argonaut-bench-deploy-"))
-    agents: list[AgentProcess] = []
-    server_log = root / "server.log"
-    try:
-        with running_node("--task-cap", str(TASK_CAP), "--comms-port", "0", log=server_log) as node:
-            client = RawClient(node.url, node.key)
-            try:
-                await sections(node, client, root, agents)
-            finally:
-                await client.close()
-                for agent in agents:
-                    agent.stop()
-    except BaseException:
-        if server_log.exists():
-            print(f"\nthe server's log, last lines:\n{server_log.read_text()[-4000:]}", file=sys.stderr)
-        raise
-    finally:
-        for agent in agents:
-            agent.stop()
-        shutil.rmtree(root, ignore_errors=True)
+    await run_sections(sections, "argonaut-bench-deploy-", TASK_CAP)
 
 
 if __name__ == "__main__":

@@ -17,22 +17,14 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _http import RawClient  # noqa: E402
 from _server import cpu_seconds, percentile, rss_mb, running_node, table  # noqa: E402
+from agents import SPACE, api, follow  # noqa: E402
 
-SPACE = "/api/Spaces-1"
 RUNS, WARMUPS = 50, 5
 SCRIPT = "echo hello"
-
-
-async def api(client: RawClient, method: str, path: str, payload: Any = None, expect: int = 200) -> Any:
-    status, body = await client.request(method, path, payload)
-    if status != expect:
-        raise RuntimeError(f"{method} {path}: {status} {body}")
-    return body
 
 
 async def prepare(client: RawClient) -> dict[str, str]:
@@ -75,11 +67,8 @@ async def prepare(client: RawClient) -> dict[str, str]:
 
 
 async def finish(client: RawClient, task_id: str) -> str:
-    state = "?"
-    async for event in client.stream_lines(f"/api/tasks/{task_id}/stream"):
-        if event["Type"] == "Task":
-            state = event["Task"]["State"]
-    return state
+    final = await follow(client, task_id)
+    return str(final["State"]) if final else "?"
 
 
 async def runbook_run(client: RawClient, run: dict[str, str]) -> tuple[float, str]:

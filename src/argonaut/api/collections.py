@@ -70,6 +70,23 @@ def parse_ids(collection: Collection, values: Sequence[str] | None, field: str =
     return numbers
 
 
+def body_id(collection: Collection, text: str, field: str) -> int:
+    """An id a request body names: one of the wrong shape is a 400 naming the field."""
+    number = parse_id(collection, text)
+    if number is None:
+        raise bad_request(f"{field}: '{text}' is not a {collection.value} id like {collection.value}-1")
+    return number
+
+
+def body_ids(collection: Collection, texts: list[str], field: str) -> list[int]:
+    return [body_id(collection, t, field) for t in texts]
+
+
+def space_path(space_id: int | None) -> str:
+    """``/api/Spaces-N``, the prefix of every path inside a space."""
+    return f"/api/{format_id(Collection.SPACES, space_id or 0)}"
+
+
 SkipQuery = Query(0, ge=0, le=2147483647, description="Number of items to skip")
 IdsQuery = Query(None, description="Ids, repeated or comma-separated")
 PartialNameQuery = Query(None, max_length=200, description="Case-insensitive substring of the name")
@@ -81,6 +98,27 @@ def take_query(default: int) -> Any:
 
 
 Lister = Callable[..., Awaitable[tuple[int, Sequence[Any]]]]
+
+
+async def id_filtered_page(
+    caller: Any,
+    *,
+    segment: str,
+    item_type: str,
+    collection: Collection,
+    skip: int,
+    take: int,
+    ids: list[str] | None,
+    lister: Lister,
+    shape: Callable[[Any], dict[str, Any]],
+) -> dict[str, Any]:
+    """The body of ``GET /{segment}`` for a space's resources filtered by ``ids`` alone:
+    ``lister(conn, space_id, skip, take, ids)`` answers ``(total, rows)``."""
+    numbers = parse_ids(collection, ids)
+    async with caller.services.store.transaction() as conn:
+        total, rows = await lister(conn, caller.space_id, skip, take, numbers)
+    path = f"{space_path(caller.space_id)}/{segment}"
+    return envelope(item_type, [shape(r) for r in rows], Page(skip, take, total), path)
 
 
 def add_named_list_routes(

@@ -19,8 +19,39 @@ def iso(value: dt.datetime | None) -> str | None:
     return moment.isoformat(timespec="milliseconds") if moment else None
 
 
-def _modified(row: Row) -> dict[str, Any]:
+def modified(row: Row) -> dict[str, Any]:
     return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
+
+
+def space_scoped_ids(row: Row, collection: Collection) -> tuple[str, str]:
+    """``(SpaceId, Id)`` of a row that belongs to a space."""
+    return format_id(Collection.SPACES, row["space_id"]), format_id(collection, row["id"])
+
+
+def named_resource(
+    row: Row,
+    sid: str,
+    rid: str,
+    segment: str,
+    fields: Mapping[str, Any],
+    links: Mapping[str, str | None] | None = None,
+    *,
+    owner: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The frame every named resource of a space shares, in the described system's key order:
+    ``Id, SpaceId, [owner], Name, Slug, Description, [fields], LastModifiedOn, LastModifiedBy`` and
+    ``Links`` starting with ``Self`` (``/api/{sid}/{segment}/{rid}``)."""
+    return {
+        "Id": rid,
+        "SpaceId": sid,
+        **(owner or {}),
+        "Name": row["name"],
+        "Slug": row["slug"],
+        "Description": row["description"],
+        **fields,
+        **modified(row),
+        "Links": {"Self": f"/api/{sid}/{segment}/{rid}", **(links or {})},
+    }
 
 
 def space(row: Row) -> dict[str, Any]:
@@ -36,31 +67,22 @@ def space(row: Row) -> dict[str, Any]:
         "SpaceManagersTeams": [],
         "SpaceManagersTeamMembers": [],
         "Icon": None,
-        **_modified(row),
+        **modified(row),
         "Links": {"Self": f"/api/spaces/{sid}", "SpaceHome": f"/api/{sid}"},
     }
 
 
 def worker_pool(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    pid = format_id(Collection.WORKER_POOLS, row["id"])
-    return {
-        "Id": pid,
-        "SpaceId": sid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    sid, pid = space_scoped_ids(row, Collection.WORKER_POOLS)
+    fields = {
         "IsDefault": row["is_default"],
         "SortOrder": row["sort_order"],
         "WorkerPoolType": row["pool_type"],
         "WorkerType": row["worker_type"],
         "CanAddWorkers": row["pool_type"] == "StaticWorkerPool",
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/workerpools/{pid}",
-            "Workers": f"/api/{sid}/workerpools/{pid}/workers{{?skip,take}}",
-        },
     }
+    links = {"Workers": f"/api/{sid}/workerpools/{pid}/workers{{?skip,take}}"}
+    return named_resource(row, sid, pid, "workerpools", fields, links)
 
 
 _LEGACY_STATUS = {
@@ -98,7 +120,7 @@ def worker(row: Row, pool_ids: Sequence[int]) -> dict[str, Any]:
         "Architecture": details.get("Architecture", "Unknown"),
         "ShellName": details.get("ShellName", "Unknown"),
         "ShellVersion": details.get("ShellVersion", "Unknown"),
-        **_modified(row),
+        **modified(row),
         "Links": {"Self": f"/api/{sid}/workers/{wid}", "Connection": f"/api/{sid}/workers/{wid}/connection"},
     }
 
@@ -113,7 +135,7 @@ def machine_policy(row: Row) -> dict[str, Any]:
         "Description": row["description"],
         "IsDefault": row["is_default"],
         **row["document"],
-        **_modified(row),
+        **modified(row),
         "Links": {"Self": f"/api/{sid}/machinepolicies/{mid}"},
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, modified, named_resource, space_scoped_ids
 from argonaut.domain.ids import Collection, format_id
 
 # The legacy ``Status`` the described system still sends beside ``HealthStatus``.
@@ -20,31 +20,18 @@ _MACHINES_TEMPLATE = (
 )
 
 
-def _modified(row: Row) -> dict[str, Any]:
-    return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
-
-
 def environment(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    eid = format_id(Collection.ENVIRONMENTS, row["id"])
+    sid, eid = space_scoped_ids(row, Collection.ENVIRONMENTS)
     document = row["document"] or {}
-    return {
-        "Id": eid,
-        "SpaceId": sid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    fields = {
         "SortOrder": row["sort_order"],
         "UseGuidedFailure": row["use_guided_failure"],
         "AllowDynamicInfrastructure": bool(document.get("AllowDynamicInfrastructure", False)),
         "EnvironmentTags": list(document.get("EnvironmentTags") or []),
         "ExtensionSettings": list(document.get("ExtensionSettings") or []),
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/environments/{eid}",
-            "Machines": f"/api/{sid}/environments/{eid}/machines{_MACHINES_TEMPLATE}",
-        },
     }
+    links = {"Machines": f"/api/{sid}/environments/{eid}/machines{_MACHINES_TEMPLATE}"}
+    return named_resource(row, sid, eid, "environments", fields, links)
 
 
 def machine(row: Row) -> dict[str, Any]:
@@ -79,7 +66,7 @@ def machine(row: Row) -> dict[str, Any]:
         "Architecture": details.get("Architecture", "Unknown"),
         "ShellName": details.get("ShellName", "Unknown"),
         "ShellVersion": details.get("ShellVersion", "Unknown"),
-        **_modified(row),
+        **modified(row),
         "Links": {
             "Self": f"/api/{sid}/machines/{mid}",
             "Environments": f"/api/{sid}/machines/{mid}/environments",

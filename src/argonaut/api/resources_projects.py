@@ -5,71 +5,40 @@ from __future__ import annotations
 
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, modified, named_resource, space_scoped_ids
 from argonaut.domain.ids import Collection, format_id
 from argonaut.service.processes import process_id_of, public_steps
 from argonaut.service.projects import default_document
 from argonaut.service.variables import public_variables, variable_set_id_of
 
 
-def _modified(row: Row) -> dict[str, Any]:
-    return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
-
-
 def lifecycle(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    lid = format_id(Collection.LIFECYCLES, row["id"])
+    sid, lid = space_scoped_ids(row, Collection.LIFECYCLES)
     document = row["document"] or {}
-    return {
-        "Id": lid,
-        "SpaceId": sid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    fields = {
         "ReleaseRetentionPolicy": document.get("ReleaseRetentionPolicy"),
         "TentacleRetentionPolicy": document.get("TentacleRetentionPolicy"),
         "Phases": document.get("Phases", []),
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/lifecycles/{lid}",
-            "Projects": f"/api/{sid}/lifecycles/{lid}/projects",
-        },
     }
+    links = {"Projects": f"/api/{sid}/lifecycles/{lid}/projects"}
+    return named_resource(row, sid, lid, "lifecycles", fields, links)
 
 
 def project_group(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    gid = format_id(Collection.PROJECT_GROUPS, row["id"])
-    return {
-        "Id": gid,
-        "SpaceId": sid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
-        "EnvironmentIds": [],
-        "RetentionPolicyId": None,
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/projectgroups/{gid}",
-            "Projects": f"/api/{sid}/projectgroups/{gid}/projects{{?skip,take}}",
-        },
-    }
+    sid, gid = space_scoped_ids(row, Collection.PROJECT_GROUPS)
+    fields: dict[str, Any] = {"EnvironmentIds": [], "RetentionPolicyId": None}
+    links = {"Projects": f"/api/{sid}/projectgroups/{gid}/projects{{?skip,take}}"}
+    return named_resource(row, sid, gid, "projectgroups", fields, links)
 
 
 def project(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    pid = format_id(Collection.PROJECTS, row["id"])
+    sid, pid = space_scoped_ids(row, Collection.PROJECTS)
     document = {**default_document(), **(row["document"] or {})}
     gid = format_id(Collection.PROJECT_GROUPS, row["project_group_id"])
     lid = format_id(Collection.LIFECYCLES, row["lifecycle_id"])
     process_id = process_id_of(int(row["id"]))
     variable_set_id = variable_set_id_of(int(row["id"]))
-    return {
-        "Id": pid,
-        "SpaceId": sid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    fields = {
         "ProjectGroupId": gid,
         "LifecycleId": lid,
         "IsDisabled": row["is_disabled"],
@@ -91,43 +60,32 @@ def project(row: Row) -> dict[str, Any]:
         "Templates": [],
         "ExtensionSettings": [],
         "Icon": None,
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/projects/{pid}",
-            "Channels": f"/api/{sid}/projects/{pid}/channels{{?skip,take,partialName}}",
-            "Releases": f"/api/{sid}/projects/{pid}/releases{{/version}}{{?skip,take,searchByVersion}}",
-            "DeploymentProcess": f"/api/{sid}/deploymentprocesses/{process_id}",
-            "Variables": f"/api/{sid}/variables/{variable_set_id}",
-            "ProjectGroup": f"/api/{sid}/projectgroups/{gid}",
-            "Lifecycle": f"/api/{sid}/lifecycles/{lid}",
-        },
     }
+    links = {
+        "Channels": f"/api/{sid}/projects/{pid}/channels{{?skip,take,partialName}}",
+        "Releases": f"/api/{sid}/projects/{pid}/releases{{/version}}{{?skip,take,searchByVersion}}",
+        "DeploymentProcess": f"/api/{sid}/deploymentprocesses/{process_id}",
+        "Variables": f"/api/{sid}/variables/{variable_set_id}",
+        "ProjectGroup": f"/api/{sid}/projectgroups/{gid}",
+        "Lifecycle": f"/api/{sid}/lifecycles/{lid}",
+    }
+    return named_resource(row, sid, pid, "projects", fields, links)
 
 
 def channel(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    cid = format_id(Collection.CHANNELS, row["id"])
+    sid, cid = space_scoped_ids(row, Collection.CHANNELS)
     pid = format_id(Collection.PROJECTS, row["project_id"])
     lifecycle_id = row["lifecycle_id"]
-    return {
-        "Id": cid,
-        "SpaceId": sid,
-        "ProjectId": pid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    fields = {
         "LifecycleId": format_id(Collection.LIFECYCLES, lifecycle_id) if lifecycle_id is not None else None,
         "IsDefault": row["is_default"],
         "Rules": [],
         "TenantTags": [],
         "GitReferenceRules": [],
         "GitResourceRules": [],
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/channels/{cid}",
-            "Project": f"/api/{sid}/projects/{pid}",
-        },
     }
+    links = {"Project": f"/api/{sid}/projects/{pid}"}
+    return named_resource(row, sid, cid, "channels", fields, links, owner={"ProjectId": pid})
 
 
 def deployment_process(row: Row) -> dict[str, Any]:
@@ -140,7 +98,7 @@ def deployment_process(row: Row) -> dict[str, Any]:
         "Version": row["version"],
         "LastSnapshotId": row["last_snapshot_id"],
         "Steps": public_steps(row["steps"]),
-        **_modified(row),
+        **modified(row),
         "Links": {
             "Self": f"/api/{sid}/deploymentprocesses/{row['id']}",
             "Project": f"/api/{sid}/projects/{pid}",
@@ -157,6 +115,6 @@ def variable_set(row: Row, scope_values: dict[str, Any]) -> dict[str, Any]:
         "Version": row["version"],
         "Variables": public_variables(row["variables"]),
         "ScopeValues": scope_values,
-        **_modified(row),
+        **modified(row),
         "Links": {"Self": f"/api/{sid}/variables/{row['id']}"},
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, iso, modified
 from argonaut.domain.ids import Collection, format_id
 
 
@@ -27,8 +27,7 @@ def release(row: Row) -> dict[str, Any]:
         "SelectedPackages": document.get("SelectedPackages") or [],
         "BuildInformation": document.get("BuildInformation") or [],
         "IgnoreChannelRules": False,
-        "LastModifiedOn": iso(row["last_modified_on"]),
-        "LastModifiedBy": row["last_modified_by"],
+        **modified(row),
         "Links": {
             "Self": f"/api/{sid}/releases/{rid}",
             "Project": f"/api/{sid}/projects/{pid}",

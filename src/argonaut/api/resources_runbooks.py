@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, iso, modified, named_resource, space_scoped_ids
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.runbooks import default_document
 from argonaut.service.processes import public_steps
@@ -12,23 +12,12 @@ from argonaut.service.processes import public_steps
 _FAILED = ("Failed", "TimedOut", "Canceled")
 
 
-def _modified(row: Row) -> dict[str, Any]:
-    return {"LastModifiedOn": iso(row.get("last_modified_on")), "LastModifiedBy": row.get("last_modified_by")}
-
-
 def runbook(row: Row) -> dict[str, Any]:
-    sid = format_id(Collection.SPACES, row["space_id"])
-    rid = format_id(Collection.RUNBOOKS, row["id"])
+    sid, rid = space_scoped_ids(row, Collection.RUNBOOKS)
     pid = format_id(Collection.PROJECTS, row["project_id"])
     document = {**default_document(), **(row["document"] or {})}
     published = row["published_snapshot_id"]
-    return {
-        "Id": rid,
-        "SpaceId": sid,
-        "ProjectId": pid,
-        "Name": row["name"],
-        "Slug": row["slug"],
-        "Description": row["description"],
+    fields = {
         "RunbookProcessId": row["process_id"],
         "PublishedRunbookSnapshotId": (
             format_id(Collection.RUNBOOK_SNAPSHOTS, published) if published is not None else None
@@ -41,17 +30,16 @@ def runbook(row: Row) -> dict[str, Any]:
         "RunRetentionPolicy": document["RunRetentionPolicy"],
         "ForcePackageDownload": document["ForcePackageDownload"],
         "RunbookTags": [],
-        **_modified(row),
-        "Links": {
-            "Self": f"/api/{sid}/runbooks/{rid}",
-            "Project": f"/api/{sid}/projects/{pid}",
-            "RunbookProcess": f"/api/{sid}/runbookProcesses/{row['process_id']}",
-            "RunbookSnapshots": f"/api/{sid}/runbooks/{rid}/runbookSnapshots{{?skip,take}}",
-            "RunbookSnapshotTemplate": f"/api/{sid}/runbooks/{rid}/runbookSnapshotTemplate",
-            "RunbookRuns": f"/api/{sid}/runbookRuns?runbooks={rid}",
-            "CreateRunbookRun": f"/api/{sid}/runbooks/{rid}/run",
-        },
     }
+    links = {
+        "Project": f"/api/{sid}/projects/{pid}",
+        "RunbookProcess": f"/api/{sid}/runbookProcesses/{row['process_id']}",
+        "RunbookSnapshots": f"/api/{sid}/runbooks/{rid}/runbookSnapshots{{?skip,take}}",
+        "RunbookSnapshotTemplate": f"/api/{sid}/runbooks/{rid}/runbookSnapshotTemplate",
+        "RunbookRuns": f"/api/{sid}/runbookRuns?runbooks={rid}",
+        "CreateRunbookRun": f"/api/{sid}/runbooks/{rid}/run",
+    }
+    return named_resource(row, sid, rid, "runbooks", fields, links, owner={"ProjectId": pid})
 
 
 def runbook_process(row: Row) -> dict[str, Any]:
@@ -66,7 +54,7 @@ def runbook_process(row: Row) -> dict[str, Any]:
         "Version": row["version"],
         "LastSnapshotId": row["last_snapshot_id"],
         "Steps": public_steps(row["steps"]),
-        **_modified(row),
+        **modified(row),
         "Links": {
             "Self": f"/api/{sid}/runbookProcesses/{row['id']}",
             "Project": f"/api/{sid}/projects/{pid}",
@@ -96,7 +84,7 @@ def snapshot(row: Row) -> dict[str, Any]:
         "LibraryVariableSetSnapshotIds": [],
         "SelectedPackages": document.get("SelectedPackages") or [],
         "SelectedGitResources": [],
-        **_modified(row),
+        **modified(row),
         "Links": {
             "Self": f"/api/{sid}/runbookSnapshots/{snid}",
             "Runbook": f"/api/{sid}/runbooks/{rid}",

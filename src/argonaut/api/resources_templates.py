@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, iso, modified
 from argonaut.domain.ids import Collection, format_id
 from argonaut.service.action_templates import Usage, public_parameters
 
@@ -18,18 +18,14 @@ def action_template(row: Row) -> dict[str, Any]:
         "ActionType": row["action_type"],
         **(row["document"] or {}),
     }
-    modified = {
-        "LastModifiedOn": iso(row.get("last_modified_on")),
-        "LastModifiedBy": row.get("last_modified_by"),
-    }
-    return _shape(row["space_id"], row["id"], int(row["version"]), document, modified)
+    return _shape(row["space_id"], row["id"], int(row["version"]), document, modified(row))
 
 
 def action_template_version(template: Row, version: Row) -> dict[str, Any]:
     """The template as it was at one version (``GET /actiontemplates/{id}/versions/{version}``)."""
-    modified = {"LastModifiedOn": iso(version.get("created")), "LastModifiedBy": None}
+    last_modified = {"LastModifiedOn": iso(version.get("created")), "LastModifiedBy": None}
     return _shape(
-        template["space_id"], template["id"], int(version["version"]), version["document"], modified
+        template["space_id"], template["id"], int(version["version"]), version["document"], last_modified
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from argonaut.api.resources import Row, iso
+from argonaut.api.resources import Row, iso, modified
 from argonaut.domain.ids import Collection, format_id
 
 
@@ -27,7 +27,6 @@ def trigger(row: Row) -> dict[str, Any]:
         "Action": row["action"],
         "NextRun": iso(row["next_run"]),
         "LastRun": iso(row["last_run"]),
-        "LastModifiedOn": iso(row.get("last_modified_on")),
-        "LastModifiedBy": row.get("last_modified_by"),
+        **modified(row),
         "Links": {"Self": f"/api/{sid}/projecttriggers/{tid}", "Project": f"/api/{sid}/projects/{pid}"},
     }

@@ -10,29 +10,15 @@ from fastapi import APIRouter, Depends
 from argonaut.api import resources_projects as shapes
 from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import add_named_list_routes
+from argonaut.api.crud import SpaceResources
 from argonaut.api.inputs_projects import LifecycleInput, sent
-from argonaut.domain.ids import Collection, parse_id
+from argonaut.domain.ids import Collection
 from argonaut.domain.paging import MAX_TAKE
 from argonaut.domain.permissions import Permission
 from argonaut.service import lifecycles
-from argonaut.service.errors import NotFound
 from argonaut.store import lifecycles_repo, projects_repo
-from argonaut.store.connection import Conn
 
-
-async def _number(conn: Conn, caller: Caller, lifecycle_id: str) -> int:
-    assert caller.space_id is not None
-    number = parse_id(Collection.LIFECYCLES, lifecycle_id)
-    if number is None or await lifecycles_repo.get(conn, caller.space_id, number) is None:
-        raise NotFound(lifecycle_id)
-    return number
-
-
-async def _resource(conn: Conn, caller: Caller, number: int) -> dict[str, Any]:
-    assert caller.space_id is not None
-    row = await lifecycles_repo.get(conn, caller.space_id, number)
-    assert row is not None
-    return shapes.lifecycle(row)
+_LIFECYCLES = SpaceResources(Collection.LIFECYCLES, lifecycles_repo.get, shapes.lifecycle)
 
 
 def build(scope: Scope) -> APIRouter:
@@ -59,12 +45,12 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             number = await lifecycles.create_lifecycle(conn, caller.space_id, sent(body), caller.username)
-            return await _resource(conn, caller, number)
+            return await _LIFECYCLES.resource(conn, caller, number)
 
     @router.get("/lifecycles/{id}", summary="Get a lifecycle")
     async def get_lifecycle(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         async with caller.services.store.transaction() as conn:
-            return await _resource(conn, caller, await _number(conn, caller, id))
+            return _LIFECYCLES.shape(await _LIFECYCLES.row(conn, caller, id))
 
     @router.put("/lifecycles/{id}", summary="Modify a lifecycle; fields left out are kept")
     async def update_lifecycle(
@@ -72,9 +58,9 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
+            number = await _LIFECYCLES.number(conn, caller, id)
             await lifecycles.update_lifecycle(conn, caller.space_id, number, sent(body), caller.username)
-            return await _resource(conn, caller, number)
+            return await _LIFECYCLES.resource(conn, caller, number)
 
     @router.delete(
         "/lifecycles/{id}", summary="Delete a lifecycle no project or channel uses (not the default)"
@@ -82,8 +68,9 @@ def build(scope: Scope) -> APIRouter:
     async def delete_lifecycle(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
-            resource = await _resource(conn, caller, number)
+            row = await _LIFECYCLES.row(conn, caller, id)
+            number = int(row["id"])
+            resource = _LIFECYCLES.shape(row)
             await lifecycles.delete_lifecycle(conn, caller.space_id, number)
         return resource
 
@@ -91,7 +78,7 @@ def build(scope: Scope) -> APIRouter:
     async def lifecycle_projects(id: str, caller: Caller = Depends(view)) -> list[dict[str, Any]]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
+            number = await _LIFECYCLES.number(conn, caller, id)
             _, rows = await projects_repo.list_projects(
                 conn, caller.space_id, 0, MAX_TAKE, lifecycle_id=number
             )

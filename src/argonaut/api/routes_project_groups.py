@@ -9,29 +9,15 @@ from fastapi import APIRouter, Depends
 from argonaut.api import resources_projects as shapes
 from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import SkipQuery, add_named_list_routes, envelope, take_query
+from argonaut.api.crud import SpaceResources
 from argonaut.api.inputs_projects import ProjectGroupInput, sent
-from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
 from argonaut.service import projects
-from argonaut.service.errors import NotFound
 from argonaut.store import project_groups_repo, projects_repo
-from argonaut.store.connection import Conn
 
-
-async def _number(conn: Conn, caller: Caller, group_id: str) -> int:
-    assert caller.space_id is not None
-    number = parse_id(Collection.PROJECT_GROUPS, group_id)
-    if number is None or await project_groups_repo.get(conn, caller.space_id, number) is None:
-        raise NotFound(group_id)
-    return number
-
-
-async def _resource(conn: Conn, caller: Caller, number: int) -> dict[str, Any]:
-    assert caller.space_id is not None
-    row = await project_groups_repo.get(conn, caller.space_id, number)
-    assert row is not None
-    return shapes.project_group(row)
+_GROUPS = SpaceResources(Collection.PROJECT_GROUPS, project_groups_repo.get, shapes.project_group)
 
 
 def build(scope: Scope) -> APIRouter:
@@ -58,12 +44,12 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             number = await projects.create_group(conn, caller.space_id, sent(body), caller.username)
-            return await _resource(conn, caller, number)
+            return await _GROUPS.resource(conn, caller, number)
 
     @router.get("/projectgroups/{id}", summary="Get a project group")
     async def get_group(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         async with caller.services.store.transaction() as conn:
-            return await _resource(conn, caller, await _number(conn, caller, id))
+            return _GROUPS.shape(await _GROUPS.row(conn, caller, id))
 
     @router.put("/projectgroups/{id}", summary="Modify a project group; fields left out are kept")
     async def update_group(
@@ -71,16 +57,17 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
+            number = await _GROUPS.number(conn, caller, id)
             await projects.update_group(conn, caller.space_id, number, sent(body), caller.username)
-            return await _resource(conn, caller, number)
+            return await _GROUPS.resource(conn, caller, number)
 
     @router.delete("/projectgroups/{id}", summary="Delete an empty project group (not the default)")
     async def delete_group(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
-            resource = await _resource(conn, caller, number)
+            row = await _GROUPS.row(conn, caller, id)
+            number = int(row["id"])
+            resource = _GROUPS.shape(row)
             await projects.delete_group(conn, caller.space_id, number)
         return resource
 
@@ -93,7 +80,7 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            number = await _number(conn, caller, id)
+            number = await _GROUPS.number(conn, caller, id)
             total, rows = await projects_repo.list_projects(
                 conn, caller.space_id, skip, take, group_id=number
             )

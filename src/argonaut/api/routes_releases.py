@@ -14,8 +14,20 @@ from pydantic import Field
 
 from argonaut.api import resources_releases as shapes
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
-from argonaut.api.errors import bad_request, not_found
+from argonaut.api.collections import (
+    IdsQuery,
+    SkipQuery,
+    body_id,
+    body_ids,
+    envelope,
+    id_filtered_page,
+    parse_ids,
+    space_path,
+    split_list,
+    take_query,
+)
+from argonaut.api.crud import SpaceResources, server_tasks
+from argonaut.api.errors import not_found
 from argonaut.api.inputs import ApiInput
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import Page
@@ -63,15 +75,8 @@ class CreateDeploymentCommand(ApiInput):
     Variables: dict[str, str] = Field(default_factory=dict)
 
 
-def _number(collection: Collection, text: str, field: str) -> int:
-    number = parse_id(collection, text)
-    if number is None:
-        raise bad_request(f"{field}: '{text}' is not a {collection.value} id like {collection.value}-1")
-    return number
-
-
-def _numbers(collection: Collection, texts: list[str], field: str) -> list[int]:
-    return [_number(collection, t, field) for t in texts]
+_RELEASES = SpaceResources(Collection.RELEASES, releases_repo.get_release, shapes.release)
+_DEPLOYMENTS = SpaceResources(Collection.DEPLOYMENTS, releases_repo.get_deployment, shapes.deployment)
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -83,18 +88,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     deploy = authorize(Permission.DEPLOYMENT_CREATE, scope)
     deployment_delete = authorize(Permission.DEPLOYMENT_DELETE, scope)
 
-    def space_path(caller: Caller) -> str:
-        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
-
-    async def load_release(caller: Caller, release_id: str) -> Any:
-        assert caller.space_id is not None
-        number = parse_id(Collection.RELEASES, release_id)
-        async with caller.services.store.transaction() as conn:
-            row = await releases_repo.get_release(conn, caller.space_id, number) if number else None
-        if row is None:
-            raise not_found(release_id)
-        return row
-
     async def deployment_shape(caller: Caller, row: Any) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
@@ -105,9 +98,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def create_release(body: ReleaseCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
         assert caller.space_id is not None
         new = release_service.NewRelease(
-            project_id=_number(Collection.PROJECTS, body.ProjectId, "ProjectId"),
+            project_id=body_id(Collection.PROJECTS, body.ProjectId, "ProjectId"),
             version=body.Version,
-            channel_id=_number(Collection.CHANNELS, body.ChannelId, "ChannelId") if body.ChannelId else None,
+            channel_id=body_id(Collection.CHANNELS, body.ChannelId, "ChannelId") if body.ChannelId else None,
             release_notes=body.ReleaseNotes,
         )
         async with caller.services.store.transaction() as conn:
@@ -121,21 +114,26 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
         ids: list[str] | None = IdsQuery,
     ) -> dict[str, Any]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.RELEASES, ids)
-        async with caller.services.store.transaction() as conn:
-            total, rows = await releases_repo.list_releases(conn, caller.space_id, skip, take, numbers)
-        items = [shapes.release(r) for r in rows]
-        return envelope("Release", items, Page(skip, take, total), f"{space_path(caller)}/releases")
+        return await id_filtered_page(
+            caller,
+            segment="releases",
+            item_type="Release",
+            collection=Collection.RELEASES,
+            skip=skip,
+            take=take,
+            ids=ids,
+            lister=releases_repo.list_releases,
+            shape=shapes.release,
+        )
 
     @router.get("/releases/{id}", summary="Get a release")
     async def get_release(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
-        return shapes.release(await load_release(caller, id))
+        return shapes.release(await _RELEASES.fetch(caller, id))
 
     @router.delete("/releases/{id}", summary="Delete a release and its deployments")
     async def delete_release(id: str, caller: Caller = Depends(delete_perm)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        row = await load_release(caller, id)
+        row = await _RELEASES.fetch(caller, id)
         async with caller.services.store.transaction() as conn:
             await releases_repo.delete_release(conn, caller.space_id, int(row["id"]))
         return shapes.release(row)
@@ -155,7 +153,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             total, rows = await releases_repo.list_releases(
                 conn, caller.space_id, skip, take, project_id=number
             )
-        path = f"{space_path(caller)}/projects/{projectId}/releases"
+        path = f"{space_path(caller.space_id)}/projects/{projectId}/releases"
         return envelope("Release", [shapes.release(r) for r in rows], Page(skip, take, total), path)
 
     @router.get("/projects/{projectId}/releases/{version}", summary="A project's release by version")
@@ -177,19 +175,19 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
     ) -> dict[str, Any]:
         assert caller.space_id is not None
-        release = await load_release(caller, id)
+        release = await _RELEASES.fetch(caller, id)
         async with caller.services.store.transaction() as conn:
             total, rows = await releases_repo.list_deployments(
                 conn, caller.space_id, skip, take, release_id=int(release["id"])
             )
-        path = f"{space_path(caller)}/releases/{id}/deployments"
+        path = f"{space_path(caller.space_id)}/releases/{id}/deployments"
         items = [shapes.deployment(r, release) for r in rows]
         return envelope("Deployment", items, Page(skip, take, total), path)
 
     @router.get("/releases/{id}/deployments/template", summary="Where this release may be deployed now")
     async def deployment_template(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        release = await load_release(caller, id)
+        release = await _RELEASES.fetch(caller, id)
         async with caller.services.store.transaction() as conn:
             allowed = await deploy_service.promotable(conn, caller.space_id, release)
             rows = {
@@ -208,10 +206,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def create_deployment(body: DeploymentCreate, caller: Caller = Depends(deploy)) -> dict[str, Any]:
         assert caller.space_id is not None
         new = deploy_service.NewDeployment(
-            release_id=_number(Collection.RELEASES, body.ReleaseId, "ReleaseId"),
-            environment_id=_number(Collection.ENVIRONMENTS, body.EnvironmentId, "EnvironmentId"),
-            specific_machine_ids=_numbers(Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"),
-            excluded_machine_ids=_numbers(Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"),
+            release_id=body_id(Collection.RELEASES, body.ReleaseId, "ReleaseId"),
+            environment_id=body_id(Collection.ENVIRONMENTS, body.EnvironmentId, "EnvironmentId"),
+            specific_machine_ids=body_ids(Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"),
+            excluded_machine_ids=body_ids(Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"),
             skip_actions=body.SkipActions,
             use_guided_failure=body.UseGuidedFailure,
             form_values=body.FormValues,
@@ -245,17 +243,13 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 task_states=split_list(taskState),
             )
         items = [await deployment_shape(caller, r) for r in rows]
-        return envelope("Deployment", items, Page(skip, take, total), f"{space_path(caller)}/deployments")
+        return envelope(
+            "Deployment", items, Page(skip, take, total), f"{space_path(caller.space_id)}/deployments"
+        )
 
     @router.get("/deployments/{id}", summary="Get a deployment")
     async def get_deployment(id: str, caller: Caller = Depends(deployments_view)) -> dict[str, Any]:  # noqa: A002
-        assert caller.space_id is not None
-        number = parse_id(Collection.DEPLOYMENTS, id)
-        async with caller.services.store.transaction() as conn:
-            row = await releases_repo.get_deployment(conn, caller.space_id, number) if number else None
-        if row is None:
-            raise not_found(id)
-        return await deployment_shape(caller, row)
+        return await deployment_shape(caller, await _DEPLOYMENTS.fetch(caller, id))
 
     @router.delete("/deployments/{id}", summary="Delete a deployment (its task stays)")
     async def delete_deployment(id: str, caller: Caller = Depends(deployment_delete)) -> dict[str, Any]:  # noqa: A002
@@ -307,14 +301,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 caller.username,
             )
         caller.services.queue.wake()
-        return {
-            "DeploymentServerTasks": [
-                {
-                    "DeploymentId": format_id(Collection.DEPLOYMENTS, int(d["id"])),
-                    "ServerTaskId": format_id(Collection.SERVER_TASKS, int(t["id"])),
-                }
-                for d, t in created
-            ]
-        }
+        return {"DeploymentServerTasks": server_tasks(created, "DeploymentId", Collection.DEPLOYMENTS)}
 
     return router

@@ -10,10 +10,21 @@ from fastapi import APIRouter, Depends, Query
 
 from argonaut.api import resources_runbooks as shapes
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
-from argonaut.api.errors import bad_request, not_found
+from argonaut.api.collections import (
+    IdsQuery,
+    SkipQuery,
+    body_id,
+    body_ids,
+    envelope,
+    parse_ids,
+    space_path,
+    split_list,
+    take_query,
+)
+from argonaut.api.crud import SpaceResources, server_tasks
+from argonaut.api.errors import bad_request
 from argonaut.api.inputs_runbooks import RunbookRunCommand, RunbookRunCreate, RunbookRunParameters
-from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.ids import Collection
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
 from argonaut.service import projects as project_service
@@ -23,20 +34,12 @@ from argonaut.service.runbooks_by_names import run_runbook_by_names
 from argonaut.store import runbooks_repo
 
 
-def _number(collection: Collection, text: str, field: str) -> int:
-    number = parse_id(collection, text)
-    if number is None:
-        raise bad_request(f"{field}: '{text}' is not a {collection.value} id like {collection.value}-1")
-    return number
-
-
-def _numbers(collection: Collection, texts: list[str], field: str) -> list[int]:
-    return [_number(collection, t, field) for t in texts]
-
-
 def _no_tenants(*given: str | list[str] | None) -> None:
     if any(given):
         raise bad_request("Tenants are not supported: this server has no tenants, so leave TenantId(s) empty")
+
+
+_RUNS = SpaceResources(Collection.RUNBOOK_RUNS, runbooks_repo.get_run, shapes.run)
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -45,29 +48,26 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     create = authorize(Permission.RUNBOOK_RUN_CREATE, scope)
     remove = authorize(Permission.RUNBOOK_RUN_DELETE, scope)
 
-    def space_path(caller: Caller) -> str:
-        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
-
     @router.post("/runbookRuns", status_code=201, summary="Run a runbook snapshot in an environment")
     async def create_run(body: RunbookRunCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
         assert caller.space_id is not None
         _no_tenants(body.TenantId)
         options = runbook_runs.RunOptions(
-            specific_machine_ids=_numbers(Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"),
-            excluded_machine_ids=_numbers(Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"),
+            specific_machine_ids=body_ids(Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"),
+            excluded_machine_ids=body_ids(Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"),
             skip_actions=body.SkipActions,
             form_values=body.FormValues,
             use_guided_failure=body.UseGuidedFailure,
             comments=body.Comments,
         )
-        runbook_id = _number(Collection.RUNBOOKS, body.RunbookId, "RunbookId") if body.RunbookId else None
+        runbook_id = body_id(Collection.RUNBOOKS, body.RunbookId, "RunbookId") if body.RunbookId else None
         async with caller.services.store.transaction() as conn:
             run, _ = await runbook_runs.run_snapshot(
                 conn,
                 caller.space_id,
                 runbook_id,
-                _number(Collection.RUNBOOK_SNAPSHOTS, body.RunbookSnapshotId, "RunbookSnapshotId"),
-                _number(Collection.ENVIRONMENTS, body.EnvironmentId, "EnvironmentId"),
+                body_id(Collection.RUNBOOK_SNAPSHOTS, body.RunbookSnapshotId, "RunbookSnapshotId"),
+                body_id(Collection.ENVIRONMENTS, body.EnvironmentId, "EnvironmentId"),
                 options,
                 caller.username,
             )
@@ -88,7 +88,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         _no_tenants(body.TenantId, body.TenantIds)
         texts = ([body.EnvironmentId] if body.EnvironmentId else []) + body.EnvironmentIds
-        environment_ids = _numbers(Collection.ENVIRONMENTS, texts, "EnvironmentIds")
+        environment_ids = body_ids(Collection.ENVIRONMENTS, texts, "EnvironmentIds")
         async with caller.services.store.transaction() as conn:
             runbook = await runbook_service.find_runbook(conn, caller.space_id, id)
             snapshot_id = None
@@ -105,10 +105,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 caller.username,
                 snapshot_id,
                 draft=snapshot_id is None and not body.UseDefaultSnapshot,
-                specific_machine_ids=_numbers(
+                specific_machine_ids=body_ids(
                     Collection.MACHINES, body.SpecificMachineIds, "SpecificMachineIds"
                 ),
-                excluded_machine_ids=_numbers(
+                excluded_machine_ids=body_ids(
                     Collection.MACHINES, body.ExcludedMachineIds, "ExcludedMachineIds"
                 ),
                 skip_actions=body.SkipActions,
@@ -142,7 +142,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
                 task_states=split_list(taskState),
             )
-        path = f"{space_path(caller)}/runbookRuns"
+        path = f"{space_path(caller.space_id)}/runbookRuns"
         return envelope("RunbookRun", [shapes.run(r) for r in rows], Page(skip, take, total), path)
 
     @router.get("/projects/{projectId}/runbookRuns", summary="A project's runbook runs, newest first")
@@ -168,27 +168,18 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
                 task_states=split_list(taskState),
             )
-        path = f"{space_path(caller)}/projects/{projectId}/runbookRuns"
+        path = f"{space_path(caller.space_id)}/projects/{projectId}/runbookRuns"
         return envelope("RunbookRun", [shapes.run(r) for r in rows], Page(skip, take, total), path)
 
     @router.get("/runbookRuns/{id}", summary="Get a runbook run")
     async def get_run(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
-        assert caller.space_id is not None
-        number = parse_id(Collection.RUNBOOK_RUNS, id)
-        async with caller.services.store.transaction() as conn:
-            row = await runbooks_repo.get_run(conn, caller.space_id, number) if number else None
-        if row is None:
-            raise not_found(id)
-        return shapes.run(row)
+        return await _RUNS.load(caller, id)
 
     @router.delete("/runbookRuns/{id}", summary="Delete a runbook run (its task stays)")
     async def delete_run(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        number = parse_id(Collection.RUNBOOK_RUNS, id)
         async with caller.services.store.transaction() as conn:
-            row = await runbooks_repo.get_run(conn, caller.space_id, number) if number else None
-            if row is None:
-                raise not_found(id)
+            row = await _RUNS.row(conn, caller, id)
             await runbook_runs.delete_run(conn, caller.space_id, row)
         return shapes.run(row)
 
@@ -211,14 +202,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 caller.username,
             )
         caller.services.queue.wake()
-        return {
-            "RunbookRunServerTasks": [
-                {
-                    "RunbookRunId": format_id(Collection.RUNBOOK_RUNS, int(run["id"])),
-                    "ServerTaskId": format_id(Collection.SERVER_TASKS, int(task["id"])),
-                }
-                for run, task in created
-            ]
-        }
+        return {"RunbookRunServerTasks": server_tasks(created, "RunbookRunId", Collection.RUNBOOK_RUNS)}
 
     return router

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Depends, Query
 
 from argonaut.api import resources_runbooks as shapes
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.collections import (
+    IdsQuery,
+    SkipQuery,
+    envelope,
+    id_filtered_page,
+    space_path,
+    take_query,
+)
 from argonaut.api.inputs_runbooks import SnapshotCreate
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.paging import Page
@@ -34,9 +41,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     router = APIRouter(tags=["RunbookSnapshots"])
     view = authorize(Permission.RUNBOOK_VIEW, scope)
     edit = authorize(Permission.RUNBOOK_EDIT, scope)
-
-    def space_path(caller: Caller) -> str:
-        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
 
     async def create(
         caller: Caller, body: SnapshotCreate, project_id: str | None, publish: bool
@@ -86,12 +90,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
         ids: list[str] | None = IdsQuery,
     ) -> dict[str, Any]:
-        assert caller.space_id is not None
-        numbers = parse_ids(Collection.RUNBOOK_SNAPSHOTS, ids)
-        async with caller.services.store.transaction() as conn:
-            total, rows = await runbooks_repo.list_snapshots(conn, caller.space_id, skip, take, numbers)
-        path = f"{space_path(caller)}/runbookSnapshots"
-        return envelope("RunbookSnapshot", [shapes.snapshot(r) for r in rows], Page(skip, take, total), path)
+        return await id_filtered_page(
+            caller,
+            segment="runbookSnapshots",
+            item_type="RunbookSnapshot",
+            collection=Collection.RUNBOOK_SNAPSHOTS,
+            skip=skip,
+            take=take,
+            ids=ids,
+            lister=runbooks_repo.list_snapshots,
+            shape=shapes.snapshot,
+        )
 
     @router.get("/runbookSnapshots/{id}", summary="Get a runbook snapshot")
     async def get_snapshot(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
@@ -139,7 +148,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             total, rows = await runbooks_repo.list_snapshots(
                 conn, caller.space_id, skip, take, runbook_id=int(runbook["id"])
             )
-        path = f"{space_path(caller)}/runbooks/{id}/runbookSnapshots"
+        path = f"{space_path(caller.space_id)}/runbooks/{id}/runbookSnapshots"
         return envelope("RunbookSnapshot", [shapes.snapshot(r) for r in rows], Page(skip, take, total), path)
 
     @router.get(

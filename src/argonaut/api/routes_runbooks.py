@@ -11,11 +11,20 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_runbooks as shapes
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import IdsQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.collections import (
+    IdsQuery,
+    PartialNameQuery,
+    SkipQuery,
+    envelope,
+    parse_ids,
+    space_path,
+    take_query,
+)
+from argonaut.api.crud import SpaceResources
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs_projects import ProcessInput, sent
 from argonaut.api.inputs_runbooks import RunbookInput
-from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.ids import Collection
 from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
 from argonaut.service import processes, projects, runbooks
@@ -29,13 +38,13 @@ def _tenants_refused(fields: dict[str, Any]) -> None:
         raise bad_request(f"MultiTenancyMode '{mode}' is not supported: this server has no tenants")
 
 
+_RUNBOOKS = SpaceResources(Collection.RUNBOOKS, runbooks_repo.get_runbook, shapes.runbook)
+
+
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["Runbooks"])
     view = authorize(Permission.RUNBOOK_VIEW, scope)
     edit = authorize(Permission.RUNBOOK_EDIT, scope)
-
-    def space_path(caller: Caller) -> str:
-        return f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}"
 
     @router.get("/runbooks", summary="List runbooks (paged, 30 per page by default)")
     async def list_runbooks(
@@ -59,7 +68,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             )
         items = [shapes.runbook(r) for r in rows]
         query = {"partialName": partialName}
-        return envelope("Runbook", items, Page(skip, take, total), f"{space_path(caller)}/runbooks", query)
+        return envelope(
+            "Runbook", items, Page(skip, take, total), f"{space_path(caller.space_id)}/runbooks", query
+        )
 
     @router.get("/runbooks/all", summary="All runbooks as a plain array")
     async def all_runbooks(
@@ -79,9 +90,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         _tenants_refused(fields)
         async with caller.services.store.transaction() as conn:
             number = await runbooks.create_runbook(conn, caller.space_id, fields, caller.username)
-            row = await runbooks_repo.get_runbook(conn, caller.space_id, number)
-        assert row is not None
-        return shapes.runbook(row)
+            return await _RUNBOOKS.resource(conn, caller, number)
 
     @router.get("/runbooks/{id}", summary="Get a runbook")
     async def get_runbook(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
@@ -101,9 +110,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         async with caller.services.store.transaction() as conn:
             runbook = await runbooks.find_runbook(conn, caller.space_id, id)
             await runbooks.update_runbook(conn, caller.space_id, runbook, fields, caller.username)
-            row = await runbooks_repo.get_runbook(conn, caller.space_id, int(runbook["id"]))
-        assert row is not None
-        return shapes.runbook(row)
+            return await _RUNBOOKS.resource(conn, caller, int(runbook["id"]))
 
     @router.delete("/runbooks/{id}", summary="Delete a runbook with its process, snapshots and runs")
     async def delete_runbook(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
@@ -127,7 +134,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             total, rows = await runbooks_repo.list_runbooks(
                 conn, caller.space_id, skip, take, partial_name=partialName, project_ids=[int(project["id"])]
             )
-        path = f"{space_path(caller)}/projects/{projectId}/runbooks"
+        path = f"{space_path(caller.space_id)}/projects/{projectId}/runbooks"
         items = [shapes.runbook(r) for r in rows]
         return envelope("Runbook", items, Page(skip, take, total), path, {"partialName": partialName})
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from argonaut.api import resources_triggers as shapes
 from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import IdsQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
+from argonaut.api.crud import SpaceResources
 from argonaut.api.inputs_projects import sent
 from argonaut.api.inputs_triggers import TriggerInput
 from argonaut.domain.ids import Collection, format_id
@@ -20,6 +21,9 @@ from argonaut.store import triggers_repo
 
 RunbooksQuery = Query(None, description="Only triggers running these runbooks (ids)")
 ProjectIdsQuery = Query(None, description="Only triggers of these projects (ids)")
+
+
+_TRIGGERS = SpaceResources(Collection.PROJECT_TRIGGERS, triggers_repo.get, shapes.trigger)
 
 
 def build(scope: Scope) -> APIRouter:
@@ -69,9 +73,7 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             number = await triggers.create_trigger(conn, caller.space_id, sent(body), caller.username)
-            row = await triggers_repo.get(conn, caller.space_id, number)
-        assert row is not None
-        return shapes.trigger(row)
+            return await _TRIGGERS.resource(conn, caller, number)
 
     @router.get("/projecttriggers/{id}", summary="Get a project trigger")
     async def get_trigger(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
@@ -85,9 +87,7 @@ def build(scope: Scope) -> APIRouter:
         async with caller.services.store.transaction() as conn:
             trigger = await triggers.find_trigger(conn, caller.space_id, id)
             await triggers.update_trigger(conn, caller.space_id, trigger, sent(body), caller.username)
-            row = await triggers_repo.get(conn, caller.space_id, int(trigger["id"]))
-        assert row is not None
-        return shapes.trigger(row)
+            return await _TRIGGERS.resource(conn, caller, int(trigger["id"]))
 
     @router.delete("/projecttriggers/{id}", summary="Delete a project trigger")
     async def delete_trigger(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002

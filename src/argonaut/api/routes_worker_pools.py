@@ -10,7 +10,8 @@ from pydantic import Field, StringConstraints
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import SkipQuery, add_named_list_routes, take_query
-from argonaut.api.errors import bad_request, not_found
+from argonaut.api.crud import SpaceResources
+from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.api.routes_workers import worker_page
 from argonaut.domain.ids import Collection, parse_id
@@ -42,19 +43,13 @@ def _check_type(pool_type: str) -> None:
         )
 
 
+_POOLS = SpaceResources(Collection.WORKER_POOLS, pools_repo.get, resources.worker_pool)
+
+
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["WorkerPools"])
     view = authorize(Permission.WORKER_VIEW, scope)
     edit = authorize(Permission.WORKER_EDIT, scope)
-
-    async def load(caller: Caller, pool_id: str) -> dict[str, Any]:
-        assert caller.space_id is not None
-        number = parse_id(Collection.WORKER_POOLS, pool_id)
-        async with caller.services.store.transaction() as conn:
-            row = await pools_repo.get(conn, caller.space_id, number) if number is not None else None
-        if row is None:
-            raise not_found(pool_id)
-        return resources.worker_pool(row)
 
     add_named_list_routes(
         router,
@@ -82,20 +77,18 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 caller.username,
                 body.SortOrder,
             )
-            row = await pools_repo.get(conn, caller.space_id, number)
-        assert row is not None
-        return resources.worker_pool(row)
+            return await _POOLS.resource(conn, caller, number)
 
     @router.get("/workerpools/{id}", summary="Get a worker pool")
     async def get_pool(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
-        return await load(caller, id)
+        return await _POOLS.load(caller, id)
 
     @router.put(
         "/workerpools/{id}", summary="Modify a worker pool; IsDefault true moves the default flag here"
     )
     async def update_pool(id: str, body: PoolUpdate, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        current = await load(caller, id)
+        current = await _POOLS.load(caller, id)
         number = parse_id(Collection.WORKER_POOLS, current["Id"])
         assert number is not None
         values: dict[str, Any] = {}
@@ -109,12 +102,12 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             values["sort_order"] = body.SortOrder
         async with caller.services.store.transaction() as conn:
             await pools_repo.update_pool(conn, caller.space_id, number, values, caller.username)
-        return await load(caller, id)
+        return await _POOLS.load(caller, id)
 
     @router.delete("/workerpools/{id}", summary="Delete an empty, non-default worker pool")
     async def delete_pool(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        current = await load(caller, id)
+        current = await _POOLS.load(caller, id)
         number = parse_id(Collection.WORKER_POOLS, current["Id"])
         assert number is not None
         async with caller.services.store.transaction() as conn:
@@ -129,7 +122,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
     ) -> dict[str, Any]:
         assert caller.space_id is not None
-        current = await load(caller, id)
+        current = await _POOLS.load(caller, id)
         number = parse_id(Collection.WORKER_POOLS, current["Id"])
         assert number is not None
         return await worker_page(

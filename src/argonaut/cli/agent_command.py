@@ -16,7 +16,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -24,7 +24,7 @@ from argonaut.agent import config as agent_config
 from argonaut.agent.config import DEFAULT_LISTEN_PORT, DEFAULT_SERVER_COMMS_PORT, AgentConfig, NoInstance
 from argonaut.cli import agent_registration as registration
 from argonaut.cli.client.http import ApiSession, CliError
-from argonaut.cli.client.options import with_api
+from argonaut.cli.client.options import options_decorator, with_api
 from argonaut.cli.client.output import Output
 from argonaut.cli.client.workers import thumbprint_param
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
@@ -36,6 +36,7 @@ CERT_FILE = "certificate.pem"
 KEY_FILE = "certificate.key"
 PORT = click.IntRange(1, 65535)
 Verb = Callable[..., Any]
+Request = TypeVar("Request", bound=registration.MachineRequest)
 
 
 # -- shared pieces ------------------------------------------------------------------------------------
@@ -322,12 +323,45 @@ def registration_options(noun: str) -> Callable[[Verb], Verb]:
         click.option("--force", is_flag=True, help=f"Update the {noun} if one with this name already exists"),
     ]
 
-    def decorate(verb: Verb) -> Verb:
-        for option in reversed(options):
-            verb = option(verb)
-        return verb
+    return options_decorator(options)
 
-    return decorate
+
+def _request_fields(
+    *,
+    name: str | None,
+    comms_style: str,
+    policy: str | None,
+    server_comms_port: int | None,
+    server_comms_addresses: tuple[str, ...],
+    public_hostname: str | None,
+    force: bool,
+) -> dict[str, Any]:
+    """The :class:`registration.MachineRequest` fields from the :func:`registration_options` given."""
+    return {
+        "name": (name or socket.gethostname()).strip(),
+        "style": comms_style,
+        "policy": policy,
+        "public_hostname": public_hostname,
+        "server_comms_port": server_comms_port,
+        "server_comms_addresses": server_comms_addresses,
+        "force": force,
+    }
+
+
+def _register_agent(
+    home: Path,
+    api: ApiSession,
+    out: Output,
+    request: Request,
+    register: Callable[[ApiSession, AgentConfig, str, Request], registration.Registered],
+) -> None:
+    """Register the agent at ``home`` with ``register``, save the server it now trusts, and say so."""
+    config = load_config(home)
+    thumbprint = own_certificate(home).thumbprint
+    _warn_if_not_listening(request.style, config)
+    done = register(api, config, thumbprint, request)
+    agent_config.save(home, config)
+    out.done(done.machine, _registered_message(done))
 
 
 def _warn_if_not_listening(style: str, config: AgentConfig) -> None:
@@ -353,40 +387,14 @@ def _warn_if_not_listening(style: str, config: AgentConfig) -> None:
 @registration_options("worker")
 @with_api()
 @agent_errors
-def register_worker(
-    home: Path,
-    name: str | None,
-    comms_style: str,
-    pools: tuple[str, ...],
-    policy: str | None,
-    server_comms_port: int | None,
-    server_comms_addresses: tuple[str, ...],
-    public_hostname: str | None,
-    force: bool,
-    api: ApiSession,
-    out: Output,
-) -> None:
+def register_worker(home: Path, pools: tuple[str, ...], api: ApiSession, out: Output, **options: Any) -> None:
     """Register this agent as a worker in a space of a server, and trust that server.
 
     Registering the same agent in several spaces makes one worker per space (same thumbprint and, for
     polling, the same subscription id).
     """
-    config = load_config(home)
-    thumbprint = own_certificate(home).thumbprint
-    request = registration.WorkerRequest(
-        name=(name or socket.gethostname()).strip(),
-        style=comms_style,
-        pools=pools,
-        policy=policy,
-        public_hostname=public_hostname,
-        server_comms_port=server_comms_port,
-        server_comms_addresses=server_comms_addresses,
-        force=force,
-    )
-    _warn_if_not_listening(request.style, config)
-    done = registration.register(api, config, thumbprint, request)
-    agent_config.save(home, config)
-    out.done(done.machine, _registered_message(done))
+    request = registration.WorkerRequest(pools=pools, **_request_fields(**options))
+    _register_agent(home, api, out, request, registration.register)
 
 
 @agent.command("register-with")
@@ -406,40 +414,19 @@ def register_worker(
 @agent_errors
 def register_with(
     home: Path,
-    name: str | None,
-    comms_style: str,
     environments: tuple[str, ...],
     roles: tuple[str, ...],
-    policy: str | None,
-    server_comms_port: int | None,
-    server_comms_addresses: tuple[str, ...],
-    public_hostname: str | None,
-    force: bool,
     api: ApiSession,
     out: Output,
+    **options: Any,
 ) -> None:
     """Register this agent as a deployment target in a space of a server, and trust that server.
 
     The same agent may also be a worker (register-worker): both use its one certificate and, for
     polling, its one subscription id.
     """
-    config = load_config(home)
-    thumbprint = own_certificate(home).thumbprint
-    request = registration.TargetRequest(
-        name=(name or socket.gethostname()).strip(),
-        style=comms_style,
-        environments=environments,
-        roles=roles,
-        policy=policy,
-        public_hostname=public_hostname,
-        server_comms_port=server_comms_port,
-        server_comms_addresses=server_comms_addresses,
-        force=force,
-    )
-    _warn_if_not_listening(request.style, config)
-    done = registration.register_target(api, config, thumbprint, request)
-    agent_config.save(home, config)
-    out.done(done.machine, _registered_message(done))
+    request = registration.TargetRequest(environments=environments, roles=roles, **_request_fields(**options))
+    _register_agent(home, api, out, request, registration.register_target)
 
 
 def _label(item: dict[str, Any]) -> str:

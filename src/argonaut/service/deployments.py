@@ -14,14 +14,12 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.lifecycles import EnvironmentRef, phases_from_json, refusal
-from argonaut.domain.processes import parse_steps
 from argonaut.domain.tasks import TaskType
 from argonaut.service.errors import Invalid
+from argonaut.service.run_checks import check_machines, check_skips
 from argonaut.store import (
     environments_repo,
     lifecycles_repo,
-    machines_repo,
-    processes_repo,
     projects_repo,
     releases_repo,
     tasks_repo,
@@ -60,8 +58,8 @@ async def create_deployment(
             f"The environment '{format_id(Collection.ENVIRONMENTS, new.environment_id)}' does not exist"
         )
     await _check_lifecycle(conn, space_id, project, release, environment)
-    await _check_machines(conn, space_id, new)
-    await _check_skips(conn, release, new.skip_actions)
+    await check_machines(conn, space_id, new.specific_machine_ids, new.excluded_machine_ids)
+    await check_skips(conn, release, new.skip_actions, "release")
     environment_key = format_id(Collection.ENVIRONMENTS, int(environment["id"]))
     deployment_id = await releases_repo.create_deployment(
         conn,
@@ -145,33 +143,3 @@ async def _check_lifecycle(
     )
     if why is not None:
         raise Refused(why)
-
-
-async def _check_machines(conn: Conn, space_id: int, new: NewDeployment) -> None:
-    unknown = [
-        format_id(Collection.MACHINES, m)
-        for m in (*new.specific_machine_ids, *new.excluded_machine_ids)
-        if await machines_repo.get(conn, space_id, m) is None
-    ]
-    if unknown:
-        raise Invalid(
-            f"Unknown deployment target(s): {', '.join(unknown)}",
-            [f"The deployment target '{m}' does not exist" for m in unknown],
-        )
-
-
-async def _check_skips(conn: Conn, release: RowMapping, skip_actions: Sequence[str]) -> None:
-    if not skip_actions:
-        return
-    process = await processes_repo.get_process(conn, str(release["process_snapshot_id"]))
-    assert process is not None
-    actions = {a.id.casefold(): a for step in parse_steps(process["steps"]) for a in step.actions}
-    problems = []
-    for action_id in skip_actions:
-        action = actions.get(action_id.casefold())
-        if action is None:
-            problems.append(f"The step '{action_id}' in SkipActions is not part of this release's process")
-        elif action.is_required:
-            problems.append(f"The step '{action.name}' is required and cannot be skipped")
-    if problems:
-        raise Invalid(problems[0], problems)

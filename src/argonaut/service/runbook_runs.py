@@ -20,16 +20,14 @@ from sqlalchemy.engine import RowMapping
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.lifecycles import effective_phases, phases_from_json
 from argonaut.domain.paging import MAX_TAKE
-from argonaut.domain.processes import parse_steps
 from argonaut.domain.runbooks import EnvironmentScope, PastRun, retention_victims, scope_refusal
 from argonaut.domain.tasks import FINAL_STATES, TaskType
 from argonaut.service.deployments import environment_refs
 from argonaut.service.errors import Invalid
+from argonaut.service.run_checks import check_machines, check_skips
 from argonaut.store import (
     environments_repo,
     lifecycles_repo,
-    machines_repo,
-    processes_repo,
     projects_repo,
     runbooks_repo,
     tasks_repo,
@@ -75,8 +73,8 @@ async def create_runs(
         raise Refused(f"The project '{project['name']}' is disabled, so its runbooks cannot be run")
     environments = await _environments(conn, space_id, environment_ids)
     await _check_scope(conn, space_id, project, runbook, environments)
-    await _check_machines(conn, space_id, options)
-    await _check_skips(conn, snapshot, options.skip_actions)
+    await check_machines(conn, space_id, options.specific_machine_ids, options.excluded_machine_ids)
+    await check_skips(conn, snapshot, options.skip_actions, "snapshot")
     return [await _create_run(conn, space_id, runbook, snapshot, e, options, by) for e in environments]
 
 
@@ -196,36 +194,6 @@ async def project_lifecycle_environments(conn: Conn, space_id: int, project: Row
         phases = phases_from_json((lifecycle["document"] or {}).get("Phases") or [])
         found.update(e for phase in effective_phases(phases, refs) for e in phase.environment_ids)
     return found
-
-
-async def _check_machines(conn: Conn, space_id: int, options: RunOptions) -> None:
-    unknown = [
-        format_id(Collection.MACHINES, m)
-        for m in (*options.specific_machine_ids, *options.excluded_machine_ids)
-        if await machines_repo.get(conn, space_id, m) is None
-    ]
-    if unknown:
-        raise Invalid(
-            f"Unknown deployment target(s): {', '.join(unknown)}",
-            [f"The deployment target '{m}' does not exist" for m in unknown],
-        )
-
-
-async def _check_skips(conn: Conn, snapshot: RowMapping, skip_actions: Sequence[str]) -> None:
-    if not skip_actions:
-        return
-    process = await processes_repo.get_process(conn, str(snapshot["process_snapshot_id"]))
-    assert process is not None  # a snapshot keeps its frozen process
-    actions = {a.id.casefold(): a for step in parse_steps(process["steps"]) for a in step.actions}
-    problems = []
-    for action_id in skip_actions:
-        action = actions.get(action_id.casefold())
-        if action is None:
-            problems.append(f"The step '{action_id}' in SkipActions is not part of this snapshot's process")
-        elif action.is_required:
-            problems.append(f"The step '{action.name}' is required and cannot be skipped")
-    if problems:
-        raise Invalid(problems[0], problems)
 
 
 async def delete_run(conn: Conn, space_id: int, run: RowMapping) -> None:

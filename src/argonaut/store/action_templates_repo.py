@@ -15,30 +15,15 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import name_key, paged
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import action_template_versions, action_templates, processes, projects, runbooks
 from argonaut.store.timeutil import utcnow
 
 _templates = SpaceScoped(action_templates, "step template")
 get = _templates.get
 find_by_name = _templates.find_by_name
-
-
-async def list_templates(
-    conn: Conn,
-    space_id: int,
-    skip: int,
-    take: int,
-    ids: Sequence[int] | None = None,
-    partial_name: str | None = None,
-    name: str | None = None,
-) -> tuple[int, Sequence[RowMapping]]:
-    query = _templates.filtered(
-        _templates.select(space_id).order_by(action_templates.c.name_key), ids, partial_name, name
-    )
-    return await paged(conn, query, skip, take)
+list_templates = _templates.page
 
 
 async def create_template(
@@ -52,19 +37,7 @@ async def create_template(
     """A new template at ``version`` (``values``: name, description, action_type, document) and that
     version's row; answers its number."""
     await _templates.ensure_name_free(conn, space_id, values["name"])
-    now = utcnow()
-    number = await _templates.insert(
-        conn,
-        dict(
-            values,
-            space_id=space_id,
-            name=values["name"].strip(),
-            name_key=name_key(values["name"]),
-            version=version,
-            last_modified_on=now,
-            last_modified_by=by,
-        ),
-    )
+    number = await _templates.insert(conn, new_row(space_id, values["name"], by, **values, version=version))
     await _add_version(conn, number, version, version_document)
     return number
 

@@ -11,31 +11,21 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.store import lifecycles_repo, machines_repo
-from argonaut.store.common import Refused, name_key, paged, slugify
+from argonaut.store.common import Refused, slugify
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import environments
-from argonaut.store.timeutil import utcnow
 
-_environments = SpaceScoped(environments, "environment")
+_environments = SpaceScoped(
+    environments, "environment", order_by=(environments.c.sort_order, environments.c.id)
+)
 get = _environments.get
 find_by_name = _environments.find_by_name
+list_environments = _environments.page
 
 
 def _ordered(space_id: int) -> Select[Any]:
-    return _environments.select(space_id).order_by(environments.c.sort_order, environments.c.id)
-
-
-async def list_environments(
-    conn: Conn,
-    space_id: int,
-    skip: int,
-    take: int,
-    ids: Sequence[int] | None = None,
-    partial_name: str | None = None,
-    name: str | None = None,
-) -> tuple[int, Sequence[RowMapping]]:
-    return await paged(conn, _environments.filtered(_ordered(space_id), ids, partial_name, name), skip, take)
+    return _environments.select(space_id).order_by(*_environments.order_by)
 
 
 async def all_in_space(conn: Conn, space_id: int) -> Sequence[RowMapping]:
@@ -59,27 +49,21 @@ async def create_environment(conn: Conn, space_id: int, values: dict[str, Any], 
         sort_order = 0 if highest is None else int(highest) + 1
     return await _environments.insert(
         conn,
-        dict(
-            space_id=space_id,
-            name=values["name"].strip(),
-            name_key=name_key(values["name"]),
+        new_row(
+            space_id,
+            values["name"],
+            by,
             slug=slugify(values["name"]),
             description=values.get("description"),
             sort_order=sort_order,
             use_guided_failure=bool(values.get("use_guided_failure", False)),
             document=values.get("document") or {},
-            last_modified_on=utcnow(),
-            last_modified_by=by,
         ),
     )
 
 
 async def update_environment(conn: Conn, space_id: int, row_id: int, values: dict[str, Any], by: str) -> None:
-    await _environments.prepare_update(conn, space_id, row_id, values)
-    if "name" in values:
-        values["slug"] = slugify(values["name"])
-    values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await _environments.update(conn, row_id, values)
+    await _environments.save(conn, space_id, row_id, values, by, slug=True)
 
 
 async def reorder(conn: Conn, space_id: int, first: Sequence[int]) -> None:

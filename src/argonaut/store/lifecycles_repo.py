@@ -7,13 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import Refused, name_key, paged, slugify
+from argonaut.store.common import Refused, slugify
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import channels, lifecycles, projects
-from argonaut.store.timeutil import utcnow
 
 DEFAULT_NAME = "Default Lifecycle"
 
@@ -35,21 +33,7 @@ _lifecycles = SpaceScoped(lifecycles, "lifecycle")
 get = _lifecycles.get
 find_by_name = _lifecycles.find_by_name
 default = _lifecycles.default
-
-
-async def list_lifecycles(
-    conn: Conn,
-    space_id: int,
-    skip: int,
-    take: int,
-    ids: Sequence[int] | None = None,
-    partial_name: str | None = None,
-    name: str | None = None,
-) -> tuple[int, Sequence[RowMapping]]:
-    query = _lifecycles.filtered(
-        _lifecycles.select(space_id).order_by(lifecycles.c.name_key), ids, partial_name, name
-    )
-    return await paged(conn, query, skip, take)
+list_lifecycles = _lifecycles.page
 
 
 async def create_lifecycle(
@@ -64,26 +48,20 @@ async def create_lifecycle(
     await _lifecycles.ensure_name_free(conn, space_id, name)
     return await _lifecycles.insert(
         conn,
-        dict(
-            space_id=space_id,
-            name=name.strip(),
-            name_key=name_key(name),
+        new_row(
+            space_id,
+            name,
+            by,
             slug=slugify(name),
             description=description,
             is_default=is_default,
             document=document,
-            last_modified_on=utcnow(),
-            last_modified_by=by,
         ),
     )
 
 
 async def update_lifecycle(conn: Conn, space_id: int, row_id: int, values: dict[str, Any], by: str) -> None:
-    await _lifecycles.prepare_update(conn, space_id, row_id, values)
-    if "name" in values:
-        values["slug"] = slugify(values["name"])
-    values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await _lifecycles.update(conn, row_id, values)
+    await _lifecycles.save(conn, space_id, row_id, values, by, slug=True)
 
 
 async def delete_lifecycle(conn: Conn, space_id: int, row_id: int) -> None:

@@ -70,21 +70,11 @@ def environment_criterion(environment_ids: Sequence[int]) -> ColumnElement[bool]
 
 
 def _filtered(space_id: int, f: MachineFilter) -> Select[Any]:
-    query = _targets.filtered(
-        _targets.select(space_id).order_by(workers.c.name_key), f.ids, f.partial_name, f.name
-    )
+    query = workers_repo.machines_filtered(_targets, space_id, f)
     if f.roles is not None:
         query = query.where(_any([_holds(workers.c.roles, r.strip(), fold=True) for r in f.roles]))
     if f.environment_ids is not None:
         query = query.where(environment_criterion(f.environment_ids))
-    if f.health_statuses is not None:
-        query = query.where(workers.c.health_status.in_(f.health_statuses))
-    if f.comm_styles is not None:
-        query = query.where(workers.c.communication_style.in_(f.comm_styles))
-    if f.is_disabled is not None:
-        query = query.where(workers.c.is_disabled.is_(f.is_disabled))
-    if f.thumbprint:
-        query = query.where(workers.c.thumbprint == f.thumbprint.upper())
     return query
 
 

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.policies import default_document
-from argonaut.store.common import Refused, name_key, paged
+from argonaut.store.common import Refused
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import machine_policies, workers
-from argonaut.store.timeutil import utcnow
 
-_policies = SpaceScoped(machine_policies, "machine policy")
+_policies = SpaceScoped(
+    machine_policies,
+    "machine policy",
+    # The default first.
+    order_by=(machine_policies.c.is_default.desc(), machine_policies.c.name_key),
+)
 get = _policies.get
 find_by_name = _policies.find_by_name
 default_policy = _policies.default
+list_policies = _policies.page
 
 
 async def create_policy(
@@ -35,40 +38,19 @@ async def create_policy(
         await _policies.clear_default(conn, space_id)
     return await _policies.insert(
         conn,
-        dict(
-            space_id=space_id,
-            name=name.strip(),
-            name_key=name_key(name),
+        new_row(
+            space_id,
+            name,
+            by,
             description=description,
             is_default=is_default,
             document=document if document is not None else default_document(),
-            last_modified_on=utcnow(),
-            last_modified_by=by,
         ),
     )
 
 
-async def list_policies(
-    conn: Conn,
-    space_id: int,
-    skip: int,
-    take: int,
-    ids: Sequence[int] | None = None,
-    partial_name: str | None = None,
-    name: str | None = None,
-) -> tuple[int, Sequence[RowMapping]]:
-    query = (
-        select(machine_policies)
-        .where(machine_policies.c.space_id == space_id)
-        .order_by(machine_policies.c.is_default.desc(), machine_policies.c.name_key)
-    )
-    return await paged(conn, _policies.filtered(query, ids, partial_name, name), skip, take)
-
-
 async def update_policy(conn: Conn, space_id: int, policy_id: int, values: dict[str, Any], by: str) -> None:
-    await _policies.prepare_update(conn, space_id, policy_id, values)
-    values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await _policies.update(conn, policy_id, values)
+    await _policies.save(conn, space_id, policy_id, values, by)
 
 
 async def delete_policy(conn: Conn, space_id: int, policy_id: int) -> None:

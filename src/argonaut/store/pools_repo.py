@@ -9,17 +9,19 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.engine import RowMapping
 
-from argonaut.store.common import Refused, name_key, paged, slugify
+from argonaut.store.common import Refused, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.database import LEASING, take_turns
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import worker_leases, worker_pool_members, worker_pools, workers
-from argonaut.store.timeutil import utcnow
 
-_pools = SpaceScoped(worker_pools, "worker pool")
+_pools = SpaceScoped(
+    worker_pools, "worker pool", order_by=(worker_pools.c.sort_order, worker_pools.c.name_key)
+)
 get = _pools.get
 find_by_name = _pools.find_by_name
 default_pool = _pools.default
+list_pools = _pools.page
 
 
 async def create_pool(
@@ -41,17 +43,15 @@ async def create_pool(
         sort_order = (current.scalar() or 0) + 1
     return await _pools.insert(
         conn,
-        dict(
-            space_id=space_id,
-            name=name.strip(),
-            name_key=name_key(name),
+        new_row(
+            space_id,
+            name,
+            by,
             slug=slugify(name),
             description=description,
             is_default=is_default,
             sort_order=sort_order,
             pool_type="StaticWorkerPool",
-            last_modified_on=utcnow(),
-            last_modified_by=by,
         ),
     )
 
@@ -61,27 +61,8 @@ async def get_many(conn: Conn, space_id: int, pool_ids: Sequence[int]) -> Sequen
     return (await conn.execute(query)).mappings().all()
 
 
-async def list_pools(
-    conn: Conn,
-    space_id: int,
-    skip: int,
-    take: int,
-    ids: Sequence[int] | None = None,
-    partial_name: str | None = None,
-    name: str | None = None,
-) -> tuple[int, Sequence[RowMapping]]:
-    query = (
-        select(worker_pools)
-        .where(worker_pools.c.space_id == space_id)
-        .order_by(worker_pools.c.sort_order, worker_pools.c.name_key)
-    )
-    return await paged(conn, _pools.filtered(query, ids, partial_name, name), skip, take)
-
-
 async def update_pool(conn: Conn, space_id: int, pool_id: int, values: dict[str, Any], by: str) -> None:
-    await _pools.prepare_update(conn, space_id, pool_id, values)
-    values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await _pools.update(conn, pool_id, values)
+    await _pools.save(conn, space_id, pool_id, values, by)
 
 
 async def worker_count(conn: Conn, pool_id: int) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import channels, projects, releases
 from argonaut.store.timeutil import utcnow
 
@@ -55,9 +55,7 @@ async def list_projects(
     group_id: int | None = None,
     lifecycle_id: int | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
-    query = _projects.filtered(
-        _projects.select(space_id).order_by(projects.c.name_key), ids, partial_name, name
-    )
+    query = _projects.listed(space_id, ids, partial_name, name)
     if group_id is not None:
         query = query.where(projects.c.project_group_id == group_id)
     if lifecycle_id is not None:
@@ -68,23 +66,11 @@ async def list_projects(
 async def create_project(conn: Conn, space_id: int, values: dict[str, Any], by: str) -> int:
     """Insert the project row alone; ``values`` holds its columns but the bookkeeping ones."""
     await _projects.ensure_name_free(conn, space_id, values["name"])
-    return await _projects.insert(
-        conn,
-        dict(
-            values,
-            space_id=space_id,
-            name=values["name"].strip(),
-            name_key=name_key(values["name"]),
-            last_modified_on=utcnow(),
-            last_modified_by=by,
-        ),
-    )
+    return await _projects.insert(conn, new_row(space_id, values["name"], by, **values))
 
 
 async def update_project(conn: Conn, space_id: int, project_id: int, values: dict[str, Any], by: str) -> None:
-    await _projects.prepare_update(conn, space_id, project_id, values)
-    values.update(last_modified_on=utcnow(), last_modified_by=by)
-    await _projects.update(conn, project_id, values)
+    await _projects.save(conn, space_id, project_id, values, by)
 
 
 async def delete_project(conn: Conn, space_id: int, project_id: int) -> None:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Select, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
-from argonaut.store.common import name_key, paged, slugify
+from argonaut.store.common import paged, slugify
 from argonaut.store.connection import Conn
-from argonaut.store.named import SpaceScoped
+from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import worker_pool_members, workers
 from argonaut.store.timeutil import utcnow
 
@@ -32,6 +32,39 @@ class WorkerFilter:
     thumbprint: str | None = None
 
 
+class MachineFields(Protocol):
+    """The filters both kinds of machine have (``WorkerFilter``, ``machines_repo.MachineFilter``)."""
+
+    @property
+    def ids(self) -> Sequence[int] | None: ...
+    @property
+    def partial_name(self) -> str | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def health_statuses(self) -> Sequence[str] | None: ...
+    @property
+    def comm_styles(self) -> Sequence[str] | None: ...
+    @property
+    def is_disabled(self) -> bool | None: ...
+    @property
+    def thumbprint(self) -> str | None: ...
+
+
+def machines_filtered(kind: SpaceScoped, space_id: int, f: MachineFields) -> Select[Any]:
+    """The space's machines of ``kind`` by name, with the filters both kinds have applied."""
+    query = kind.listed(space_id, f.ids, f.partial_name, f.name)
+    if f.health_statuses is not None:
+        query = query.where(workers.c.health_status.in_(f.health_statuses))
+    if f.comm_styles is not None:
+        query = query.where(workers.c.communication_style.in_(f.comm_styles))
+    if f.is_disabled is not None:
+        query = query.where(workers.c.is_disabled.is_(f.is_disabled))
+    if f.thumbprint:
+        query = query.where(workers.c.thumbprint == f.thumbprint.upper())
+    return query
+
+
 WORKER = "Worker"
 TARGET = "Target"  # deployment targets share the table (see tables.workers)
 
@@ -41,19 +74,10 @@ find_by_name = _workers.find_by_name
 
 
 def _filtered(space_id: int, f: WorkerFilter) -> Select[Any]:
-    query = _workers.select(space_id).order_by(workers.c.name_key)
-    query = _workers.filtered(query, f.ids, f.partial_name, f.name)
+    query = machines_filtered(_workers, space_id, f)
     if f.pool_ids is not None:
         members = select(worker_pool_members.c.worker_id).where(worker_pool_members.c.pool_id.in_(f.pool_ids))
         query = query.where(workers.c.id.in_(members))
-    if f.health_statuses is not None:
-        query = query.where(workers.c.health_status.in_(f.health_statuses))
-    if f.comm_styles is not None:
-        query = query.where(workers.c.communication_style.in_(f.comm_styles))
-    if f.is_disabled is not None:
-        query = query.where(workers.c.is_disabled.is_(f.is_disabled))
-    if f.thumbprint:
-        query = query.where(workers.c.thumbprint == f.thumbprint.upper())
     return query
 
 
@@ -80,11 +104,11 @@ async def pool_ids_of(conn: Conn, worker_ids: Sequence[int]) -> dict[int, list[i
 def new_machine(space_id: int, kind: str, values: dict[str, Any], by: str) -> dict[str, Any]:
     """The row of a new machine of either kind (worker or deployment target), not yet checked."""
     endpoint = values["endpoint"]
-    return dict(
-        space_id=space_id,
+    return new_row(
+        space_id,
+        values["name"],
+        by,
         kind=kind,
-        name=values["name"].strip(),
-        name_key=name_key(values["name"]),
         slug=slugify(values["name"]),
         communication_style=endpoint["CommunicationStyle"],
         endpoint=endpoint,
@@ -96,8 +120,6 @@ def new_machine(space_id: int, kind: str, values: dict[str, Any], by: str) -> di
         status_summary=NEW_MACHINE_SUMMARY,
         has_latest_calamari=False,
         details={},
-        last_modified_on=utcnow(),
-        last_modified_by=by,
     )
 
 

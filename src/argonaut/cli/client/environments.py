@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -30,6 +31,12 @@ def find_environment(
     """An environment by Id or case-insensitive name: people and pipelines type ``Production``, not an Id."""
     known = environments if environments is not None else all_environments(api)
     return find_one(known, text, "environment", f"space {api.space['Name']}")
+
+
+def find_environments(api: ApiSession, texts: Sequence[str]) -> list[dict[str, Any]]:
+    """The environments named (by Id or name), each once, in the order first given."""
+    known = all_environments(api)
+    return list({e["Id"]: e for e in (find_environment(api, t, known) for t in texts)}.values())
 
 
 @click.group("environment")

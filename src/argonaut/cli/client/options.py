@@ -7,7 +7,7 @@ so a user can append them where they think of them and CI can set them once thro
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -17,6 +17,17 @@ from argonaut.cli.client.http import DEFAULT_SERVER, ApiSession, CliError
 from argonaut.cli.client.output import Output
 
 Verb = Callable[..., Any]
+
+
+def options_decorator(options: Sequence[Callable[[Verb], Verb]]) -> Callable[[Verb], Verb]:
+    """One decorator adding ``options`` to a verb, in the order given (the order ``--help`` shows)."""
+
+    def decorate(verb: Verb) -> Verb:
+        for option in reversed(options):
+            verb = option(verb)
+        return verb
+
+    return decorate
 
 
 def _server_url(_: click.Context, __: click.Parameter, value: str) -> str:
@@ -72,8 +83,6 @@ def with_api(space: bool = True) -> Callable[[Verb], Verb]:
                     help="Space to act in [default: the default space; env: ARGONAUT_SPACE]",
                 )
             )
-        for option in reversed(options):
-            run = option(run)
-        return run
+        return options_decorator(options)(run)
 
     return decorate

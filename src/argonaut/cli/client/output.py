@@ -34,6 +34,19 @@ def field(*path: str) -> Cell:
     return read
 
 
+def named(key: str, names: Mapping[str, str]) -> Cell:
+    """A cell showing the id in ``key`` by name: people recognise ``Default Lifecycle``, not ``Lifecycles-1``.
+
+    An id missing from ``names`` shows as it is.
+    """
+
+    def read(item: Mapping[str, Any]) -> object:
+        value = item.get(key)
+        return names.get(str(value), value) if value is not None else None
+
+    return read
+
+
 def text(value: object) -> str:
     if value is None:
         return ""

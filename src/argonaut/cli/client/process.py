@@ -14,10 +14,10 @@ from typing import IO, Any
 import click
 
 from argonaut.cli.client.http import ApiSession, find_one
-from argonaut.cli.client.options import Verb, with_api
+from argonaut.cli.client.options import Verb, options_decorator, with_api
 from argonaut.cli.client.output import Column, Output, field
 from argonaut.cli.client.pools import find_pool
-from argonaut.cli.client.projects import find_project
+from argonaut.cli.client.projects import find_project, project_option
 from argonaut.cli.client.scripts import _script_body, _syntax
 
 TARGET_ROLES = "Octopus.Action.TargetRoles"
@@ -81,23 +81,26 @@ def _read(api: ApiSession, project: Mapping[str, Any]) -> dict[str, Any]:
     return process
 
 
-def _save(
-    api: ApiSession, project: Mapping[str, Any], process: Mapping[str, Any], steps: list[Any]
-) -> dict[str, Any]:
-    """PUT the steps back with the Version read: a stale one is the server's 400, not an overwrite."""
+def save_steps(api: ApiSession, path: str, process: Mapping[str, Any], steps: list[Any]) -> dict[str, Any]:
+    """PUT the steps back to the process at ``path`` with the Version read: a stale one is the server's
+    400, not an overwrite."""
     body = {"Version": process.get("Version"), "Steps": steps}
     # ApiSession has no put(); its _json() keeps a non-JSON answer one error line, as get/post do.
-    saved: dict[str, Any] = api.put(_process_path(api, project), body)
+    saved: dict[str, Any] = api.put(path, body)
     return saved
 
 
-_project_option = click.option(
-    "--project", "project_ref", required=True, metavar="NAME-or-ID", help="The project"
-)
+def append_step(api: ApiSession, out: Output, path: str, step: dict[str, Any], owner: str) -> None:
+    """Append ``step`` to the process at ``path`` (the deployment process or a runbook's) of ``owner``
+    (``project Web``, ``runbook Backup``) and say so."""
+    process: dict[str, Any] = api.get(path)
+    steps = [*(process.get("Steps") or []), step]
+    saved = save_steps(api, path, process, steps)
+    out.done(saved, f"Added step {len(steps)} '{step['Name']}' to {owner}: it {_where(step)}")
 
 
 @click.command("steps")
-@_project_option
+@project_option
 @with_api()
 def list_steps(project_ref: str, api: ApiSession, out: Output) -> None:
     """List the steps of a project's deployment process, in order.
@@ -157,9 +160,7 @@ def step_options(verb: Verb) -> Verb:
         ),
         click.option("--start-with-previous", is_flag=True, help="Start together with the step before it"),
     ]
-    for option in reversed(options):
-        verb = option(verb)
-    return verb
+    return options_decorator(options)(verb)
 
 
 def build_step(
@@ -205,7 +206,7 @@ def build_step(
 
 
 @click.command("add-step")
-@_project_option
+@project_option
 @step_options
 @with_api()
 def add_step(project_ref: str, api: ApiSession, out: Output, **options: Any) -> None:
@@ -219,14 +220,11 @@ def add_step(project_ref: str, api: ApiSession, out: Output, **options: Any) -> 
     """
     step = build_step(api, **options)
     found = find_project(api, project_ref)
-    process = _read(api, found)
-    steps = [*(process.get("Steps") or []), step]
-    saved = _save(api, found, process, steps)
-    out.done(saved, f"Added step {len(steps)} '{step['Name']}' to project {found['Name']}: it {_where(step)}")
+    append_step(api, out, _process_path(api, found), step, f"project {found['Name']}")
 
 
 @click.command("remove-step")
-@_project_option
+@project_option
 @click.option("--name", required=True, metavar="STEP", help="The step's name or Id")
 @with_api()
 def remove_step(project_ref: str, name: str, api: ApiSession, out: Output) -> None:
@@ -238,5 +236,6 @@ def remove_step(project_ref: str, name: str, api: ApiSession, out: Output) -> No
     process = _read(api, found)
     steps: list[dict[str, Any]] = process.get("Steps") or []
     doomed = find_one(steps, name, "step", f"the deployment process of project {found['Name']}")
-    saved = _save(api, found, process, [step for step in steps if step is not doomed])
+    kept = [step for step in steps if step is not doomed]
+    saved = save_steps(api, _process_path(api, found), process, kept)
     out.done(saved, f"Removed step '{doomed['Name']}' from project {found['Name']}")

@@ -9,25 +9,15 @@ import click
 
 from argonaut.cli.client.http import ApiSession, find_one
 from argonaut.cli.client.options import with_api
-from argonaut.cli.client.output import Cell, Column, Output, field
-
-
-def _named(key: str, names: Mapping[str, str]) -> Cell:
-    """A group or lifecycle shown by name: people recognise ``Default Lifecycle``, not ``Lifecycles-1``."""
-
-    def read(item: Mapping[str, Any]) -> object:
-        value = item.get(key)
-        return names.get(str(value), value) if value is not None else None
-
-    return read
+from argonaut.cli.client.output import Column, Output, field, named
 
 
 def _columns(names: Mapping[str, str]) -> list[Column]:
     return [
         ("Id", field("Id")),
         ("Name", field("Name")),
-        ("Group", _named("ProjectGroupId", names)),
-        ("Lifecycle", _named("LifecycleId", names)),
+        ("Group", named("ProjectGroupId", names)),
+        ("Lifecycle", named("LifecycleId", names)),
         ("Disabled", field("IsDisabled")),
         ("Description", field("Description")),
     ]
@@ -52,6 +42,12 @@ def find_project(api: ApiSession, text: str, projects: list[dict[str, Any]] | No
     return find_one(known, text, "project", f"space {api.space['Name']}")
 
 
+def project_items(api: ApiSession, project: Mapping[str, Any], collection: str) -> list[dict[str, Any]]:
+    """Every page of one of the project's own collections (``channels``, ``runbooks``)."""
+    items: list[dict[str, Any]] = api.get_all_pages(api.in_space(f"projects/{project['Id']}/{collection}"))
+    return items
+
+
 def _groups_and_lifecycles(api: ApiSession) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     groups: list[dict[str, Any]] = api.get(api.in_space("projectgroups/all"))
     lifecycles: list[dict[str, Any]] = api.get(api.in_space("lifecycles/all"))
@@ -64,6 +60,11 @@ def _names(api: ApiSession, out: Output) -> dict[str, str]:
         return {}
     groups, lifecycles = _groups_and_lifecycles(api)
     return {str(item["Id"]): str(item["Name"]) for item in [*groups, *lifecycles]}
+
+
+project_option = click.option(
+    "--project", "project_ref", required=True, metavar="NAME-or-ID", help="The project"
+)
 
 
 @click.group("project")

@@ -7,18 +7,18 @@ names are resolved to the ids the REST API takes before anything is created, so 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
 import click
 
-from argonaut.cli.client.environments import all_environments, find_environment
-from argonaut.cli.client.follow import LogPrinter, follow, report_end
+from argonaut.cli.client.environments import find_environments
 from argonaut.cli.client.http import ApiSession, CliError, find_one
 from argonaut.cli.client.options import with_api
-from argonaut.cli.client.output import Cell, Column, Output, field
-from argonaut.cli.client.projects import find_project
+from argonaut.cli.client.output import Cell, Column, Output, field, named
+from argonaut.cli.client.projects import find_project, project_items, project_option
+from argonaut.cli.client.runs import following, machine_filters, target_options, wait_options
 
 
 def _first_line(key: str) -> Cell:
@@ -31,27 +31,18 @@ def _first_line(key: str) -> Cell:
     return read
 
 
-def _channel_names(names: Mapping[str, str]) -> Cell:
-    def read(item: Mapping[str, Any]) -> object:
-        value = item.get("ChannelId")
-        return names.get(str(value), value) if value is not None else None
-
-    return read
-
-
 def _columns(names: Mapping[str, str]) -> list[Column]:
     return [
         ("Id", field("Id")),
         ("Version", field("Version")),
-        ("Channel", _channel_names(names)),
+        ("Channel", named("ChannelId", names)),
         ("Assembled", field("Assembled")),
         ("Notes", _first_line("ReleaseNotes")),
     ]
 
 
 def project_channels(api: ApiSession, project: Mapping[str, Any]) -> list[dict[str, Any]]:
-    channels: list[dict[str, Any]] = api.get_all_pages(api.in_space(f"projects/{project['Id']}/channels"))
-    return channels
+    return project_items(api, project, "channels")
 
 
 def find_release(api: ApiSession, project: Mapping[str, Any], version: str) -> dict[str, Any]:
@@ -71,13 +62,8 @@ def release() -> None:
     """Create, list and deploy releases."""
 
 
-_project_option = click.option(
-    "--project", "project_ref", required=True, metavar="NAME-or-ID", help="The project"
-)
-
-
 @release.command("create")
-@_project_option
+@project_option
 @click.option("--version", required=True, metavar="VERSION", help="The release version, e.g. 1.4.0")
 @click.option("--channel", metavar="NAME-or-ID", help="Channel [default: the project's default channel]")
 @click.option("--notes", metavar="TEXT", help="Release notes (Markdown)")
@@ -107,7 +93,7 @@ def create_release(
 
 
 @release.command("list")
-@_project_option
+@project_option
 @click.option(
     "--take", type=click.IntRange(1, 10_000), default=30, show_default=True, help="How many releases"
 )
@@ -148,24 +134,8 @@ def skip_action_ids(process: Mapping[str, Any], wanted: Sequence[str], version: 
     return list(dict.fromkeys(chosen))
 
 
-def _machine_ids(api: ApiSession, wanted: Iterable[str], machines: list[dict[str, Any]]) -> list[str]:
-    where = f"space {api.space['Name']}"
-    return list(dict.fromkeys(str(find_one(machines, m, "deployment target", where)["Id"]) for m in wanted))
-
-
-class _Collected(Output):
-    """``report_end``'s JSON sink when deployments are followed: one array keeps ``--json`` parseable."""
-
-    def __init__(self) -> None:
-        super().__init__(as_json=True)
-        self.values: list[Any] = []
-
-    def raw(self, value: Any) -> None:  # type: ignore[override]
-        self.values.append(value)
-
-
 @release.command("deploy")
-@_project_option
+@project_option
 @click.option("--version", required=True, metavar="VERSION", help="The release to deploy")
 @click.option(
     "--environment",
@@ -175,25 +145,11 @@ class _Collected(Output):
     metavar="NAME-or-ID",
     help="Deploy to this environment (repeatable; deployed in the order given)",
 )
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="NAME-or-ID",
-    help="Deploy to this target only (repeatable) [default: every enabled target]",
-)
-@click.option(
-    "--exclude-target",
-    "excluded",
-    multiple=True,
-    metavar="NAME-or-ID",
-    help="Leave this target out (repeatable)",
-)
+@target_options("Deploy to")
 @click.option(
     "--skip-step", "skips", multiple=True, metavar="NAME-or-ID", help="Skip this step or action (repeatable)"
 )
-@click.option("--wait", is_flag=True, help="Print the log live; exit 0 only when every deployment succeeds")
-@click.option("--verbose", "-v", is_flag=True, help="With --wait, also print Verbose log lines")
+@wait_options("deployment")
 @with_api()
 def deploy_release(
     project_ref: str,
@@ -223,11 +179,8 @@ def deploy_release(
     """
     project = find_project(api, project_ref)
     chosen = find_release(api, project, version)
-    known = all_environments(api)
-    environments = list(
-        {e["Id"]: e for e in (find_environment(api, r, known) for r in environment_refs)}.values()
-    )
-    machines: list[dict[str, Any]] = api.get(api.in_space("machines/all")) if targets or excluded else []
+    environments = find_environments(api, environment_refs)
+    machine_ids = machine_filters(api, targets, excluded)
     process: dict[str, Any] = (
         api.get(api.in_space(f"deploymentprocesses/{chosen['ProjectDeploymentProcessSnapshotId']}"))
         if skips
@@ -235,8 +188,7 @@ def deploy_release(
     )
     base = {
         "ReleaseId": chosen["Id"],
-        "SpecificMachineIds": _machine_ids(api, targets, machines),
-        "ExcludedMachineIds": _machine_ids(api, excluded, machines),
+        **machine_ids,
         "SkipActions": skip_action_ids(process, skips, str(chosen.get("Version"))) if skips else [],
     }
 
@@ -258,18 +210,12 @@ def deploy_release(
                 out.raw(created)
         return
 
-    ends = _Collected() if out.as_json else out
-    printer = LogPrinter(verbose=verbose, to_stderr=out.as_json)
     code = 0
-    try:
+    with following(api, out, verbose) as followed:
         for index, environment in enumerate(environments):
             body = {**base, "EnvironmentId": environment["Id"]}
             deployment = api.post(api.in_space("deployments"), body)
-            click.echo(
-                f"{describe(deployment, environment)}; following its log (Ctrl-C cancels it)", err=True
-            )
-            finished = follow(api, str(deployment["TaskId"]), printer, cancel_on_interrupt=True)
-            code = report_end(finished, ends)
+            code = followed.task(describe(deployment, environment), str(deployment["TaskId"]))
             if code != 0:
                 rest = ", ".join(str(e["Name"]) for e in environments[index + 1 :])
                 if rest:
@@ -277,7 +223,4 @@ def deploy_release(
                         f"not deployed to {rest}: the deployment to {environment['Name']} failed", err=True
                     )
                 break
-    finally:
-        if isinstance(ends, _Collected) and ends.values:
-            out.raw(ends.values)
     raise click.exceptions.Exit(code)

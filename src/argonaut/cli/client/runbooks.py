@@ -14,14 +14,13 @@ from typing import Any
 
 import click
 
-from argonaut.cli.client.environments import all_environments, find_environment
-from argonaut.cli.client.follow import LogPrinter, follow, report_end
+from argonaut.cli.client.environments import find_environments
 from argonaut.cli.client.http import ApiSession, CliError, find_one
 from argonaut.cli.client.options import with_api
 from argonaut.cli.client.output import Column, Output, field
-from argonaut.cli.client.process import _where, build_step, step_options
-from argonaut.cli.client.projects import find_project
-from argonaut.cli.client.releases import _Collected, _machine_ids
+from argonaut.cli.client.process import append_step, build_step, step_options
+from argonaut.cli.client.projects import find_project, project_items, project_option
+from argonaut.cli.client.runs import following, machine_filters, target_options, wait_options
 
 NO_PUBLISHED_SNAPSHOT = "Runbook has no published snapshot"
 
@@ -34,8 +33,7 @@ COLUMNS: list[Column] = [
 
 
 def project_runbooks(api: ApiSession, project: Mapping[str, Any]) -> list[dict[str, Any]]:
-    runbooks: list[dict[str, Any]] = api.get_all_pages(api.in_space(f"projects/{project['Id']}/runbooks"))
-    return runbooks
+    return project_items(api, project, "runbooks")
 
 
 def find_runbook(api: ApiSession, project: Mapping[str, Any], text: str) -> dict[str, Any]:
@@ -52,16 +50,13 @@ def runbook() -> None:
     """List, create, add steps to, publish and run a project's runbooks."""
 
 
-_project_option = click.option(
-    "--project", "project_ref", required=True, metavar="NAME-or-ID", help="The project"
-)
 _runbook_option = click.option(
     "--runbook", "runbook_ref", required=True, metavar="NAME-or-ID", help="The project's runbook"
 )
 
 
 @runbook.command("list")
-@_project_option
+@project_option
 @with_api()
 def list_runbooks(project_ref: str, api: ApiSession, out: Output) -> None:
     """List a project's runbooks; Published is the snapshot 'runbook run' runs by default."""
@@ -71,7 +66,7 @@ def list_runbooks(project_ref: str, api: ApiSession, out: Output) -> None:
 
 
 @runbook.command("create")
-@_project_option
+@project_option
 @click.argument("name")
 @click.option("--description", "-d", metavar="TEXT", help="What the runbook does")
 @with_api()
@@ -90,7 +85,7 @@ def create_runbook(
 
 
 @runbook.command("add-step")
-@_project_option
+@project_option
 @_runbook_option
 @step_options
 @with_api()
@@ -105,16 +100,11 @@ def add_runbook_step(
     step = build_step(api, **options)
     project = find_project(api, project_ref)
     found = find_runbook(api, project, runbook_ref)
-    process: dict[str, Any] = api.get(_process_path(api, found))
-    steps = [*(process.get("Steps") or []), step]
-    # The Version read guards the write: a concurrent edit is the server's 400, not an overwrite.
-    body = {"Version": process.get("Version"), "Steps": steps}
-    saved: dict[str, Any] = api.put(_process_path(api, found), body)
-    out.done(saved, f"Added step {len(steps)} '{step['Name']}' to runbook {found['Name']}: it {_where(step)}")
+    append_step(api, out, _process_path(api, found), step, f"runbook {found['Name']}")
 
 
 @runbook.command("publish")
-@_project_option
+@project_option
 @_runbook_option
 @click.option("--name", metavar="NAME", help="The snapshot's name [default: the server's next one]")
 @click.option("--notes", metavar="TEXT", help="Notes about the snapshot (Markdown)")
@@ -147,7 +137,7 @@ def _form_values(pairs: Sequence[str]) -> dict[str, str]:
 
 
 @runbook.command("run")
-@_project_option
+@project_option
 @_runbook_option
 @click.option(
     "--environment",
@@ -166,22 +156,8 @@ def _form_values(pairs: Sequence[str]) -> dict[str, str]:
     metavar="NAME=VALUE",
     help="A prompted variable's value (repeatable)",
 )
-@click.option(
-    "--target",
-    "targets",
-    multiple=True,
-    metavar="NAME-or-ID",
-    help="Run on this target only (repeatable) [default: every enabled target]",
-)
-@click.option(
-    "--exclude-target",
-    "excluded",
-    multiple=True,
-    metavar="NAME-or-ID",
-    help="Leave this target out (repeatable)",
-)
-@click.option("--wait", is_flag=True, help="Print the log live; exit 0 only when every run succeeds")
-@click.option("--verbose", "-v", is_flag=True, help="With --wait, also print Verbose log lines")
+@target_options("Run on")
+@wait_options("run")
 @with_api()
 def run_runbook(
     project_ref: str,
@@ -215,18 +191,13 @@ def run_runbook(
     form_values = _form_values(variables)
     project = find_project(api, project_ref)
     found = find_runbook(api, project, runbook_ref)
-    known = all_environments(api)
-    environments = list(
-        {e["Id"]: e for e in (find_environment(api, r, known) for r in environment_refs)}.values()
-    )
-    machines: list[dict[str, Any]] = api.get(api.in_space("machines/all")) if targets or excluded else []
+    environments = find_environments(api, environment_refs)
     body = {
         "EnvironmentIds": [e["Id"] for e in environments],
         "UseDefaultSnapshot": snapshot is None and not draft,
         "RunbookSnapshotNameOrId": snapshot,
         "FormValues": form_values,
-        "SpecificMachineIds": _machine_ids(api, targets, machines),
-        "ExcludedMachineIds": _machine_ids(api, excluded, machines),
+        **machine_filters(api, targets, excluded),
         "SkipActions": [],
     }
     try:
@@ -252,15 +223,8 @@ def run_runbook(
                 click.echo(describe(run))
         return
 
-    ends = _Collected() if out.as_json else out
-    printer = LogPrinter(verbose=verbose, to_stderr=out.as_json)
     code = 0
-    try:
+    with following(api, out, verbose) as followed:
         for run in runs:
-            click.echo(f"{describe(run)}; following its log (Ctrl-C cancels it)", err=True)
-            finished = follow(api, str(run["TaskId"]), printer, cancel_on_interrupt=True)
-            code = max(code, report_end(finished, ends))
-    finally:
-        if isinstance(ends, _Collected) and ends.values:
-            out.raw(ends.values)
+            code = max(code, followed.task(describe(run), str(run["TaskId"])))
     raise click.exceptions.Exit(code)
