@@ -35,6 +35,10 @@ class Collection(StrEnum):
     INTERRUPTIONS = "Interruptions"
     PROJECT_TRIGGERS = "ProjectTriggers"
     ACTION_TEMPLATES = "ActionTemplates"
+    TEAMS = "Teams"
+    USER_ROLES = "UserRoles"
+    SCOPED_USER_ROLES = "ScopedUserRoles"
+    EVENTS = "Events"
 
 
 # The store keeps ids in integer columns, 32-bit on PostgreSQL: a larger number names nothing there, and

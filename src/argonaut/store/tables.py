@@ -180,6 +180,13 @@ users = Table(
     Column("username", String(200), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
+    # Migration 0011: people. The password is an argon2 hash (never the password); service accounts
+    # have none and sign in with API keys only.
+    Column("email_address", String(400), nullable=True),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("is_service", Boolean, nullable=False, server_default=sa.false()),
+    Column("password_hash", Text, nullable=True),
+    Column("created", DateTime(timezone=True), nullable=True),
     sqlite_autoincrement=True,
 )
 
@@ -191,6 +198,7 @@ api_keys = Table(
     Column("purpose", String(200), nullable=False),
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created", DateTime(timezone=True), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=True),  # None: never (migration 0011)
     sqlite_autoincrement=True,
 )
 
@@ -628,4 +636,100 @@ action_template_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("document", JSON, nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
+)
+
+
+sessions = Table(
+    "sessions",
+    metadata,
+    # A signed-in browser: the cookie carries a random token stored only as its hash; state-changing
+    # requests must also send the session's CSRF token (migration 0011).
+    Column("token_hash", String(64), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    # Failed sign-ins counted per user name and per client address, so guessing is throttled across
+    # nodes: "user:<name key>" or "address:<ip>".
+    Column("key", String(300), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("first_failure", DateTime(timezone=True), nullable=False),
+    Column("locked_until", DateTime(timezone=True), nullable=True),
+)
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=True),  # None: system
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("can_be_deleted", Boolean, nullable=False, default=True),
+    Column("document", JSON, nullable=False),  # ExternalSecurityGroups and what else clients send
+    *_modified(),
+    Index("ix_teams_space_name", "space_id", "name_key"),
+    sqlite_autoincrement=True,
+)
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Index("ix_team_members_user", "user_id"),
+)
+
+user_roles = Table(
+    "user_roles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("name_key", _name_key(200), nullable=False, unique=True),
+    Column("description", Text, nullable=True),
+    Column("space_permissions", JSON, nullable=False),  # GrantedSpacePermissions
+    Column("system_permissions", JSON, nullable=False),  # GrantedSystemPermissions
+    Column("is_built_in", Boolean, nullable=False, default=False),
+    *_modified(),
+    sqlite_autoincrement=True,
+)
+
+scoped_user_roles = Table(
+    "scoped_user_roles",
+    metadata,
+    # A role a team holds, in one space (None: system-wide), optionally narrowed to projects,
+    # environments and project groups.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("user_role_id", Integer, ForeignKey("user_roles.id", ondelete="CASCADE"), nullable=False),
+    Column("space_id", Integer, ForeignKey("spaces.id", ondelete="CASCADE"), nullable=True),
+    Column("project_ids", JSON, nullable=False),
+    Column("environment_ids", JSON, nullable=False),
+    Column("project_group_ids", JSON, nullable=False),
+    Column("tenant_ids", JSON, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+events = Table(
+    "events",
+    metadata,
+    # The audit trail: who changed, ran or signed in to what, and how it changed.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("space_id", Integer, nullable=True),  # kept when the space goes: the trail outlives it
+    Column("category", String(60), nullable=False),
+    Column("message", Text, nullable=False),
+    Column("occurred", DateTime(timezone=True), nullable=False),
+    Column("user_id", Integer, nullable=True),
+    Column("username", String(200), nullable=True),
+    Column("ip_address", String(100), nullable=True),
+    Column("related_document_ids", JSON, nullable=False),
+    Column("change_details", JSON, nullable=True),
+    Index("ix_events_occurred", "occurred", "id"),
+    Index("ix_events_space", "space_id", "id"),
+    sqlite_autoincrement=True,
 )
