@@ -14,6 +14,7 @@ from argonaut.api import (
     routes_artifacts,
     routes_channels,
     routes_environments,
+    routes_events,
     routes_interruptions,
     routes_lifecycles,
     routes_machine_policies,
@@ -30,11 +31,15 @@ from argonaut.api import (
     routes_spaces,
     routes_system,
     routes_tasks,
+    routes_teams,
     routes_triggers,
+    routes_user_roles,
+    routes_users,
     routes_variables,
     routes_worker_pools,
     routes_workers,
 )
+from argonaut.api.audit import AuditTrail
 from argonaut.api.gate import RequestGate
 from argonaut.api.lenient import LenientRequests
 from argonaut.api.paths import CanonicalPaths
@@ -73,6 +78,11 @@ def add_api(app: FastAPI) -> None:
         ("", routes_spaces.router),
         ("", routes_nodes.router),
         ("", routes_smtp.router),
+        ("", routes_users.router),
+        ("", routes_teams.router),
+        ("", routes_user_roles.router),
+        ("/api", routes_events.system_router),
+        ("/api/{spaceId}", routes_events.space_router),
         *(("/api", family.build("default")) for family in _FAMILIES),
         *(("/api/{spaceId}", family.build("path")) for family in _FAMILIES),
     ]
@@ -85,6 +95,8 @@ def add_api(app: FastAPI) -> None:
         if isinstance(route, APIRoute)
     ]
     served = [url for url in (app.openapi_url, app.docs_url) if url]
+    # Innermost of ours: it sees the canonical path, and only requests the gate admitted.
+    app.add_middleware(AuditTrail)
     app.add_middleware(LenientRequests, paths=CanonicalPaths([*route_paths, *served]))
     # Added last, so it runs first: nothing else touches a request it refuses.
     app.add_middleware(RequestGate)

@@ -1,7 +1,8 @@
 """Authentication and authorization in one dependency: ``Depends(authorize(Permission.X))``.
 
 The API key comes from ``X-Octopus-ApiKey`` (or the ``apikey`` query parameter, as the described system
-allows for simple requests). The space comes from the ``{spaceId}`` path segment, or is the default space
+allows for simple requests), or the caller has logged in and sends its session cookie (``identity.py``).
+The space comes from the ``{spaceId}`` path segment, or is the default space
 for the unscoped aliases. Verified key hashes are cached, so a request costs one hash and a dict lookup.
 """
 
@@ -12,13 +13,17 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Path, Request
+from sqlalchemy import select
 
 from argonaut.api.errors import ApiError, not_found
+from argonaut.api.identity import CSRF_HEADER, SESSION_COOKIE, identify
 from argonaut.api.services import Services
-from argonaut.domain.ids import Collection, parse_id
-from argonaut.domain.permissions import Permission, is_granted
-from argonaut.security.api_keys import hash_api_key
-from argonaut.store import spaces_repo, users_repo
+from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.permissions import Grants, Permission, can_see_space, is_granted
+from argonaut.service.permissions import effective_grants
+from argonaut.store import spaces_repo
+from argonaut.store.connection import Conn
+from argonaut.store.tables import projects
 
 API_KEY_HEADER = "X-Octopus-ApiKey"
 
@@ -31,42 +36,87 @@ class Caller:
     space_id: int | None  # None for system routes
     space_name: str | None
     services: Services
+    grants: Grants = Grants()  # what the caller may do where; routes that know a project or environment ask
+
+    def may(
+        self,
+        permission: Permission,
+        *,
+        space_id: int | None = None,
+        project_id: str | None = None,
+        environment_id: str | None = None,
+        project_group_id: str | None = None,
+    ) -> bool:
+        space = self.space_id if space_id is None else space_id
+        return is_granted(self.grants, permission, space, project_id, environment_id, project_group_id)
+
+    def require(
+        self,
+        permission: Permission,
+        *,
+        project_id: str | None = None,
+        environment_id: str | None = None,
+        project_group_id: str | None = None,
+    ) -> None:
+        """403 unless the caller holds ``permission`` for this project/environment of the request's space."""
+        if not self.may(
+            permission,
+            project_id=project_id,
+            environment_id=environment_id,
+            project_group_id=project_group_id,
+        ):
+            raise forbidden(permission)
+
+    def require_space(self, space_id: int, what: str) -> None:
+        """404 for ``what`` (a resource of ``space_id``) when the caller may not see that space."""
+        if not can_see_space(self.grants, space_id):
+            raise not_found(what)
+
+
+async def require_in_project(
+    caller: Caller, conn: Conn, permission: Permission, project_id: int, environment_id: int | None = None
+) -> None:
+    """403 unless ``permission`` reaches this project (or its group) and environment: the check of grants
+    restricted to projects, environments or project groups. Routes call it inside the transaction of the
+    change once they know the project, so a refusal rolls the change back."""
+    if caller.grants.is_admin:
+        return
+    group = (
+        await conn.execute(select(projects.c.project_group_id).where(projects.c.id == project_id))
+    ).first()
+    caller.require(
+        permission,
+        project_id=format_id(Collection.PROJECTS, project_id),
+        environment_id=format_id(Collection.ENVIRONMENTS, environment_id)
+        if environment_id is not None
+        else None,
+        project_group_id=format_id(Collection.PROJECT_GROUPS, int(group[0])) if group is not None else None,
+    )
+
+
+def forbidden(permission: Permission) -> ApiError:
+    return ApiError(
+        403, f"You do not have permission to perform this action ({permission.value} is missing)."
+    )
 
 
 async def _user(request: Request, svc: Services) -> tuple[int, str, bool]:
-    return await user_for_key(svc, request.headers.get(API_KEY_HEADER) or request.query_params.get("apikey"))
+    """The caller's (user id, username, is administrator): by API key, else by login session cookie
+    (which also needs the CSRF header on state-changing requests); see ``identity.py``."""
+    return await identify(
+        svc,
+        request.headers.get(API_KEY_HEADER) or request.query_params.get("apikey"),
+        request.cookies.get(SESSION_COOKIE),
+        request.method,
+        request.headers.get(CSRF_HEADER),
+    )
 
 
-async def user_for_key(svc: Services, key: str | None) -> tuple[int, str, bool]:
-    """The (user id, username, is administrator) an API key belongs to; ApiError 401 if none.
-
-    Also used before a request's body is read (``gate.py``), so a caller without a key costs a hash.
-    """
-    if not key:
-        raise ApiError(
-            401,
-            "You must be logged in to perform this action. Send an API key in the X-Octopus-ApiKey header.",
-        )
-    digest = hash_api_key(key.strip())
-    cached = svc.key_cache.get(digest)
-    if cached is not None:
-        return cached
-    async with svc.store.transaction() as conn:
-        user = await users_repo.user_by_key_hash(conn, digest)
-    if user is None:
-        raise ApiError(
-            401, "The API key you provided was not valid. Please double-check your API key and try again."
-        )
-    found = (int(user["id"]), str(user["username"]), bool(user["is_admin"]))
-    svc.key_cache[digest] = found
-    return found
-
-
-Scope = Literal["path", "default", "system"]
+Scope = Literal["path", "default", "system", "any"]
 
 
 async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | None, str | None]:
-    if scope == "system":
+    if scope in ("system", "any"):
         return None, None
     key = text.lower() if text is not None else None
     cached = svc.space_cache.get(key)
@@ -95,13 +145,19 @@ async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | N
 
 async def _admit(request: Request, permission: Permission, scope: Scope, space_text: str | None) -> Caller:
     svc: Services = request.app.state.services
-    user_id, username, is_admin = await _user(request, svc)
+    user_id, username, _ = await _user(request, svc)
+    async with svc.store.transaction() as conn:
+        grants = await effective_grants(conn, user_id)
     space_id, space_name = await _space(svc, scope, space_text)
-    if not is_granted(is_admin, (), permission, space_id):
-        raise ApiError(
-            403, f"You do not have permission to perform this action ({permission.value} is missing)."
-        )
-    return Caller(user_id, username, is_admin, space_id, space_name, svc)
+    # A space the caller holds nothing in does not exist for them: 404, so ids do not leak across spaces.
+    if space_id is not None and not can_see_space(grants, space_id):
+        raise not_found(space_text or format_id(Collection.SPACES, space_id))
+    # "any": a route whose resource names its own space (unscoped /api/tasks/{id}) checks it itself.
+    if scope != "any" and not is_granted(grants, permission, space_id):
+        raise forbidden(permission)
+    caller = Caller(user_id, username, grants.is_admin, space_id, space_name, svc, grants)
+    request.state.audit_caller = caller  # who acted, for the audit trail (api/audit.py)
+    return caller
 
 
 def authorize(permission: Permission, scope: Scope) -> Callable[..., Awaitable[Caller]]:

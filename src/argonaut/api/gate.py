@@ -5,7 +5,9 @@ uvicorn sets no limit on a body's size. So anyone could make the node read (and 
 bytes before being told they may not. :class:`RequestGate` runs first, on the raw ASGI request:
 
 - a request that carries a body (``Content-Length`` above 0, or ``Transfer-Encoding: chunked``) to an
-  ``/api`` path must carry a valid API key; without one it is answered 401 with nothing of the body read;
+  ``/api`` path must carry a valid API key or login session cookie (its CSRF token is the route's
+  check); without one it is answered 401 with nothing of the body read. The login itself
+  (``/api/users/login``) is the one exception: its body is the credentials, within the size limit;
 - a body declared larger than ``max_request_body_mb`` is answered 413 at once; a chunked one is counted
   as it is read and cut off with 413 as it passes the limit.
 
@@ -18,15 +20,18 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from starlette.exceptions import HTTPException
+from starlette.requests import cookie_parser
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from argonaut.api.auth import API_KEY_HEADER, user_for_key
+from argonaut.api.auth import API_KEY_HEADER
 from argonaut.api.errors import ApiError, error_body
+from argonaut.api.identity import SESSION_COOKIE, user_for_key, user_for_session
 from argonaut.api.services import Services
 
 _KEY_HEADER = API_KEY_HEADER.lower().encode()
 _CLOSE = {"Connection": "close"}
+_LOGIN = "/api/users/login"
 
 
 class BodyTooLarge(HTTPException):
@@ -52,15 +57,20 @@ class RequestGate:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length, chunked, key = _body_and_key(scope)
+        length, chunked, key, cookie = _body_and_key(scope)
         has_body = chunked or bool(length)
         svc: Services | None = getattr(scope["app"].state, "services", None)  # None before the lifespan
         if not has_body or svc is None:
             await self.app(scope, receive, send)
             return
-        if scope["path"][:5].lower() in ("/api", "/api/"):
+        if scope["path"][:5].lower() in ("/api", "/api/") and not _is_login(scope["path"]):
             try:
-                await user_for_key(svc, key or _query_key(scope))
+                key = key or _query_key(scope)
+                token = cookie_parser(cookie).get(SESSION_COOKIE) if cookie and not key else None
+                if token:
+                    await user_for_session(svc, token, scope["method"], None, check_csrf=False)
+                else:
+                    await user_for_key(svc, key)
             except ApiError as refused:
                 await _answer(scope, receive, send, refused.status, refused.message, refused.errors)
                 return
@@ -109,11 +119,17 @@ class RequestGate:
             await _answer(scope, receive, send, 413, too_large(limit), [too_large(limit)])
 
 
-def _body_and_key(scope: Scope) -> tuple[int | None, bool, str | None]:
-    """The declared body length (None if absent or not a number), whether it is chunked, the API key."""
+def _is_login(path: str) -> bool:
+    return path.rstrip("/").lower() == _LOGIN
+
+
+def _body_and_key(scope: Scope) -> tuple[int | None, bool, str | None, str | None]:
+    """The declared body length (None if absent or not a number), whether it is chunked, the API key,
+    the Cookie header."""
     length: int | None = None
     chunked = False
     key: str | None = None
+    cookie: str | None = None
     for name, value in scope["headers"]:
         if name == b"content-length":
             length = int(value) if value.isdigit() else None
@@ -121,7 +137,9 @@ def _body_and_key(scope: Scope) -> tuple[int | None, bool, str | None]:
             chunked = b"chunked" in value.lower()
         elif name == _KEY_HEADER:
             key = value.decode("latin-1")
-    return length, chunked, key
+        elif name == b"cookie":
+            cookie = value.decode("latin-1")
+    return length, chunked, key, cookie
 
 
 def _query_key(scope: Scope) -> str | None:

@@ -46,7 +46,9 @@ def build(scope: Scope) -> APIRouter:
 
     def shape(caller: Caller, row: Any) -> dict[str, Any]:
         mine = row["responsible_user_id"] is not None and int(row["responsible_user_id"]) == caller.user_id
-        return shapes.interruption(row, service.can_take_responsibility(row, caller.user_id), mine)
+        return shapes.interruption(
+            row, service.can_take_responsibility(row, caller.user_id, caller.grants), mine
+        )
 
     @router.get("/interruptions", summary="List interruptions, newest first")
     async def list_interruptions(

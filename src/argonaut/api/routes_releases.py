@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from argonaut.api import resources_releases as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project
 from argonaut.api.collections import (
     IdsQuery,
     SkipQuery,
@@ -216,7 +216,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             comments=body.Comments,
         )
         async with caller.services.store.transaction() as conn:
+            # Rights first (a restricted deployer learns nothing of the lifecycle of where they may not go),
+            # and again on what was created.
+            release = await releases_repo.get_release(conn, caller.space_id, new.release_id)
+            if release is not None:
+                await require_in_project(
+                    caller, conn, Permission.DEPLOYMENT_CREATE, int(release["project_id"]), new.environment_id
+                )
             row, _ = await deploy_service.create_deployment(conn, caller.space_id, new, caller.username)
+            await require_in_project(
+                caller, conn, Permission.DEPLOYMENT_CREATE, int(row["project_id"]), int(row["environment_id"])
+            )
         caller.services.queue.wake()
         return await deployment_shape(caller, row)
 
@@ -300,6 +310,14 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 body.Variables,
                 caller.username,
             )
+            for deployment, _ in created:
+                await require_in_project(
+                    caller,
+                    conn,
+                    Permission.DEPLOYMENT_CREATE,
+                    int(deployment["project_id"]),
+                    int(deployment["environment_id"]),
+                )
         caller.services.queue.wake()
         return {"DeploymentServerTasks": server_tasks(created, "DeploymentId", Collection.DEPLOYMENTS)}
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from argonaut.api import resources_runbooks as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project
 from argonaut.api.collections import (
     IdsQuery,
     SkipQuery,
@@ -71,6 +71,13 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 options,
                 caller.username,
             )
+            await require_in_project(
+                caller,
+                conn,
+                Permission.RUNBOOK_RUN_CREATE,
+                int(run["project_id"]),
+                int(run["environment_id"]),
+            )
         caller.services.queue.wake()
         return shapes.run(run)
 
@@ -115,6 +122,14 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 form_values=body.FormValues,
                 use_guided_failure=bool(body.UseGuidedFailure),
             )
+            for run, _ in created:
+                await require_in_project(
+                    caller,
+                    conn,
+                    Permission.RUNBOOK_RUN_CREATE,
+                    int(run["project_id"]),
+                    int(run["environment_id"]),
+                )
         caller.services.queue.wake()
         return [shapes.run(run) for run, _ in created]
 

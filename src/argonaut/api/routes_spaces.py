@@ -23,7 +23,8 @@ from argonaut.api.inputs import ApiInput
 from argonaut.api.services import CACHES
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.paging import MAX_TAKE, Page
-from argonaut.domain.permissions import Permission
+from argonaut.domain.permissions import SPACE_PERMISSIONS, Permission, can_see_space
+from argonaut.service import teams
 from argonaut.store import spaces_repo
 
 SpaceName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -53,9 +54,19 @@ async def _load(caller: Caller, space_id: str) -> dict[str, Any]:
     number = parse_id(Collection.SPACES, space_id)
     async with caller.services.store.transaction() as conn:
         row = await spaces_repo.get(conn, number) if number is not None else None
-    if row is None:
+    if row is None or not can_see_space(caller.grants, int(row["id"])):
         raise not_found(space_id)
     return resources.space(row)
+
+
+def _visible(caller: Caller, numbers: list[int] | None) -> list[int] | None:
+    """The ids a list may show: only the spaces the caller holds a permission in (unless they reach all)."""
+    if caller.grants.is_admin or any(
+        g.space_id is None and g.permission in SPACE_PERMISSIONS for g in caller.grants.items
+    ):
+        return numbers
+    mine = caller.grants.spaces()
+    return sorted(mine if numbers is None else mine & set(numbers))
 
 
 @router.get("/api/spaces", summary="List spaces (paged)")
@@ -68,7 +79,7 @@ async def list_spaces(
     partialName: str | None = PartialNameQuery,  # noqa: N803 - the described system's parameter name
     name: str | None = NameQuery,
 ) -> dict[str, Any]:
-    numbers = parse_ids(Collection.SPACES, ids)
+    numbers = _visible(caller, parse_ids(Collection.SPACES, ids))
     async with caller.services.store.transaction() as conn:
         total, rows = await spaces_repo.list_spaces(conn, skip, take, numbers, partialName, name)
     items = [resources.space(r) for r in rows]
@@ -81,7 +92,7 @@ async def list_spaces(
 async def all_spaces(
     caller: Caller = Depends(_view), ids: list[str] | None = IdsQuery
 ) -> list[dict[str, Any]]:
-    numbers = parse_ids(Collection.SPACES, ids)
+    numbers = _visible(caller, parse_ids(Collection.SPACES, ids))
     async with caller.services.store.transaction() as conn:
         _, rows = await spaces_repo.list_spaces(conn, 0, MAX_TAKE, numbers, None)
     return [resources.space(r) for r in rows]
@@ -91,6 +102,7 @@ async def all_spaces(
 async def create_space(body: SpaceCreate, caller: Caller = Depends(_create)) -> dict[str, Any]:
     async with caller.services.store.transaction() as conn:
         number = await spaces_repo.create_space(conn, body.Name, body.Description, False, caller.username)
+        await teams.ensure_space_managers(conn, number)
         if body.IsDefault:
             await spaces_repo.update_space(conn, number, {"is_default": True}, caller.username)
         row = await spaces_repo.get(conn, number)

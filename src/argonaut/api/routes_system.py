@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Request
 
 from argonaut import __version__
 from argonaut.api.auth import Caller, authorize
-from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.permissions import Permission
 
 API_VERSION = "3.0.0"
@@ -69,17 +68,4 @@ async def certificate(caller: Caller = Depends(_any_user)) -> dict[str, Any]:
         "Thumbprint": svc.server_thumbprint,
         "CertificateData": svc.server_certificate_pem,
         "Links": {"Self": "/api/configuration/certificates/certificate-global"},
-    }
-
-
-@router.get("/api/users/me", summary="The user the API key belongs to")
-async def me(caller: Caller = Depends(_any_user)) -> dict[str, Any]:
-    uid = format_id(Collection.USERS, caller.user_id)
-    return {
-        "Id": uid,
-        "Username": caller.username,
-        "DisplayName": caller.username,
-        "IsService": False,
-        "IsActive": True,
-        "Links": {"Self": f"/api/users/{uid}"},
     }

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources, task_logs
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, forbidden
 from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.task_inputs import DESCRIPTIONS, TaskCreate, check_task_name, task_arguments
@@ -42,7 +42,11 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     router = APIRouter(tags=["Tasks"])
     view = authorize(Permission.TASK_VIEW, scope)
     create = authorize(Permission.TASK_CREATE, scope)
-    cancel_perm = authorize(Permission.TASK_CANCEL, scope)
+    # The unscoped /api/tasks/{id} routes reach a task of any space: they admit any signed-in user and
+    # ``load`` decides by the task's own space (404 where the caller may not see it, 403 lacking the right).
+    item_scope: Scope = "any" if scope == "default" else scope
+    view_item = authorize(Permission.TASK_VIEW, item_scope)
+    cancel_perm = authorize(Permission.TASK_CANCEL, item_scope)
 
     async def snapshot_of(caller: Caller, task_id: str) -> task_logs.LogSnapshot:
         row = await load(caller, task_id)
@@ -51,13 +55,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             raise not_found(task_id)
         return snap
 
-    async def load(caller: Caller, task_id: str) -> RowMapping:
+    async def load(caller: Caller, task_id: str, permission: Permission = Permission.TASK_VIEW) -> RowMapping:
         number = parse_id(Collection.SERVER_TASKS, task_id)
         async with caller.services.store.transaction() as conn:
             row = await tasks_repo.get(conn, number) if number is not None else None
         # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described system.
         if row is None or (scope == "path" and row["space_id"] != caller.space_id):
             raise not_found(task_id)
+        if scope == "default":
+            caller.require_space(int(row["space_id"]), task_id)
+            if not caller.may(permission, space_id=int(row["space_id"])):
+                raise forbidden(permission)
         return row
 
     @router.get("/tasks", summary="List tasks, newest first (paged)")
@@ -98,7 +106,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         return resources.task(row)
 
     @router.get("/tasks/{id}", summary="Get a task")
-    async def get_task(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+    async def get_task(id: str, caller: Caller = Depends(view_item)) -> dict[str, Any]:  # noqa: A002
         return resources.task(await load(caller, id))
 
     @router.get(
@@ -109,7 +117,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     )
     async def details(
         id: str,  # noqa: A002
-        caller: Caller = Depends(view),
+        caller: Caller = Depends(view_item),
         verbose: bool = Query(False),
         tail: int | None = Query(
             None, ge=0, le=1_000_000, description="Only the last N log elements per activity"
@@ -120,20 +128,20 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         return StreamingResponse(body, media_type="application/json")
 
     @router.get("/tasks/{id}/raw", summary="The task log as plain text", response_class=PlainTextResponse)
-    async def raw(id: str, caller: Caller = Depends(view)) -> StreamingResponse:  # noqa: A002
+    async def raw(id: str, caller: Caller = Depends(view_item)) -> StreamingResponse:  # noqa: A002
         snap = await snapshot_of(caller, id)
         return StreamingResponse(task_logs.raw_text(caller.services, snap), media_type="text/plain")
 
     @router.post("/tasks/{id}/cancel", summary="Cancel a queued or running task")
     async def cancel(id: str, caller: Caller = Depends(cancel_perm)) -> dict[str, Any]:  # noqa: A002
-        row = await load(caller, id)
+        row = await load(caller, id, Permission.TASK_CANCEL)
         await caller.services.queue.cancel(int(row["id"]))
         return resources.task(await load(caller, id))
 
     @router.get("/tasks/{id}/stream", summary="Follow a task: NDJSON log lines, then the finished task")
     async def stream(
         id: str,  # noqa: A002
-        caller: Caller = Depends(view),
+        caller: Caller = Depends(view_item),
         since: int = Query(0, ge=0, le=2147483647, description="First log line number to send"),
     ) -> StreamingResponse:
         row = await load(caller, id)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_projects as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project
 from argonaut.api.inputs_projects import VariableSetInput, sent
 from argonaut.domain.permissions import Permission
 from argonaut.service import projects, variables
@@ -33,6 +33,7 @@ def build(scope: Scope) -> APIRouter:
 
     async def save(caller: Caller, row: RowMapping, body: VariableSetInput, conn: Conn) -> dict[str, Any]:
         assert caller.space_id is not None
+        await require_in_project(caller, conn, Permission.VARIABLE_EDIT, int(row["project_id"]))
         saved = await variables.update_variables(
             conn, caller.space_id, row, sent(body), caller.services.secrets, caller.username
         )

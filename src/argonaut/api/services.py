@@ -32,8 +32,12 @@ class Services:
     # The port the node's comms listener is bound to (``--comms-port 0`` picks one), published in the
     # root document so that ``register-worker`` stores the real one; None until it is open.
     comms_port: int | None = None
-    # API-key hash -> (user id, username, is_admin); keys never change owner, so caching is safe.
+    # API-key hash -> (user id, username, is_admin); keys never change owner. Revoking a key or changing
+    # its user's sign-in sends ``caches``, which clears this on every node.
     key_cache: dict[str, tuple[int, str, bool]] = field(default_factory=dict)
+    # API-key hash -> when the key expires (epoch seconds), for cached keys that do; an expired one is
+    # looked up again (and refused).
+    key_expiry: dict[str, float] = field(default_factory=dict)
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every
     # space change, which is rare, so most requests resolve their space without touching the store.
     space_cache: dict[str | None, tuple[int, str]] = field(default_factory=dict)
@@ -51,6 +55,7 @@ class Services:
         """Spaces or keys changed (on any node): resolve them from the store again."""
         self.space_cache.clear()
         self.key_cache.clear()
+        self.key_expiry.clear()
 
 
 CACHES = "caches"  # the signal that cached spaces and keys are stale

@@ -40,6 +40,11 @@ def _host_port(text: str) -> tuple[str, int]:
     type=click.FloatRange(0, 100_000, min_open=True),
     help="Largest request body the API reads, in MB; larger ones get 413 [default: 10]",
 )
+@click.option(
+    "--event-retention-days",
+    type=click.FloatRange(0, 36500, min_open=True),
+    help="Days the audit trail keeps an event; older ones are deleted hourly [default: 90]",
+)
 def server(
     home: str | None,
     listen: str | None,
@@ -51,6 +56,7 @@ def server(
     node_name: str | None,
     shutdown_grace: float | None,
     max_request_body_mb: float | None,
+    event_retention_days: float | None,
 ) -> None:
     """Run an Argonaut server node (REST API, task queue and built-in worker)."""
     overrides: dict[str, object] = {}
@@ -66,6 +72,7 @@ def server(
         ("node_name", node_name),
         ("shutdown_grace_s", shutdown_grace),
         ("max_request_body_mb", max_request_body_mb),
+        ("event_retention_days", event_retention_days),
     ):
         if value is not None:
             overrides[key] = value

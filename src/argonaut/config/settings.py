@@ -29,6 +29,28 @@ class ServerSettings(BaseSettings):
     built_in_worker: bool = Field(True, description="Run scripts for an empty default pool on this node")
     built_in_worker_user: str | None = Field(None, description="OS user the built-in worker runs scripts as")
     admin_api_key: SecretStr | None = Field(None, description="Admin API key to use at first start")
+    admin_password: SecretStr | None = Field(
+        None,
+        description="Password of the first-start admin user (default: none, it signs in with its API key)",
+    )
+    session_hours: float = Field(
+        12.0, gt=0, le=24 * 90, description="How long a login session (the browser cookie) lasts, in hours"
+    )
+    login_failures: int = Field(
+        5, ge=1, description="Failed logins for one user name within login_window_s before it is locked"
+    )
+    login_address_failures: int = Field(
+        20,
+        ge=1,
+        description="Failed logins from one client address within login_window_s before it is locked",
+    )
+    login_window_s: float = Field(300.0, gt=0, description="The window failed logins are counted in")
+    login_lock_s: float = Field(
+        60.0,
+        gt=0,
+        description="First lock after too many failed logins; each further failure while counted doubles "
+        "it, up to an hour",
+    )
     master_key: SecretStr | None = Field(
         None,
         description="Base64 of the 32-byte key that encrypts secrets at rest; every node of a cluster "
@@ -73,6 +95,13 @@ class ServerSettings(BaseSettings):
         gt=0,
         le=100_000,
         description="Largest request body the API reads, in MB (2^20 bytes); a larger one is answered 413",
+    )
+    event_retention_days: float = Field(
+        90.0,
+        gt=0,
+        le=36500,
+        description="How long the audit trail (/api/events) keeps an event, in days; older ones are deleted "
+        "once an hour, by one node of the cluster",
     )
 
     @field_validator("home")

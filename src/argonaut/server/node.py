@@ -26,6 +26,7 @@ from argonaut.orchestrator.action_runner import ActionRunner
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.deployments import Deployments
 from argonaut.orchestrator.email_step import EmailStep
+from argonaut.orchestrator.event_retention import EventRetention
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.guidance import FailureGuidance
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
@@ -48,8 +49,9 @@ from argonaut.security.tls import accepting_context, connecting_context, trim_tl
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import first_start
-from argonaut.service import processes, smtp, triggers, variables
+from argonaut.service import processes, smtp, teams, triggers, variables
 from argonaut.service.child_runs import ChildRuns
+from argonaut.service.events import PURGE_BATCH, purge_older_than
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
 from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
@@ -84,6 +86,7 @@ class Node:
     created_key: str | None
     heartbeat: NodeHeartbeat
     triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
+    retention: EventRetention | None = None  # deletes expired audit events, once per cluster
 
     @classmethod
     async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
@@ -95,7 +98,9 @@ class Node:
         store = Store(settings.database_url)  # its schema brought up to date by the preflight
         chosen = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
         async with store.transaction() as conn:
-            created_key = await first_start(conn, chosen)
+            password = settings.admin_password.get_secret_value() if settings.admin_password else None
+            created_key = await first_start(conn, chosen, password)
+            await teams.ensure_built_ins(conn)  # roles, Octopus Administrators, Space Managers: idempotent
         events = TaskEvents()
         connections = Connections(
             connecting_context(certificate),
@@ -205,6 +210,10 @@ class Node:
         schedule.start()
         trigger_schedule = TriggerSchedule(store, queue, triggers.fire)
         trigger_schedule.start()
+        retention = EventRetention(
+            store, name, lambda conn: purge_older_than(conn, settings.event_retention_days), PURGE_BATCH
+        )
+        retention.start()
         node = cls(
             settings,
             services,
@@ -216,6 +225,7 @@ class Node:
             created_key,
             heartbeat,
             triggers=trigger_schedule,
+            retention=retention,
         )
         node.comms = await node._open_comms_port()
         return node
@@ -266,6 +276,8 @@ class Node:
         await self.schedule.stop()
         if self.triggers is not None:
             await self.triggers.stop()
+        if self.retention is not None:
+            await self.retention.stop()
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once

@@ -7,14 +7,21 @@ they changed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import insert
 
+from argonaut.store import events_repo
 from argonaut.store.connection import Conn
 from argonaut.store.tables import events
 from argonaut.store.timeutil import utcnow
+
+# Set by the API's audit middleware around each request it audits: the categories the request's own code
+# recorded. A route that records its own event (users, API keys, teams) gets no second, generic one.
+written_by_request: ContextVar[list[str] | None] = ContextVar("written_by_request", default=None)
 
 
 async def record(
@@ -31,6 +38,9 @@ async def record(
 ) -> None:
     """Write one event (``Category`` as the described system names them: Created, Modified, Deleted,
     LoginSucceeded, LoginFailed, TaskQueued, TaskCanceled, …)."""
+    written = written_by_request.get()
+    if written is not None:
+        written.append(category)
     await conn.execute(
         insert(events).values(
             space_id=space_id,
@@ -44,3 +54,13 @@ async def record(
             change_details=dict(change_details) if change_details is not None else None,
         )
     )
+
+
+async def purge_older_than(conn: Conn, days: float, now: dt.datetime | None = None) -> int:
+    """Retention: delete events older than ``days`` (a batch per call; the schedule calls again while a
+    batch comes back full). Answers how many went."""
+    before = (now or utcnow()).astimezone(dt.UTC) - dt.timedelta(days=days)
+    return await events_repo.delete_older_than(conn, before, PURGE_BATCH)
+
+
+PURGE_BATCH = 5000

@@ -17,8 +17,10 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.interruptions import FORM_ERRORS, FormErrors, check_submission
+from argonaut.domain.permissions import Grants
 from argonaut.orchestrator.interruption_waits import SIGNAL
 from argonaut.service.errors import Invalid, NotFound
+from argonaut.service.permissions import effective_grants
 from argonaut.store import interruptions_repo, users_repo
 from argonaut.store.connection import Conn
 from argonaut.store.signals import Signals
@@ -40,18 +42,16 @@ async def get(conn: Conn, space_id: int, number: int) -> RowMapping:
     return row
 
 
-def can_take_responsibility(row: Mapping[Any, Any], user_id: int) -> bool:
-    """Whether ``user_id`` may take the interruption: pending, and a member of one of its responsible
-    teams when it names any. Teams do not exist yet (issue 11): until then anyone allowed to submit
-    interruptions may. This is the one place to ask the teams when they come."""
+def can_take_responsibility(row: Mapping[Any, Any], user_id: int, grants: Grants) -> bool:
+    """Whether ``user_id`` (holding ``grants``) may take the interruption: pending, and, when it names
+    responsible teams, a member of one of them or an administrator."""
     if not row["is_pending"]:
         return False
-    teams = list(row["responsible_team_ids"] or [])
-    return not teams or _member_of_any(user_id, teams)
-
-
-def _member_of_any(user_id: int, team_ids: list[str]) -> bool:
-    return True  # no teams yet: every user who passed the InterruptionSubmit check
+    teams = [str(t) for t in row["responsible_team_ids"] or []]
+    if not teams or grants.is_admin:
+        return True
+    mine = {format_id(Collection.TEAMS, t) for t in grants.team_ids}
+    return any(t in mine for t in teams)
 
 
 async def responsible_user(conn: Conn, row: Mapping[Any, Any]) -> RowMapping | None:
@@ -64,7 +64,7 @@ async def take_responsibility(conn: Conn, space_id: int, number: int, user_id: i
     row = await get(conn, space_id, number)
     if not row["is_pending"]:
         raise Invalid(ALREADY_SUBMITTED)
-    if not can_take_responsibility(row, user_id):
+    if not can_take_responsibility(row, user_id, await effective_grants(conn, user_id)):
         raise Invalid(NOT_IN_TEAM)
     if await interruptions_repo.set_responsible(conn, number, user_id) is None:
         raise Invalid(ALREADY_SUBMITTED)  # submitted between the read and the write

@@ -67,6 +67,7 @@ def supports_skip_locked(conn: Conn) -> bool:
 
 # Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)); the second key is a space.
 LEASING = 1
+BUILT_INS = 2  # seeding the built-in roles and teams at node start (second key 0)
 
 
 async def take_turns(conn: Conn, lock_class: int, space_id: int) -> None:

@@ -1,5 +1,6 @@
 """The REST API client verbs of ``argonaut``: spaces, worker pools, workers, policies, tasks, scripts,
-environments, projects, releases, runbooks and interruptions.
+environments, projects, releases, runbooks, interruptions, and people: ``login``, ``user``, ``team``,
+``events``.
 
 They talk to a server over HTTP only (nothing from the server side is imported), so the same commands
 work against a local node, a remote cluster, or anything that speaks the same API.
@@ -10,8 +11,10 @@ from __future__ import annotations
 import click
 
 from argonaut.cli.client.environments import environment
+from argonaut.cli.client.events import events
 from argonaut.cli.client.health import check_health
 from argonaut.cli.client.interruptions import interruption
+from argonaut.cli.client.login import login
 from argonaut.cli.client.policies import machine_policy
 from argonaut.cli.client.pools import worker_pool
 from argonaut.cli.client.process import add_step, list_steps, remove_step
@@ -21,6 +24,8 @@ from argonaut.cli.client.runbooks import runbook
 from argonaut.cli.client.scripts import run_script
 from argonaut.cli.client.spaces import space
 from argonaut.cli.client.tasks import task
+from argonaut.cli.client.teams import team
+from argonaut.cli.client.users import user
 from argonaut.cli.client.workers import worker
 
 COMMANDS: tuple[click.Command, ...] = (
@@ -35,6 +40,10 @@ COMMANDS: tuple[click.Command, ...] = (
     release,
     runbook,
     interruption,
+    login,
+    user,
+    team,
+    events,
 )
 # Defined in its own module, which needs the worker helpers that ``workers`` holds.
 worker.add_command(check_health)

@@ -165,7 +165,7 @@ class ApiSession:
             return
         message = describe_error(response)
         if response.status_code == 401 and not self.has_key:
-            message += " (give --api-key or set ARGONAUT_API_KEY)"
+            message += " (give --api-key, set ARGONAUT_API_KEY, or sign in with argonaut login)"
         raise CliError(message)
 
     def unreachable(self, exc: httpx.TransportError) -> CliError:

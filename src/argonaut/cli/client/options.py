@@ -13,6 +13,7 @@ from typing import Any
 import click
 import httpx
 
+from argonaut.cli.client.credentials import stored_key
 from argonaut.cli.client.http import DEFAULT_SERVER, ApiSession, CliError
 from argonaut.cli.client.output import Output
 
@@ -46,7 +47,7 @@ def with_api(space: bool = True) -> Callable[[Verb], Verb]:
     def decorate(verb: Verb) -> Verb:
         @functools.wraps(verb)
         def run(*args: Any, server: str, api_key: str | None, as_json: bool, **kwargs: Any) -> Any:
-            api = ApiSession(server, api_key, kwargs.pop("space", None))
+            api = ApiSession(server, api_key or stored_key(server), kwargs.pop("space", None))
             try:
                 return verb(*args, api=api, out=Output(as_json), **kwargs)
             except httpx.HTTPError as exc:  # a safety net: ApiSession already translates what it sends
@@ -68,7 +69,8 @@ def with_api(space: bool = True) -> Callable[[Verb], Verb]:
                 "--api-key",
                 envvar="ARGONAUT_API_KEY",
                 metavar="KEY",
-                help="API key, sent as X-Octopus-ApiKey [env: ARGONAUT_API_KEY]",
+                help="API key, sent as X-Octopus-ApiKey [env: ARGONAUT_API_KEY; default: the key "
+                "`argonaut login` stored for --server]",
             ),
             click.option(
                 "--json", "as_json", is_flag=True, help="Print the API resources as JSON, for scripts"

@@ -1,0 +1,79 @@
+"""The audit trail's reads and its retention: events newest first, filtered the described system's way,
+and old events deleted in batches. Writing is ``service.events.record``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy.engine import RowMapping
+
+from argonaut.store.common import paged
+from argonaut.store.connection import Conn
+from argonaut.store.tables import events
+
+
+async def get(conn: Conn, event_id: int) -> RowMapping | None:
+    return (await conn.execute(select(events).where(events.c.id == event_id))).mappings().first()
+
+
+async def list_events(
+    conn: Conn,
+    skip: int,
+    take: int,
+    *,
+    space_ids: Sequence[int | None] | None = None,
+    user_ids: Sequence[int] | None = None,
+    usernames: Sequence[str] | None = None,
+    regarding: Sequence[str] | None = None,
+    categories: Sequence[str] | None = None,
+    occurred_from: dt.datetime | None = None,
+    occurred_to: dt.datetime | None = None,
+    ids: Sequence[int] | None = None,
+) -> tuple[int, Sequence[RowMapping]]:
+    """Newest first. ``space_ids`` may hold None for system events (sign-ins, spaces, users). ``regarding``
+    matches any related document id case-insensitively on the JSON array's text (the quoted id is a
+    substring of it exactly when the array holds it; ids carry no quote or backslash)."""
+    query = select(events).order_by(events.c.id.desc())
+    if space_ids is not None:
+        numbers = [s for s in space_ids if s is not None]
+        clauses = [events.c.space_id.in_(numbers)] if numbers else []
+        if None in space_ids:
+            clauses.append(events.c.space_id.is_(None))
+        query = query.where(or_(*clauses)) if clauses else query.where(events.c.id.is_(None))
+    who = []  # the users given by id or by name: an event of either matches
+    if user_ids:
+        who.append(events.c.user_id.in_(list(user_ids)))
+    if usernames:
+        who.append(func.lower(events.c.username).in_([u.lower() for u in usernames]))
+    if user_ids is not None or usernames is not None:
+        query = query.where(or_(*who)) if who else query.where(events.c.id.is_(None))
+    if categories is not None:
+        query = query.where(func.lower(events.c.category).in_([c.lower() for c in categories]))
+    if occurred_from is not None:
+        query = query.where(events.c.occurred >= occurred_from)
+    if occurred_to is not None:
+        query = query.where(events.c.occurred <= occurred_to)
+    if ids is not None:
+        query = query.where(events.c.id.in_(list(ids)))
+    if regarding:
+        text = func.lower(cast(events.c.related_document_ids, Text))
+        query = query.where(
+            or_(*(text.contains(f'"{doc.strip().lower()}"', autoescape=True) for doc in regarding))
+        )
+    return await paged(conn, query, skip, take)
+
+
+async def categories_in_use(conn: Conn) -> list[str]:
+    rows = await conn.execute(select(events.c.category).distinct())
+    return sorted(str(r[0]) for r in rows)
+
+
+async def delete_older_than(conn: Conn, before: dt.datetime, batch: int = 5000) -> int:
+    """Delete up to ``batch`` events that occurred before ``before`` (oldest first); answers how many."""
+    oldest = (
+        select(events.c.id).where(events.c.occurred < before).order_by(events.c.id).limit(batch).subquery()
+    )
+    result = await conn.execute(delete(events).where(events.c.id.in_(select(oldest.c.id))))
+    return int(result.rowcount or 0)
