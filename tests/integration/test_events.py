@@ -109,6 +109,46 @@ def test_a_sensitive_variable_is_shown_as_changed_only(server: ServerProcess) ->
     assert latest[f"/Variables/{greeting}/Value"]["value"] == "hi"
 
 
+def test_user_and_api_key_events_have_the_shape_of_every_event(server: ServerProcess) -> None:
+    c = server.client
+    env = c.post("/api/Spaces-1/environments", json={"Name": unique("Shape")}).json()
+    edited = c.put(f"/api/Spaces-1/environments/{env['Id']}", json={**env, "Description": "edited"})
+    assert edited.status_code == 200, edited.text
+    reference = only(c, env["Id"], "Modified")["ChangeDetails"]
+
+    name, first, second = unique("shaped"), unique("pw-first-"), unique("pw-second-")
+    user = c.post("/api/users", json={"Username": name, "Password": first}).json()
+    changed = c.put(f"/api/users/{user['Id']}", json={"Password": second, "DisplayName": "Renamed"})
+    assert changed.status_code == 200, changed.text
+    key = c.post(f"/api/users/{user['Id']}/apikeys", json={"Purpose": "shape"})
+    assert key.status_code == 201, key.text
+    modified = only(c, user["Id"], "Modified")
+    issued = only(c, key.json()["Id"], "Created")
+    assert modified["Message"] == f"User {name} was modified"
+    assert issued["Message"] == f"API key 'shape' was created for {name}"
+
+    for details in (reference, modified["ChangeDetails"], issued["ChangeDetails"]):
+        assert set(details) == {"DocumentContext", "Differences"}
+        assert isinstance(details["DocumentContext"], dict) and details["DocumentContext"]["Id"]
+        assert details["Differences"] and all(
+            d["op"] in ("add", "replace", "remove")
+            and d["path"].startswith("/")
+            and set(d) <= {"op", "path", "value", "Sensitive"}
+            for d in details["Differences"]
+        )
+    assert modified["ChangeDetails"]["DocumentContext"] == {"Id": user["Id"], "Name": name}
+    assert issued["ChangeDetails"]["DocumentContext"]["Id"] == key.json()["Id"]
+    password = {d["path"]: d for d in modified["ChangeDetails"]["Differences"]}
+    assert password["/Password"] == {"op": "replace", "path": "/Password", "Sensitive": True}
+    assert password["/DisplayName"]["value"] == "Renamed"
+    issuing = {d["path"]: d for d in issued["ChangeDetails"]["Differences"]}
+    assert issuing["/Purpose"] == {"op": "add", "path": "/Purpose", "value": "shape"}
+    assert issuing["/ApiKey"] == {"op": "add", "path": "/ApiKey", "Sensitive": True}
+    told = str(events_of(c, regarding=user["Id"])) + str(issued)
+    for secret in (first, second, key.json()["ApiKey"], "$argon2"):
+        assert secret not in told
+
+
 def test_queuing_and_cancelling_a_task_are_audited(server: ServerProcess) -> None:
     c = server.client
     queued = c.post("/api/Spaces-1/tasks", json=script_task("sleep 30"))

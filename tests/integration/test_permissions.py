@@ -321,6 +321,163 @@ def test_a_contributor_restricted_to_one_project_edits_only_its_variables(
         team_with(server, two.id, user_id, "Project Contributor", ProjectIds=[two.project["Id"]])
         mine = ok(user.get(f"/api/{two.id}/projects/{two.project['Id']}/variables"))
         ok(user.put(f"/api/{two.id}/projects/{two.project['Id']}/variables", json=mine))
-        theirs = ok(user.get(f"/api/{two.id}/projects/{other['Id']}/variables"))
+        # A project the user cannot see is 404, read or write, as another space's.
+        theirs = ok(server.client.get(f"/api/{two.id}/projects/{other['Id']}/variables"))
+        assert user.get(f"/api/{two.id}/projects/{other['Id']}/variables").status_code == 404
         refused = user.put(f"/api/{two.id}/projects/{other['Id']}/variables", json=theirs)
-        assert refused.status_code == 403 and "VariableEdit is missing" in refused.text
+        assert refused.status_code == 404, refused.text
+
+
+def second_project(server: ServerProcess, space: Space) -> tuple[dict[str, Any], str, str]:
+    """Project B of ``space``: a process, a release, a deployment to Dev (project, release, deployment)."""
+    c, s = server.client, space.id
+    project = ok(c.post(f"/api/{s}/projects", json={"Name": unique("B")}), 201)
+    process = ok(c.get(f"/api/{s}/projects/{project['Id']}/deploymentprocesses"))
+    process["Steps"] = ok(c.get(f"/api/{s}/projects/{space.project['Id']}/deploymentprocesses"))["Steps"]
+    for step in process["Steps"]:
+        step.pop("Id", None)
+        for action in step["Actions"]:
+            action.pop("Id", None)
+    ok(c.put(f"/api/{s}/projects/{project['Id']}/deploymentprocesses", json=process))
+    release = ok(c.post(f"/api/{s}/releases", json={"ProjectId": project["Id"], "Version": "1.0.0"}), 201)[
+        "Id"
+    ]
+    deployment = ok(
+        c.post(f"/api/{s}/deployments", json={"ReleaseId": release, "EnvironmentId": space.env}), 201
+    )["Id"]
+    return project, release, deployment
+
+
+def test_a_viewer_restricted_to_one_project_sees_only_that_project(
+    server: ServerProcess, spaces: tuple[Space, Space]
+) -> None:
+    _, two = spaces
+    s, a = two.id, two.project["Id"]
+    b, b_release, b_deployment = second_project(server, two)
+    a_deployment = ok(
+        server.client.post(
+            f"/api/{s}/deployments", json={"ReleaseId": two.release, "EnvironmentId": two.env}
+        ),
+        201,
+    )["Id"]
+    user_id, viewer = new_user(server)
+    with viewer:
+        team_with(server, s, user_id, "Project Viewer", ProjectIds=[a])
+        assert [p["Id"] for p in ok(viewer.get(f"/api/{s}/projects"))["Items"]] == [a]
+        assert ok(viewer.get(f"/api/{s}/projects"))["TotalResults"] == 1
+        assert [p["Id"] for p in ok(viewer.get(f"/api/{s}/projects/all"))] == [a]
+        assert [p["Id"] for p in ok(viewer.get(f"/api/{s}/projects", params={"ids": b["Id"]}))["Items"]] == []
+        group = two.project["ProjectGroupId"]
+        listed = ok(viewer.get(f"/api/{s}/projectgroups/{group}/projects"))["Items"]
+        assert [p["Id"] for p in listed] == [a]
+        for path in [
+            f"/api/{s}/projects/{a}",
+            f"/api/{s}/projects/{a}/deploymentprocesses",
+            f"/api/{s}/projects/{a}/releases",
+            f"/api/{s}/releases/{two.release}",
+            f"/api/{s}/deployments/{a_deployment}",
+        ]:
+            assert viewer.get(path).status_code == 200, path
+        for path in [
+            f"/api/{s}/projects/{b['Id']}",
+            f"/api/{s}/projects/{b['Slug']}",
+            f"/api/{s}/projects/{b['Id']}/deploymentprocesses",
+            f"/api/{s}/deploymentprocesses/{b['DeploymentProcessId']}",
+            f"/api/{s}/projects/{b['Id']}/variables",
+            f"/api/{s}/projects/{b['Id']}/channels",
+            f"/api/{s}/projects/{b['Id']}/releases",
+            f"/api/{s}/projects/{b['Id']}/releases/1.0.0",
+            f"/api/{s}/releases/{b_release}",
+            f"/api/{s}/releases/{b_release}/deployments",
+            f"/api/{s}/deployments/{b_deployment}",
+            f"/api/{s}/projects/{b['Id']}/runbooks",
+            f"/api/{s}/projects/{b['Id']}/runbookRuns",
+            f"/api/{s}/projects/{b['Id']}/triggers",
+        ]:
+            assert viewer.get(path).status_code == 404, path
+        assert [r["Id"] for r in ok(viewer.get(f"/api/{s}/releases"))["Items"]] == [two.release]
+        assert {c["ProjectId"] for c in ok(viewer.get(f"/api/{s}/channels/all"))} == {a}
+        assert [d["Id"] for d in ok(viewer.get(f"/api/{s}/deployments"))["Items"]] == [a_deployment]
+        # Seen but not changed: 403.
+        assert viewer.put(f"/api/{s}/projects/{a}", json={"Name": unique("x")}).status_code == 403
+        # Without the restriction nothing is hidden.
+        assert ok(server.client.get(f"/api/{s}/projects"))["TotalResults"] == 2
+    # Restricted to the project group, both projects of the group are seen.
+    group_user, in_group = new_user(server)
+    with in_group:
+        team_with(server, s, group_user, "Project Viewer", ProjectGroupIds=[group])
+        assert sorted(p["Id"] for p in ok(in_group.get(f"/api/{s}/projects/all"))) == sorted([a, b["Id"]])
+        ok(in_group.get(f"/api/{s}/projects/{b['Id']}/deploymentprocesses"))
+        ok(in_group.get(f"/api/{s}/deployments/{b_deployment}"))
+    # Restricted to Prod, deployments to Dev are neither listed nor found.
+    prod_user, in_prod = new_user(server)
+    with in_prod:
+        team_with(server, s, prod_user, "Project Deployer", EnvironmentIds=[two.other_env])
+        assert ok(in_prod.get(f"/api/{s}/deployments"))["Items"] == []
+        assert in_prod.get(f"/api/{s}/deployments/{a_deployment}").status_code == 404
+        ok(in_prod.get(f"/api/{s}/projects/{b['Id']}"))  # projects are not restricted
+
+
+def test_a_contributor_restricted_to_one_project_edits_only_its_process(
+    server: ServerProcess, spaces: tuple[Space, Space]
+) -> None:
+    _, two = spaces
+    s, a = two.id, two.project["Id"]
+    b, _, _ = second_project(server, two)
+    user_id, user = new_user(server)
+    with user:
+        team_with(server, s, user_id, "Project Contributor", ProjectIds=[a])
+        mine = ok(user.get(f"/api/{s}/projects/{a}/deploymentprocesses"))
+        ok(user.put(f"/api/{s}/projects/{a}/deploymentprocesses", json=mine))
+        ok(
+            user.put(
+                f"/api/{s}/deploymentprocesses/{mine['Id']}",
+                json=ok(user.get(f"/api/{s}/deploymentprocesses/{mine['Id']}")),
+            )
+        )
+        theirs = ok(server.client.get(f"/api/{s}/projects/{b['Id']}/deploymentprocesses"))
+        for path in [
+            f"/api/{s}/projects/{b['Id']}/deploymentprocesses",
+            f"/api/{s}/deploymentprocesses/{theirs['Id']}",
+        ]:
+            refused = user.put(path, json=theirs)
+            assert refused.status_code == 404, (path, refused.text)
+        assert user.put(f"/api/{s}/projects/{b['Id']}", json={"Name": unique("x")}).status_code == 404
+        created = user.post(f"/api/{s}/releases", json={"ProjectId": b["Id"], "Version": "2.0.0"})
+        assert created.status_code == 404, created.text
+        ok(user.post(f"/api/{s}/releases", json={"ProjectId": a, "Version": "2.0.0"}), 201)
+        assert (
+            ok(server.client.get(f"/api/{s}/deploymentprocesses/{theirs['Id']}"))["Version"]
+            == theirs["Version"]
+        )
+
+
+def test_an_environment_viewer_restricted_to_one_environment_sees_only_it(
+    server: ServerProcess, spaces: tuple[Space, Space]
+) -> None:
+    _, two = spaces
+    s = two.id
+    user_id, user = new_user(server)
+    with user:
+        team_with(server, s, user_id, "Environment Viewer", EnvironmentIds=[two.env])
+        assert [e["Id"] for e in ok(user.get(f"/api/{s}/environments"))["Items"]] == [two.env]
+        assert [e["Id"] for e in ok(user.get(f"/api/{s}/environments/all"))] == [two.env]
+        ok(user.get(f"/api/{s}/environments/{two.env}"))
+        assert user.get(f"/api/{s}/environments/{two.other_env}").status_code == 404
+        assert user.get(f"/api/{s}/environments/{two.other_env}/machines").status_code == 404
+        assert len(ok(server.client.get(f"/api/{s}/environments/all"))) == 2
+
+
+def test_a_team_is_found_only_through_its_own_space(
+    server: ServerProcess, spaces: tuple[Space, Space]
+) -> None:
+    one, two = spaces
+    team = ok(server.client.post(f"/api/{one.id}/teams", json={"Name": unique("t")}), 201)["Id"]
+    ok(server.client.get(f"/api/{one.id}/teams/{team}"))
+    ok(server.client.get(f"/api/teams/{team}"))
+    assert server.client.get(f"/api/{two.id}/teams/{team}").status_code == 404
+    assert server.client.get(f"/api/spaces/{two.id}/teams/{team}").status_code == 404
+    body = {"Name": unique("t")}
+    assert server.client.put(f"/api/{two.id}/teams/{team}", json=body).status_code == 404
+    assert server.client.delete(f"/api/{two.id}/teams/{team}").status_code == 404
+    ok(server.client.get(f"/api/{one.id}/teams/{team}"))  # still there

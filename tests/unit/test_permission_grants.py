@@ -6,14 +6,17 @@ import pytest
 
 from argonaut.domain.permissions import (
     BUILT_IN_ROLES,
+    EVERYWHERE,
     SPACE_PERMISSIONS,
     SYSTEM_PERMISSIONS,
     Grant,
     Grants,
     Permission,
+    Reach,
     can_see_space,
     grants_of_role,
     is_granted,
+    reach,
 )
 
 P = Permission
@@ -124,3 +127,27 @@ def test_built_in_roles() -> None:
     assert all(p.value.endswith("View") for p in viewer)
     assert P.DEPLOYMENT_CREATE in by_name["Project Deployer"].space_permissions
     assert P.WORKER_EDIT in by_name["Worker Manager"].space_permissions
+
+
+def test_reach_of_a_permission_for_lists() -> None:
+    admin = Grants(is_admin=True)
+    assert reach(admin, P.PROJECT_VIEW, 2) is EVERYWHERE
+    assert reach(VIEWER_IN_2, P.PROJECT_VIEW, 2) is EVERYWHERE  # unrestricted: nothing to filter
+    assert reach(VIEWER_IN_2, P.ENVIRONMENT_VIEW, 2) == Reach(frozenset(), frozenset(), frozenset())
+    assert reach(DEPLOYER_ENV_5, P.DEPLOYMENT_CREATE, 2) == Reach(
+        None, frozenset(), frozenset({"Environments-5"})
+    )
+    two = Grants(
+        items=frozenset(
+            {
+                Grant(P.PROJECT_VIEW, 2, project_ids=frozenset({"Projects-1"})),
+                Grant(P.PROJECT_VIEW, 2, project_group_ids=frozenset({"ProjectGroups-4"})),
+                Grant(P.PROJECT_VIEW, 3),  # another space's grant does not widen this one
+            }
+        )
+    )
+    assert reach(two, P.PROJECT_VIEW, 2) == Reach(
+        frozenset({"Projects-1"}), frozenset({"ProjectGroups-4"}), None
+    )
+    widened = Grants(items=two.items | {Grant(P.PROJECT_VIEW, None)})  # held system-wide: everywhere
+    assert reach(widened, P.PROJECT_VIEW, 2) is EVERYWHERE

@@ -153,9 +153,9 @@ class AuditTrail:
         related += [v for k in _REFERENCES if isinstance(v := resource.get(k), str) and v]
         if space_id is not None:
             related.append(format_id(Collection.SPACES, space_id))
+        found = audit.changes(before, after, request) if action.category == audit.MODIFIED else None
         details: dict[str, Any] = {
-            "DocumentContext": audit.document_context(resource),
-            "Differences": _differences(action, before, after, request),
+            **audit.change_details(resource, found),
             "IdentityEstablishedWith": _identity(scope),
             "UserAgent": _header(scope, b"user-agent"),
         }
@@ -172,13 +172,6 @@ class AuditTrail:
                 related_document_ids=list(dict.fromkeys(related)),
                 change_details=details,
             )
-
-
-def _differences(action: audit.Action, before: Any, after: Any, request: Any) -> list[dict[str, Any]] | None:
-    if action.category != audit.MODIFIED:
-        return None
-    found = audit.differences(before, after) if before is not None and after is not None else []
-    return audit.merge(found, audit.sensitive_writes(request))
 
 
 def _json(body: bytes) -> Any:

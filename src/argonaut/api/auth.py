@@ -8,18 +8,20 @@ for the unscoped aliases. Verified key hashes are cached, so a request costs one
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import Path, Request
 from sqlalchemy import select
+from sqlalchemy.engine import RowMapping
 
 from argonaut.api.errors import ApiError, not_found
 from argonaut.api.identity import CSRF_HEADER, SESSION_COOKIE, identify
 from argonaut.api.services import Services
 from argonaut.domain.ids import Collection, format_id, parse_id
-from argonaut.domain.permissions import Grants, Permission, can_see_space, is_granted
+from argonaut.domain.permissions import EVERYWHERE, Grants, Permission, can_see_space, is_granted, reach
+from argonaut.service import projects as project_service
 from argonaut.service.permissions import effective_grants
 from argonaut.store import spaces_repo
 from argonaut.store.connection import Conn
@@ -73,25 +75,122 @@ class Caller:
             raise not_found(what)
 
 
+async def _reaches(
+    caller: Caller,
+    conn: Conn,
+    permission: Permission,
+    project_id: int | None,
+    environment_id: int | None = None,
+    project_group_id: int | None = None,
+) -> bool:
+    """Whether ``permission`` reaches this project (or its group) and environment of the caller's space.
+
+    Decided from the grants on ``caller`` alone, except when only a grant restricted to project groups
+    could allow it and the group is not known: then one query reads the project's group. Administrators
+    and unrestricted grants never cost a query."""
+    project = format_id(Collection.PROJECTS, project_id) if project_id is not None else None
+    environment = format_id(Collection.ENVIRONMENTS, environment_id) if environment_id is not None else None
+    group = format_id(Collection.PROJECT_GROUPS, project_group_id) if project_group_id is not None else None
+    if caller.may(permission, project_id=project, environment_id=environment, project_group_id=group):
+        return True
+    if project_id is None or project_group_id is not None:
+        return False
+    if not any(g.permission == permission and g.project_group_ids for g in caller.grants.items):
+        return False
+    row = (await conn.execute(select(projects.c.project_group_id).where(projects.c.id == project_id))).first()
+    return row is not None and caller.may(
+        permission,
+        project_id=project,
+        environment_id=environment,
+        project_group_id=format_id(Collection.PROJECT_GROUPS, int(row[0])),
+    )
+
+
 async def require_in_project(
     caller: Caller, conn: Conn, permission: Permission, project_id: int, environment_id: int | None = None
 ) -> None:
     """403 unless ``permission`` reaches this project (or its group) and environment: the check of grants
     restricted to projects, environments or project groups. Routes call it inside the transaction of the
     change once they know the project, so a refusal rolls the change back."""
-    if caller.grants.is_admin:
-        return
-    group = (
-        await conn.execute(select(projects.c.project_group_id).where(projects.c.id == project_id))
-    ).first()
-    caller.require(
-        permission,
-        project_id=format_id(Collection.PROJECTS, project_id),
-        environment_id=format_id(Collection.ENVIRONMENTS, environment_id)
-        if environment_id is not None
-        else None,
-        project_group_id=format_id(Collection.PROJECT_GROUPS, int(group[0])) if group is not None else None,
+    if not await _reaches(caller, conn, permission, project_id, environment_id):
+        raise forbidden(permission)
+
+
+async def require_visible(
+    caller: Caller,
+    conn: Conn,
+    permission: Permission,
+    what: str,
+    project_id: int | None,
+    environment_id: int | None = None,
+    project_group_id: int | None = None,
+) -> None:
+    """404 for ``what`` unless the view ``permission`` reaches its project and environment: a resource of a
+    project or environment the caller may not see does not exist for them (as another space's)."""
+    if not await _reaches(caller, conn, permission, project_id, environment_id, project_group_id):
+        raise not_found(what)
+
+
+async def visible_project(
+    caller: Caller, conn: Conn, id_or_slug: str, permission: Permission = Permission.PROJECT_VIEW
+) -> RowMapping:
+    """The project a path names (id or slug), or 404 when it is not there or ``permission`` (a view) does
+    not reach it. Writes find their project with this, then check their own permission
+    (``require_in_project``): a project the caller cannot see is 404, one they see but may not change 403."""
+    assert caller.space_id is not None
+    row = await project_service.find_project(conn, caller.space_id, id_or_slug)
+    group = row["project_group_id"]
+    await require_visible(
+        caller, conn, permission, id_or_slug, int(row["id"]), None, int(group) if group is not None else None
     )
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class Visible:
+    """The projects and environments a view permission reaches, as numbers, for a list's filters;
+    ``None``: all of them (nothing to add to the query)."""
+
+    project_ids: frozenset[int] | None = None
+    environment_ids: frozenset[int] | None = None
+
+    def projects(self, asked: Sequence[int] | None) -> list[int] | None:
+        return _narrow(asked, self.project_ids)
+
+    def environments(self, asked: Sequence[int] | None) -> list[int] | None:
+        return _narrow(asked, self.environment_ids)
+
+
+def _narrow(asked: Sequence[int] | None, allowed: frozenset[int] | None) -> list[int] | None:
+    if allowed is None:
+        return list(asked) if asked is not None else None
+    if asked is None:
+        return sorted(allowed)
+    return [n for n in asked if n in allowed]
+
+
+def _numbers(collection: Collection, texts: frozenset[str] | None) -> frozenset[int] | None:
+    if texts is None:
+        return None
+    return frozenset(n for n in (parse_id(collection, t) for t in texts) if n is not None)
+
+
+async def visible(caller: Caller, conn: Conn, permission: Permission) -> Visible:
+    """What a list of ``permission``'s resources may show the caller. No query unless a grant is restricted
+    to project groups (their projects are read)."""
+    where = reach(caller.grants, permission, caller.space_id)
+    if where is EVERYWHERE:
+        return Visible()
+    project_ids = _numbers(Collection.PROJECTS, where.project_ids)
+    groups = _numbers(Collection.PROJECT_GROUPS, where.project_group_ids) or frozenset()
+    if project_ids is not None and groups and caller.space_id is not None:
+        rows = await conn.execute(
+            select(projects.c.id).where(
+                projects.c.space_id == caller.space_id, projects.c.project_group_id.in_(sorted(groups))
+            )
+        )
+        project_ids = project_ids | {int(r[0]) for r in rows}
+    return Visible(project_ids, _numbers(Collection.ENVIRONMENTS, where.environment_ids))
 
 
 def forbidden(permission: Permission) -> ApiError:

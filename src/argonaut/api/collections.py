@@ -7,14 +7,17 @@ described system's clients.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query
 
+from argonaut.api.auth import Caller, visible
 from argonaut.api.errors import bad_request
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import MAX_TAKE, Page
+from argonaut.domain.permissions import Permission
+from argonaut.store.connection import Conn
 
 
 def envelope(
@@ -132,12 +135,31 @@ def add_named_list_routes(
     lister: Lister,
     shape: Callable[[Any], dict[str, Any]],
     noun: str,
+    seen_as: Literal["projects", "environments", "of projects"] | None = None,
+    seen_with: Permission | None = None,
 ) -> None:
     """``GET /{segment}`` (paged, ids/partialName/name) and ``GET /{segment}/all`` (plain array) for a
     named resource of a space: the same two routes, with the same filters, for every such family.
 
-    ``lister(conn, space_id, skip, take, ids, partial_name, name)`` answers ``(total, rows)``.
+    ``lister(conn, space_id, skip, take, ids, partial_name, name)`` answers ``(total, rows)``. Grants
+    restricted to some projects or environments narrow the list to those ``seen_with`` (the view
+    permission) reaches: ``seen_as`` says whether the rows are projects or environments (``ids`` is
+    narrowed) or belong to projects (the lister takes ``project_ids=``).
     """
+
+    async def listed(
+        caller: Caller, conn: Conn, skip: int, take: int, numbers: list[int] | None, *names: str | None
+    ) -> tuple[int, Sequence[Any]]:
+        if seen_as is None or seen_with is None:
+            return await lister(conn, caller.space_id, skip, take, numbers, *names)
+        seen = await visible(caller, conn, seen_with)
+        if seen_as == "of projects":
+            owners = seen.projects(None)
+            if owners is None:
+                return await lister(conn, caller.space_id, skip, take, numbers, *names)
+            return await lister(conn, caller.space_id, skip, take, numbers, *names, project_ids=owners)
+        narrowed = seen.projects(numbers) if seen_as == "projects" else seen.environments(numbers)
+        return await lister(conn, caller.space_id, skip, take, narrowed, *names)
 
     @router.get(f"/{segment}", summary=f"List {noun} (paged, {default_take} per page by default)")
     async def list_items(
@@ -150,7 +172,7 @@ def add_named_list_routes(
     ) -> dict[str, Any]:
         numbers = parse_ids(collection, ids)
         async with caller.services.store.transaction() as conn:
-            total, rows = await lister(conn, caller.space_id, skip, take, numbers, partialName, name)
+            total, rows = await listed(caller, conn, skip, take, numbers, partialName, name)
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/{segment}"
         query = {"partialName": partialName, "name": name}
         return envelope(item_type, [shape(r) for r in rows], Page(skip, take, total), path, query)
@@ -161,5 +183,5 @@ def add_named_list_routes(
     ) -> list[dict[str, Any]]:
         numbers = parse_ids(collection, ids)
         async with caller.services.store.transaction() as conn:
-            _, rows = await lister(conn, caller.space_id, 0, MAX_TAKE, numbers, None, None)
+            _, rows = await listed(caller, conn, 0, MAX_TAKE, numbers, None, None)
         return [shape(r) for r in rows]

@@ -9,9 +9,10 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
-from argonaut.api.auth import Caller
+from argonaut.api.auth import Caller, require_visible
 from argonaut.api.resources import Row
 from argonaut.domain.ids import Collection, format_id, parse_id
+from argonaut.domain.permissions import Permission
 from argonaut.service.errors import NotFound
 from argonaut.store.connection import Conn
 
@@ -23,14 +24,29 @@ class SpaceResources:
     collection: Collection
     get: Callable[[Conn, int, int], Awaitable[RowMapping | None]]
     shape: Callable[[Row], dict[str, Any]]
+    # A family of a project's resources (rows with ``project_id``, and ``environment_id`` when
+    # ``by_environment``): the view permission that must reach the row's project (and environment), else
+    # the row is a 404 to this caller, whatever the route does with it.
+    seen_with: Permission | None = None
+    by_environment: bool = False
 
     async def row(self, conn: Conn, caller: Caller, text: str) -> RowMapping:
-        """The row the path's id names, or a 404 naming that id."""
+        """The row the path's id names, or a 404 naming that id (also when the caller may not see it)."""
         assert caller.space_id is not None
         number = parse_id(self.collection, text)
         row = await self.get(conn, caller.space_id, number) if number is not None else None
         if row is None:
             raise NotFound(text)
+        if self.seen_with is not None:
+            environment = row["environment_id"] if self.by_environment else None
+            await require_visible(
+                caller,
+                conn,
+                self.seen_with,
+                text,
+                int(row["project_id"]),
+                int(environment) if environment is not None else None,
+            )
         return row
 
     async def number(self, conn: Conn, caller: Caller, text: str) -> int:

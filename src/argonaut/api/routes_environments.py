@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends
 from pydantic import Field, StringConstraints
 
 from argonaut.api import resources_machines
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_visible
 from argonaut.api.collections import SkipQuery, add_named_list_routes, take_query
 from argonaut.api.errors import not_found
 from argonaut.api.inputs import ApiInput
@@ -61,11 +61,17 @@ def build(scope: Scope) -> APIRouter:
     remove = authorize(Permission.ENVIRONMENT_DELETE, scope)
     see_machines = authorize(Permission.MACHINE_VIEW, scope)
 
-    async def load(caller: Caller, environment_id: str) -> dict[str, Any]:
+    async def load(
+        caller: Caller, environment_id: str, seen_with: Permission | None = Permission.ENVIRONMENT_VIEW
+    ) -> dict[str, Any]:
+        """The environment, or 404 when it is not there or ``seen_with`` does not reach it (grants restricted
+        to environments)."""
         assert caller.space_id is not None
         number = parse_id(Collection.ENVIRONMENTS, environment_id)
         async with caller.services.store.transaction() as conn:
             row = await environments_repo.get(conn, caller.space_id, number) if number is not None else None
+            if row is not None and seen_with is not None:
+                await require_visible(caller, conn, seen_with, environment_id, None, int(row["id"]))
         if row is None:
             raise not_found(environment_id)
         return resources_machines.environment(row)
@@ -80,6 +86,8 @@ def build(scope: Scope) -> APIRouter:
         lister=environments_repo.list_environments,
         shape=resources_machines.environment,
         noun="environments (in their sort order)",
+        seen_as="environments",
+        seen_with=Permission.ENVIRONMENT_VIEW,
     )
 
     @router.post("/environments", status_code=201, summary="Create an environment (last in the sort order)")
@@ -96,7 +104,7 @@ def build(scope: Scope) -> APIRouter:
         )
         async with caller.services.store.transaction() as conn:
             number = await service.create_environment(conn, caller.space_id, fields, caller.username)
-        return await load(caller, format_id(Collection.ENVIRONMENTS, number))
+        return await load(caller, format_id(Collection.ENVIRONMENTS, number), None)
 
     @router.put(
         "/environments/sortorder",
@@ -125,6 +133,7 @@ def build(scope: Scope) -> APIRouter:
         current = await load(caller, id)
         number = parse_id(Collection.ENVIRONMENTS, current["Id"])
         assert number is not None
+        caller.require(Permission.ENVIRONMENT_EDIT, environment_id=current["Id"])
         changes = {
             key: getattr(body, field) for field, key in _CHANGES.items() if getattr(body, field) is not None
         }
@@ -142,6 +151,7 @@ def build(scope: Scope) -> APIRouter:
         current = await load(caller, id)
         number = parse_id(Collection.ENVIRONMENTS, current["Id"])
         assert number is not None
+        caller.require(Permission.ENVIRONMENT_DELETE, environment_id=current["Id"])
         async with caller.services.store.transaction() as conn:
             await service.delete_environment(conn, caller.space_id, number)
         return current
@@ -154,7 +164,7 @@ def build(scope: Scope) -> APIRouter:
         take: int = take_query(30),
         queries: MachineQueries = Depends(),
     ) -> dict[str, Any]:
-        current = await load(caller, id)
+        current = await load(caller, id, Permission.MACHINE_VIEW)
         number = parse_id(Collection.ENVIRONMENTS, current["Id"])
         assert number is not None
         filt = queries.to_filter(environment_ids=[number])

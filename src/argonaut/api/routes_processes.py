@@ -10,16 +10,25 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_projects as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project, require_visible, visible_project
 from argonaut.api.inputs_projects import ProcessInput, sent
 from argonaut.domain.permissions import Permission
-from argonaut.service import processes, projects
+from argonaut.service import processes
 from argonaut.store.connection import Conn
 
 
-async def _project_process(conn: Conn, space_id: int, project_id: str) -> RowMapping:
-    project = await projects.find_project(conn, space_id, project_id)
-    return await processes.find_process(conn, space_id, processes.process_id_of(int(project["id"])))
+async def _project_process(caller: Caller, conn: Conn, project_id: str) -> RowMapping:
+    assert caller.space_id is not None
+    project = await visible_project(caller, conn, project_id, Permission.PROCESS_VIEW)
+    return await processes.find_process(conn, caller.space_id, processes.process_id_of(int(project["id"])))
+
+
+async def _process(caller: Caller, conn: Conn, id: str) -> RowMapping:  # noqa: A002
+    """A process (or a release's snapshot of one) by id; 404 when ProcessView does not reach its project."""
+    assert caller.space_id is not None
+    row = await processes.find_process(conn, caller.space_id, id)
+    await require_visible(caller, conn, Permission.PROCESS_VIEW, id, int(row["project_id"]))
+    return row
 
 
 def build(scope: Scope) -> APIRouter:
@@ -29,6 +38,7 @@ def build(scope: Scope) -> APIRouter:
 
     async def save(caller: Caller, process: RowMapping, body: ProcessInput, conn: Conn) -> dict[str, Any]:
         assert caller.space_id is not None
+        await require_in_project(caller, conn, Permission.PROCESS_EDIT, int(process["project_id"]))
         saved = await processes.update_process(
             conn, caller.space_id, process, sent(body), caller.services.secrets, caller.username
         )
@@ -40,7 +50,7 @@ def build(scope: Scope) -> APIRouter:
     async def get_process(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.deployment_process(await processes.find_process(conn, caller.space_id, id))
+            return shapes.deployment_process(await _process(caller, conn, id))
 
     @router.put(
         "/deploymentprocesses/{id}",
@@ -49,13 +59,13 @@ def build(scope: Scope) -> APIRouter:
     async def update_process(id: str, body: ProcessInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await save(caller, await processes.find_process(conn, caller.space_id, id), body, conn)
+            return await save(caller, await _process(caller, conn, id), body, conn)
 
     @router.get("/projects/{id}/deploymentprocesses", summary="Get a project's deployment process")
     async def get_project_process(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.deployment_process(await _project_process(conn, caller.space_id, id))
+            return shapes.deployment_process(await _project_process(caller, conn, id))
 
     @router.put(
         "/projects/{id}/deploymentprocesses",
@@ -68,6 +78,6 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await save(caller, await _project_process(conn, caller.space_id, id), body, conn)
+            return await save(caller, await _project_process(caller, conn, id), body, conn)
 
     return router

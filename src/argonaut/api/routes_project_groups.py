@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from argonaut.api import resources_projects as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, visible
 from argonaut.api.collections import SkipQuery, add_named_list_routes, envelope, take_query
 from argonaut.api.crud import SpaceResources
 from argonaut.api.inputs_projects import ProjectGroupInput, sent
@@ -81,8 +81,9 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             number = await _GROUPS.number(conn, caller, id)
+            seen = await visible(caller, conn, Permission.PROJECT_VIEW)
             total, rows = await projects_repo.list_projects(
-                conn, caller.space_id, skip, take, group_id=number
+                conn, caller.space_id, skip, take, seen.projects(None), group_id=number
             )
         sid = format_id(Collection.SPACES, caller.space_id)
         path = f"/api/{sid}/projectgroups/{format_id(Collection.PROJECT_GROUPS, number)}/projects"

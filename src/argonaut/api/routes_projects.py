@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 
 from argonaut.api import resources_projects as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project, visible_project
 from argonaut.api.collections import add_named_list_routes
 from argonaut.api.inputs_projects import ProjectInput, sent
 from argonaut.domain.ids import Collection
@@ -34,6 +34,8 @@ def build(scope: Scope) -> APIRouter:
         lister=projects_repo.list_projects,
         shape=shapes.project,
         noun="projects",
+        seen_as="projects",
+        seen_with=Permission.PROJECT_VIEW,
     )
 
     @router.post(
@@ -54,13 +56,14 @@ def build(scope: Scope) -> APIRouter:
     async def get_project(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.project(await projects.find_project(conn, caller.space_id, id))
+            return shapes.project(await visible_project(caller, conn, id))
 
     @router.put("/projects/{id}", summary="Modify a project; fields left out are kept")
     async def update_project(id: str, body: ProjectInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, id)
+            project = await visible_project(caller, conn, id)
+            await require_in_project(caller, conn, Permission.PROJECT_EDIT, int(project["id"]))
             await projects.update_project(conn, caller.space_id, project, sent(body), caller.username)
             row = await projects_repo.get_project(conn, caller.space_id, int(project["id"]))
         assert row is not None
@@ -72,7 +75,8 @@ def build(scope: Scope) -> APIRouter:
     async def delete_project(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, id)
+            project = await visible_project(caller, conn, id)
+            await require_in_project(caller, conn, Permission.PROJECT_DELETE, int(project["id"]))
             await projects.delete_project(conn, caller.space_id, project)
         return shapes.project(project)
 

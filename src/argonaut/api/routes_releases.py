@@ -13,14 +13,13 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from argonaut.api import resources_releases as shapes
-from argonaut.api.auth import Caller, Scope, authorize, require_in_project
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project, require_visible, visible
 from argonaut.api.collections import (
     IdsQuery,
     SkipQuery,
     body_id,
     body_ids,
     envelope,
-    id_filtered_page,
     parse_ids,
     space_path,
     split_list,
@@ -75,8 +74,16 @@ class CreateDeploymentCommand(ApiInput):
     Variables: dict[str, str] = Field(default_factory=dict)
 
 
-_RELEASES = SpaceResources(Collection.RELEASES, releases_repo.get_release, shapes.release)
-_DEPLOYMENTS = SpaceResources(Collection.DEPLOYMENTS, releases_repo.get_deployment, shapes.deployment)
+_RELEASES = SpaceResources(
+    Collection.RELEASES, releases_repo.get_release, shapes.release, seen_with=Permission.RELEASE_VIEW
+)
+_DEPLOYMENTS = SpaceResources(
+    Collection.DEPLOYMENTS,
+    releases_repo.get_deployment,
+    shapes.deployment,
+    seen_with=Permission.DEPLOYMENT_VIEW,
+    by_environment=True,
+)
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -104,6 +111,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             release_notes=body.ReleaseNotes,
         )
         async with caller.services.store.transaction() as conn:
+            await require_visible(caller, conn, Permission.PROJECT_VIEW, body.ProjectId, new.project_id)
+            await require_in_project(caller, conn, Permission.RELEASE_CREATE, new.project_id)
             row = await release_service.create_release(conn, caller.space_id, new, caller.username)
         return shapes.release(row)
 
@@ -114,17 +123,15 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
         ids: list[str] | None = IdsQuery,
     ) -> dict[str, Any]:
-        return await id_filtered_page(
-            caller,
-            segment="releases",
-            item_type="Release",
-            collection=Collection.RELEASES,
-            skip=skip,
-            take=take,
-            ids=ids,
-            lister=releases_repo.list_releases,
-            shape=shapes.release,
-        )
+        assert caller.space_id is not None
+        numbers = parse_ids(Collection.RELEASES, ids)
+        async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.RELEASE_VIEW)
+            total, rows = await releases_repo.list_releases(
+                conn, caller.space_id, skip, take, numbers, project_ids=seen.projects(None)
+            )
+        path = f"{space_path(caller.space_id)}/releases"
+        return envelope("Release", [shapes.release(r) for r in rows], Page(skip, take, total), path)
 
     @router.get("/releases/{id}", summary="Get a release")
     async def get_release(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
@@ -133,8 +140,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     @router.delete("/releases/{id}", summary="Delete a release and its deployments")
     async def delete_release(id: str, caller: Caller = Depends(delete_perm)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        row = await _RELEASES.fetch(caller, id)
         async with caller.services.store.transaction() as conn:
+            row = await _RELEASES.row(conn, caller, id)
+            await require_in_project(caller, conn, Permission.RELEASE_DELETE, int(row["project_id"]))
             await releases_repo.delete_release(conn, caller.space_id, int(row["id"]))
         return shapes.release(row)
 
@@ -150,6 +158,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         if number is None:
             raise not_found(projectId)
         async with caller.services.store.transaction() as conn:
+            await require_visible(caller, conn, Permission.RELEASE_VIEW, projectId, number)
             total, rows = await releases_repo.list_releases(
                 conn, caller.space_id, skip, take, project_id=number
             )
@@ -163,6 +172,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         if number is not None:
             async with caller.services.store.transaction() as conn:
                 row = await releases_repo.find_release(conn, number, version)
+                if row is not None:
+                    await require_visible(caller, conn, Permission.RELEASE_VIEW, version, number)
         if row is None or row["space_id"] != caller.space_id:
             raise not_found(version)
         return shapes.release(row)
@@ -175,10 +186,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
     ) -> dict[str, Any]:
         assert caller.space_id is not None
-        release = await _RELEASES.fetch(caller, id)
         async with caller.services.store.transaction() as conn:
+            release = await _RELEASES.row(conn, caller, id)
+            seen = await visible(caller, conn, Permission.DEPLOYMENT_VIEW)
             total, rows = await releases_repo.list_deployments(
-                conn, caller.space_id, skip, take, release_id=int(release["id"])
+                conn,
+                caller.space_id,
+                skip,
+                take,
+                release_id=int(release["id"]),
+                project_ids=seen.projects(None),
+                environment_ids=seen.environments(None),
             )
         path = f"{space_path(caller.space_id)}/releases/{id}/deployments"
         items = [shapes.deployment(r, release) for r in rows]
@@ -220,6 +238,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             # and again on what was created.
             release = await releases_repo.get_release(conn, caller.space_id, new.release_id)
             if release is not None:
+                await require_visible(
+                    caller, conn, Permission.RELEASE_VIEW, body.ReleaseId, int(release["project_id"])
+                )
                 await require_in_project(
                     caller, conn, Permission.DEPLOYMENT_CREATE, int(release["project_id"]), new.environment_id
                 )
@@ -241,15 +262,18 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         taskState: list[str] | None = Query(None),  # noqa: N803
     ) -> dict[str, Any]:
         assert caller.space_id is not None
+        project_ids = parse_ids(Collection.PROJECTS, projects, "projects")
+        environment_ids = parse_ids(Collection.ENVIRONMENTS, environments, "environments")
         async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.DEPLOYMENT_VIEW)
             total, rows = await releases_repo.list_deployments(
                 conn,
                 caller.space_id,
                 skip,
                 take,
                 ids=parse_ids(Collection.DEPLOYMENTS, ids),
-                project_ids=parse_ids(Collection.PROJECTS, projects, "projects"),
-                environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
+                project_ids=seen.projects(project_ids),
+                environment_ids=seen.environments(environment_ids),
                 task_states=split_list(taskState),
             )
         items = [await deployment_shape(caller, r) for r in rows]
@@ -264,11 +288,13 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     @router.delete("/deployments/{id}", summary="Delete a deployment (its task stays)")
     async def delete_deployment(id: str, caller: Caller = Depends(deployment_delete)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
-        shape = await get_deployment(id, caller)
-        number = parse_id(Collection.DEPLOYMENTS, id)
-        assert number is not None
+        row = await _DEPLOYMENTS.fetch(caller, id)
+        shape = await deployment_shape(caller, row)
         async with caller.services.store.transaction() as conn:
-            await releases_repo.delete_deployment(conn, caller.space_id, number)
+            await require_in_project(
+                caller, conn, Permission.DEPLOYMENT_DELETE, int(row["project_id"]), int(row["environment_id"])
+            )
+            await releases_repo.delete_deployment(conn, caller.space_id, int(row["id"]))
         return shape
 
     @router.post("/releases/create/v1", summary="Create a release by project and channel names")
@@ -287,6 +313,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 body.IgnoreIfAlreadyExists,
                 caller.username,
             )
+            # Checked on what the names found; a refusal rolls the release back.
+            project = int(row["project_id"])
+            await require_visible(caller, conn, Permission.PROJECT_VIEW, body.ProjectName, project)
+            await require_in_project(caller, conn, Permission.RELEASE_CREATE, project)
         return {"ReleaseId": format_id(Collection.RELEASES, int(row["id"])), "ReleaseVersion": row["version"]}
 
     @router.post(

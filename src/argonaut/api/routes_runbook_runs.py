@@ -9,7 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 
 from argonaut.api import resources_runbooks as shapes
-from argonaut.api.auth import Caller, Scope, authorize, require_in_project
+from argonaut.api.auth import (
+    Caller,
+    Scope,
+    authorize,
+    require_in_project,
+    require_visible,
+    visible,
+    visible_project,
+)
 from argonaut.api.collections import (
     IdsQuery,
     SkipQuery,
@@ -27,7 +35,6 @@ from argonaut.api.inputs_runbooks import RunbookRunCommand, RunbookRunCreate, Ru
 from argonaut.domain.ids import Collection
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
-from argonaut.service import projects as project_service
 from argonaut.service import runbook_runs, runbook_snapshots
 from argonaut.service import runbooks as runbook_service
 from argonaut.service.runbooks_by_names import run_runbook_by_names
@@ -39,7 +46,13 @@ def _no_tenants(*given: str | list[str] | None) -> None:
         raise bad_request("Tenants are not supported: this server has no tenants, so leave TenantId(s) empty")
 
 
-_RUNS = SpaceResources(Collection.RUNBOOK_RUNS, runbooks_repo.get_run, shapes.run)
+_RUNS = SpaceResources(
+    Collection.RUNBOOK_RUNS,
+    runbooks_repo.get_run,
+    shapes.run,
+    seen_with=Permission.RUNBOOK_RUN_VIEW,
+    by_environment=True,
+)
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -98,6 +111,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         environment_ids = body_ids(Collection.ENVIRONMENTS, texts, "EnvironmentIds")
         async with caller.services.store.transaction() as conn:
             runbook = await runbook_service.find_runbook(conn, caller.space_id, id)
+            await require_visible(caller, conn, Permission.RUNBOOK_VIEW, id, int(runbook["project_id"]))
             snapshot_id = None
             if body.RunbookSnapshotNameOrId:
                 snapshot = await runbook_snapshots.snapshot_of(
@@ -145,16 +159,19 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         taskState: list[str] | None = Query(None),  # noqa: N803
     ) -> dict[str, Any]:
         assert caller.space_id is not None
+        project_ids = parse_ids(Collection.PROJECTS, projects, "projects")
+        environment_ids = parse_ids(Collection.ENVIRONMENTS, environments, "environments")
         async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.RUNBOOK_RUN_VIEW)
             total, rows = await runbooks_repo.list_runs(
                 conn,
                 caller.space_id,
                 skip,
                 take,
                 ids=parse_ids(Collection.RUNBOOK_RUNS, ids),
-                project_ids=parse_ids(Collection.PROJECTS, projects, "projects"),
+                project_ids=seen.projects(project_ids),
                 runbook_ids=parse_ids(Collection.RUNBOOKS, runbooks, "runbooks"),
-                environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
+                environment_ids=seen.environments(environment_ids),
                 task_states=split_list(taskState),
             )
         path = f"{space_path(caller.space_id)}/runbookRuns"
@@ -171,8 +188,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         taskState: list[str] | None = Query(None),  # noqa: N803
     ) -> dict[str, Any]:
         assert caller.space_id is not None
+        environment_ids = parse_ids(Collection.ENVIRONMENTS, environments, "environments")
         async with caller.services.store.transaction() as conn:
-            project = await project_service.find_project(conn, caller.space_id, projectId)
+            project = await visible_project(caller, conn, projectId, Permission.RUNBOOK_RUN_VIEW)
+            seen = await visible(caller, conn, Permission.RUNBOOK_RUN_VIEW)
             total, rows = await runbooks_repo.list_runs(
                 conn,
                 caller.space_id,
@@ -180,7 +199,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 take,
                 project_ids=[int(project["id"])],
                 runbook_ids=parse_ids(Collection.RUNBOOKS, runbooks, "runbooks"),
-                environment_ids=parse_ids(Collection.ENVIRONMENTS, environments, "environments"),
+                environment_ids=seen.environments(environment_ids),
                 task_states=split_list(taskState),
             )
         path = f"{space_path(caller.space_id)}/projects/{projectId}/runbookRuns"
@@ -195,6 +214,13 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             row = await _RUNS.row(conn, caller, id)
+            await require_in_project(
+                caller,
+                conn,
+                Permission.RUNBOOK_RUN_DELETE,
+                int(row["project_id"]),
+                int(row["environment_id"]),
+            )
             await runbook_runs.delete_run(conn, caller.space_id, row)
         return shapes.run(row)
 
@@ -216,6 +242,14 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 bool(body.UseGuidedFailure),
                 caller.username,
             )
+            for run, _ in created:  # checked on what the names found; a refusal rolls the runs back
+                await require_in_project(
+                    caller,
+                    conn,
+                    Permission.RUNBOOK_RUN_CREATE,
+                    int(run["project_id"]),
+                    int(run["environment_id"]),
+                )
         caller.services.queue.wake()
         return {"RunbookRunServerTasks": server_tasks(created, "RunbookRunId", Collection.RUNBOOK_RUNS)}
 

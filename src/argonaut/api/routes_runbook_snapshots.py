@@ -7,14 +7,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_runbooks as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import (
+    Caller,
+    Scope,
+    authorize,
+    require_in_project,
+    require_visible,
+    visible,
+    visible_project,
+)
 from argonaut.api.collections import (
     IdsQuery,
     SkipQuery,
     envelope,
-    id_filtered_page,
+    parse_ids,
     space_path,
     take_query,
 )
@@ -22,8 +31,9 @@ from argonaut.api.inputs_runbooks import SnapshotCreate
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
-from argonaut.service import processes, projects, runbook_snapshots, runbooks
+from argonaut.service import processes, runbook_snapshots, runbooks
 from argonaut.store import runbooks_repo
+from argonaut.store.connection import Conn
 
 PublishQuery = Query(None, description="true: the new snapshot becomes the runbook's published one")
 
@@ -35,6 +45,16 @@ def _publishing(query: bool | None, body: bool | str | None) -> bool:
     if isinstance(body, str):
         return bool(body.strip()) and body.strip().casefold() != "false"
     return body is True
+
+
+async def _seen(caller: Caller, conn: Conn, what: str, row: RowMapping, change: bool = False) -> RowMapping:
+    """``row`` (of a runbook, process or snapshot), or 404 when RunbookView does not reach its project;
+    ``change``: also 403 unless RunbookEdit does."""
+    project = int(row["project_id"])
+    await require_visible(caller, conn, Permission.RUNBOOK_VIEW, what, project)
+    if change:
+        await require_in_project(caller, conn, Permission.RUNBOOK_EDIT, project)
+    return row
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -50,6 +70,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             runbook = await runbook_snapshots.runbook_to_snapshot(
                 conn, caller.space_id, body.RunbookId, project_id
             )
+            await _seen(caller, conn, body.RunbookId or "", runbook, change=True)
             row = await runbook_snapshots.create_snapshot(
                 conn, caller.space_id, runbook, body.Name, body.Notes, caller.username, publish=publish
             )
@@ -79,7 +100,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, projectId)
+            project = await visible_project(caller, conn, projectId, Permission.RUNBOOK_VIEW)
         project_key = format_id(Collection.PROJECTS, int(project["id"]))
         return await create(caller, body, project_key, _publishing(publish, body.Publish))
 
@@ -90,23 +111,22 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         take: int = take_query(30),
         ids: list[str] | None = IdsQuery,
     ) -> dict[str, Any]:
-        return await id_filtered_page(
-            caller,
-            segment="runbookSnapshots",
-            item_type="RunbookSnapshot",
-            collection=Collection.RUNBOOK_SNAPSHOTS,
-            skip=skip,
-            take=take,
-            ids=ids,
-            lister=runbooks_repo.list_snapshots,
-            shape=shapes.snapshot,
-        )
+        assert caller.space_id is not None
+        numbers = parse_ids(Collection.RUNBOOK_SNAPSHOTS, ids)
+        async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.RUNBOOK_VIEW)
+            total, rows = await runbooks_repo.list_snapshots(
+                conn, caller.space_id, skip, take, numbers, project_ids=seen.projects(None)
+            )
+        path = f"{space_path(caller.space_id)}/runbookSnapshots"
+        return envelope("RunbookSnapshot", [shapes.snapshot(r) for r in rows], Page(skip, take, total), path)
 
     @router.get("/runbookSnapshots/{id}", summary="Get a runbook snapshot")
     async def get_snapshot(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.snapshot(await runbook_snapshots.find_snapshot(conn, caller.space_id, id))
+            row = await runbook_snapshots.find_snapshot(conn, caller.space_id, id)
+            return shapes.snapshot(await _seen(caller, conn, id, row))
 
     @router.delete(
         "/runbookSnapshots/{id}", summary="Delete a runbook snapshot with its runs (their tasks stay)"
@@ -115,6 +135,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             row = await runbook_snapshots.find_snapshot(conn, caller.space_id, id)
+            await _seen(caller, conn, id, row, change=True)
             await runbook_snapshots.delete_snapshot(conn, row)
         return shapes.snapshot(row)
 
@@ -129,7 +150,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, projectId)
+            project = await visible_project(caller, conn, projectId, Permission.RUNBOOK_VIEW)
             row = await runbook_snapshots.snapshot_in_project(
                 conn, caller.space_id, int(project["id"]), idOrName
             )
@@ -144,7 +165,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            runbook = await _seen(caller, conn, id, await runbooks.find_runbook(conn, caller.space_id, id))
             total, rows = await runbooks_repo.list_snapshots(
                 conn, caller.space_id, skip, take, runbook_id=int(runbook["id"])
             )
@@ -158,7 +179,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def snapshot_template(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            runbook = await _seen(caller, conn, id, await runbooks.find_runbook(conn, caller.space_id, id))
             name = await runbook_snapshots.next_name(conn, int(runbook["id"]))
         return shapes.snapshot_template(str(runbook["process_id"]), name)
 
@@ -170,6 +191,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             process = await processes.find_process(conn, caller.space_id, id, runbook=True)
+            await _seen(caller, conn, id, process)
             runbook = await runbooks.find_runbook(conn, caller.space_id, str(process["owner_id"]))
             name = await runbook_snapshots.next_name(conn, int(runbook["id"]))
         return shapes.snapshot_template(str(runbook["process_id"]), name)

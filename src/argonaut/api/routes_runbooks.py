@@ -10,7 +10,15 @@ from fastapi import APIRouter, Depends, Query
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_runbooks as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import (
+    Caller,
+    Scope,
+    authorize,
+    require_in_project,
+    require_visible,
+    visible,
+    visible_project,
+)
 from argonaut.api.collections import (
     IdsQuery,
     PartialNameQuery,
@@ -24,10 +32,10 @@ from argonaut.api.crud import SpaceResources
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.inputs_projects import ProcessInput, sent
 from argonaut.api.inputs_runbooks import RunbookInput
-from argonaut.domain.ids import Collection
+from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
-from argonaut.service import processes, projects, runbooks
+from argonaut.service import processes, runbooks
 from argonaut.store import runbooks_repo
 from argonaut.store.connection import Conn
 
@@ -39,6 +47,22 @@ def _tenants_refused(fields: dict[str, Any]) -> None:
 
 
 _RUNBOOKS = SpaceResources(Collection.RUNBOOKS, runbooks_repo.get_runbook, shapes.runbook)
+
+
+async def _runbook(caller: Caller, conn: Conn, id: str) -> RowMapping:  # noqa: A002
+    """A runbook by id or name, or 404 when RunbookView does not reach its project."""
+    assert caller.space_id is not None
+    row = await runbooks.find_runbook(conn, caller.space_id, id)
+    await require_visible(caller, conn, Permission.RUNBOOK_VIEW, id, int(row["project_id"]))
+    return row
+
+
+async def _process(caller: Caller, conn: Conn, id: str) -> RowMapping:  # noqa: A002
+    """A runbook process (or a snapshot's copy) by id, or 404 when RunbookView does not reach its project."""
+    assert caller.space_id is not None
+    row = await processes.find_process(conn, caller.space_id, id, runbook=True)
+    await require_visible(caller, conn, Permission.RUNBOOK_VIEW, id, int(row["project_id"]))
+    return row
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -56,7 +80,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         projectIds: list[str] | None = Query(None),  # noqa: N803
     ) -> dict[str, Any]:
         assert caller.space_id is not None
+        project_ids = parse_ids(Collection.PROJECTS, projectIds, "projectIds")
         async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.RUNBOOK_VIEW)
             total, rows = await runbooks_repo.list_runbooks(
                 conn,
                 caller.space_id,
@@ -64,7 +90,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 take,
                 parse_ids(Collection.RUNBOOKS, ids),
                 partialName,
-                parse_ids(Collection.PROJECTS, projectIds, "projectIds"),
+                seen.projects(project_ids),
             )
         items = [shapes.runbook(r) for r in rows]
         query = {"partialName": partialName}
@@ -78,8 +104,14 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> list[dict[str, Any]]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.RUNBOOK_VIEW)
             _, rows = await runbooks_repo.list_runbooks(
-                conn, caller.space_id, 0, MAX_TAKE, parse_ids(Collection.RUNBOOKS, ids)
+                conn,
+                caller.space_id,
+                0,
+                MAX_TAKE,
+                parse_ids(Collection.RUNBOOKS, ids),
+                project_ids=seen.projects(None),
             )
         return [shapes.runbook(r) for r in rows]
 
@@ -90,13 +122,16 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         _tenants_refused(fields)
         async with caller.services.store.transaction() as conn:
             number = await runbooks.create_runbook(conn, caller.space_id, fields, caller.username)
+            # Checked on what was created (the project named by id or slug); a refusal rolls it back.
+            row = await _runbook(caller, conn, format_id(Collection.RUNBOOKS, number))
+            await require_in_project(caller, conn, Permission.RUNBOOK_EDIT, int(row["project_id"]))
             return await _RUNBOOKS.resource(conn, caller, number)
 
     @router.get("/runbooks/{id}", summary="Get a runbook")
     async def get_runbook(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.runbook(await runbooks.find_runbook(conn, caller.space_id, id))
+            return shapes.runbook(await _runbook(caller, conn, id))
 
     @router.put(
         "/runbooks/{id}",
@@ -108,7 +143,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         fields = sent(body)
         _tenants_refused(fields)
         async with caller.services.store.transaction() as conn:
-            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            runbook = await _runbook(caller, conn, id)
+            await require_in_project(caller, conn, Permission.RUNBOOK_EDIT, int(runbook["project_id"]))
             await runbooks.update_runbook(conn, caller.space_id, runbook, fields, caller.username)
             return await _RUNBOOKS.resource(conn, caller, int(runbook["id"]))
 
@@ -116,7 +152,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def delete_runbook(id: str, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            runbook = await runbooks.find_runbook(conn, caller.space_id, id)
+            runbook = await _runbook(caller, conn, id)
+            await require_in_project(caller, conn, Permission.RUNBOOK_EDIT, int(runbook["project_id"]))
             await runbooks.delete_runbook(conn, caller.space_id, runbook)
         return shapes.runbook(runbook)
 
@@ -130,7 +167,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, projectId)
+            project = await visible_project(caller, conn, projectId, Permission.RUNBOOK_VIEW)
             total, rows = await runbooks_repo.list_runbooks(
                 conn, caller.space_id, skip, take, partial_name=partialName, project_ids=[int(project["id"])]
             )
@@ -140,15 +177,17 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
 
     # --- Runbook processes ------------------------------------------------------------------------------
 
-    async def project_process(conn: Conn, space_id: int, project_id: str, process_id: str) -> RowMapping:
-        project = await projects.find_project(conn, space_id, project_id)
-        process = await processes.find_process(conn, space_id, process_id, runbook=True)
+    async def project_process(caller: Caller, conn: Conn, project_id: str, process_id: str) -> RowMapping:
+        assert caller.space_id is not None
+        project = await visible_project(caller, conn, project_id, Permission.RUNBOOK_VIEW)
+        process = await processes.find_process(conn, caller.space_id, process_id, runbook=True)
         if process["project_id"] != project["id"]:
             raise not_found(process_id)
         return process
 
     async def save(caller: Caller, process: RowMapping, body: ProcessInput, conn: Conn) -> dict[str, Any]:
         assert caller.space_id is not None
+        await require_in_project(caller, conn, Permission.RUNBOOK_EDIT, int(process["project_id"]))
         saved = await processes.update_process(
             conn, caller.space_id, process, sent(body), caller.services.secrets, caller.username
         )
@@ -158,9 +197,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def get_process(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.runbook_process(
-                await processes.find_process(conn, caller.space_id, id, runbook=True)
-            )
+            return shapes.runbook_process(await _process(caller, conn, id))
 
     @router.put(
         "/runbookProcesses/{id}",
@@ -169,14 +206,13 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def update_process(id: str, body: ProcessInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            process = await processes.find_process(conn, caller.space_id, id, runbook=True)
-            return await save(caller, process, body, conn)
+            return await save(caller, await _process(caller, conn, id), body, conn)
 
     @router.get("/projects/{projectId}/runbookProcesses/{id}", summary="Get a project's runbook process")
     async def get_project_process(projectId: str, id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002, N803
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.runbook_process(await project_process(conn, caller.space_id, projectId, id))
+            return shapes.runbook_process(await project_process(caller, conn, projectId, id))
 
     @router.put(
         "/projects/{projectId}/runbookProcesses/{id}",
@@ -190,6 +226,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await save(caller, await project_process(conn, caller.space_id, projectId, id), body, conn)
+            return await save(caller, await project_process(caller, conn, projectId, id), body, conn)
 
     return router

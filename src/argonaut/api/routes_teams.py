@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 from sqlalchemy.engine import RowMapping
 
@@ -114,9 +114,21 @@ def _system_check(grants: Grants, permission: Permission) -> bool:
     return grants.is_admin or any(g.permission == permission and g.space_id is None for g in grants.items)
 
 
-async def _load_team(caller: Caller, conn: Conn, team_id: str, permission: Permission) -> RowMapping:
+async def _load_team(
+    caller: Caller, conn: Conn, team_id: str, permission: Permission, request: Request | None = None
+) -> RowMapping:
+    """The team, checked against its own space; reached through ``/api/{spaceId}/teams/{id}``, a team of
+    another space (or a space the caller may not see) is 404 too (system teams show in every space)."""
     number = parse_id(Collection.TEAMS, team_id)
     row = await teams_repo.get(conn, number) if number is not None else None
+    path_space = request.path_params.get("spaceId") if request is not None else None
+    if row is not None and path_space is not None:
+        space_number = parse_id(Collection.SPACES, str(path_space))
+        if space_number is None:
+            raise not_found(str(path_space))
+        caller.require_space(space_number, str(path_space))
+        if row["space_id"] is not None and int(row["space_id"]) != space_number:
+            row = None
     if row is None:
         raise not_found(team_id)
     if row["space_id"] is None:
@@ -227,17 +239,22 @@ async def create_space_team(body: TeamInput, caller: Caller = Depends(_space_cre
 
 @router.get("/api/teams/{id}", summary="Get a team")
 @router.get("/api/{spaceId}/teams/{id}", summary="Get a team", include_in_schema=False)
-async def get_team(id: str, caller: Caller = Depends(_signed_in)) -> dict[str, Any]:  # noqa: A002
+async def get_team(request: Request, id: str, caller: Caller = Depends(_signed_in)) -> dict[str, Any]:  # noqa: A002
     async with caller.services.store.transaction() as conn:
-        return await _team_out(conn, await _load_team(caller, conn, id, Permission.TEAM_VIEW))
+        return await _team_out(conn, await _load_team(caller, conn, id, Permission.TEAM_VIEW, request))
 
 
 @router.put("/api/teams/{id}", summary="Change a team: name, description, members")
 @router.put("/api/{spaceId}/teams/{id}", summary="Change a team", include_in_schema=False)
-async def update_team(id: str, body: TeamInput, caller: Caller = Depends(_signed_in)) -> dict[str, Any]:  # noqa: A002
+async def update_team(
+    request: Request,
+    id: str,  # noqa: A002
+    body: TeamInput,
+    caller: Caller = Depends(_signed_in),
+) -> dict[str, Any]:
     members = _user_ids(body.MemberUserIds)
     async with caller.services.store.transaction() as conn:
-        row = await _load_team(caller, conn, id, Permission.TEAM_EDIT)
+        row = await _load_team(caller, conn, id, Permission.TEAM_EDIT, request)
         if not row["can_be_deleted"] and body.Name.strip() != row["name"]:
             raise Refused(f"The team '{row['name']}' cannot be renamed")
         number = int(row["id"])
@@ -260,9 +277,9 @@ async def update_team(id: str, body: TeamInput, caller: Caller = Depends(_signed
 
 @router.delete("/api/teams/{id}", summary="Delete a team")
 @router.delete("/api/{spaceId}/teams/{id}", summary="Delete a team", include_in_schema=False)
-async def delete_team(id: str, caller: Caller = Depends(_signed_in)) -> dict[str, Any]:  # noqa: A002
+async def delete_team(request: Request, id: str, caller: Caller = Depends(_signed_in)) -> dict[str, Any]:  # noqa: A002
     async with caller.services.store.transaction() as conn:
-        row = await _load_team(caller, conn, id, Permission.TEAM_DELETE)
+        row = await _load_team(caller, conn, id, Permission.TEAM_DELETE, request)
         if not row["can_be_deleted"]:
             raise Refused(f"The team '{row['name']}' cannot be deleted")
         await teams_repo.delete_team(conn, int(row["id"]))

@@ -6,9 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_triggers as shapes
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import (
+    Caller,
+    Scope,
+    authorize,
+    require_in_project,
+    require_visible,
+    visible,
+    visible_project,
+)
 from argonaut.api.collections import IdsQuery, PartialNameQuery, SkipQuery, envelope, parse_ids, take_query
 from argonaut.api.crud import SpaceResources
 from argonaut.api.inputs_projects import sent
@@ -16,14 +25,26 @@ from argonaut.api.inputs_triggers import TriggerInput
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
-from argonaut.service import projects, triggers
+from argonaut.service import triggers
 from argonaut.store import triggers_repo
+from argonaut.store.connection import Conn
 
 RunbooksQuery = Query(None, description="Only triggers running these runbooks (ids)")
 ProjectIdsQuery = Query(None, description="Only triggers of these projects (ids)")
 
 
 _TRIGGERS = SpaceResources(Collection.PROJECT_TRIGGERS, triggers_repo.get, shapes.trigger)
+
+
+async def _trigger(caller: Caller, conn: Conn, id: str, change: Permission | None = None) -> RowMapping:  # noqa: A002
+    """A trigger by id, or 404 when TriggerView does not reach its project; ``change``: also 403 unless
+    that permission does."""
+    assert caller.space_id is not None
+    row = await triggers.find_trigger(conn, caller.space_id, id)
+    await require_visible(caller, conn, Permission.TRIGGER_VIEW, id, int(row["project_id"]))
+    if change is not None:
+        await require_in_project(caller, conn, change, int(row["project_id"]))
+    return row
 
 
 def build(scope: Scope) -> APIRouter:
@@ -51,6 +72,7 @@ def build(scope: Scope) -> APIRouter:
         )
         project_ids = parse_ids(Collection.PROJECTS, projectIds, "projectIds")
         async with caller.services.store.transaction() as conn:
+            seen = await visible(caller, conn, Permission.TRIGGER_VIEW)
             total, rows = await triggers_repo.list_triggers(
                 conn,
                 caller.space_id,
@@ -58,7 +80,7 @@ def build(scope: Scope) -> APIRouter:
                 take,
                 numbers,
                 partialName,
-                project_ids=project_ids,
+                project_ids=seen.projects(project_ids),
                 runbook_ids=runbook_ids,
             )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/projecttriggers"
@@ -73,19 +95,22 @@ def build(scope: Scope) -> APIRouter:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
             number = await triggers.create_trigger(conn, caller.space_id, sent(body), caller.username)
+            # Checked on what was created (its project); a refusal rolls it back.
+            created = format_id(Collection.PROJECT_TRIGGERS, number)
+            await _trigger(caller, conn, created, Permission.TRIGGER_CREATE)
             return await _TRIGGERS.resource(conn, caller, number)
 
     @router.get("/projecttriggers/{id}", summary="Get a project trigger")
     async def get_trigger(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return shapes.trigger(await triggers.find_trigger(conn, caller.space_id, id))
+            return shapes.trigger(await _trigger(caller, conn, id))
 
     @router.put("/projecttriggers/{id}", summary="Modify a project trigger; its next run is computed again")
     async def update_trigger(id: str, body: TriggerInput, caller: Caller = Depends(edit)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            trigger = await triggers.find_trigger(conn, caller.space_id, id)
+            trigger = await _trigger(caller, conn, id, Permission.TRIGGER_EDIT)
             await triggers.update_trigger(conn, caller.space_id, trigger, sent(body), caller.username)
             return await _TRIGGERS.resource(conn, caller, int(trigger["id"]))
 
@@ -93,7 +118,7 @@ def build(scope: Scope) -> APIRouter:
     async def delete_trigger(id: str, caller: Caller = Depends(remove)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            trigger = await triggers.find_trigger(conn, caller.space_id, id)
+            trigger = await _trigger(caller, conn, id, Permission.TRIGGER_DELETE)
             await triggers.delete_trigger(conn, caller.space_id, trigger)
         return shapes.trigger(trigger)
 
@@ -107,7 +132,7 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            project = await projects.find_project(conn, caller.space_id, id)
+            project = await visible_project(caller, conn, id, Permission.TRIGGER_VIEW)
             total, rows = await triggers_repo.list_triggers(
                 conn, caller.space_id, skip, take, None, partialName, project_ids=[int(project["id"])]
             )

@@ -10,16 +10,26 @@ from fastapi import APIRouter, Depends
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources_projects as shapes
-from argonaut.api.auth import Caller, Scope, authorize, require_in_project
+from argonaut.api.auth import Caller, Scope, authorize, require_in_project, require_visible, visible_project
 from argonaut.api.inputs_projects import VariableSetInput, sent
 from argonaut.domain.permissions import Permission
-from argonaut.service import projects, variables
+from argonaut.service import variables
 from argonaut.store.connection import Conn
 
 
-async def _project_set(conn: Conn, space_id: int, project_id: str) -> RowMapping:
-    project = await projects.find_project(conn, space_id, project_id)
-    return await variables.find_variable_set(conn, space_id, variables.variable_set_id_of(int(project["id"])))
+async def _project_set(caller: Caller, conn: Conn, project_id: str) -> RowMapping:
+    assert caller.space_id is not None
+    project = await visible_project(caller, conn, project_id, Permission.VARIABLE_VIEW)
+    number = variables.variable_set_id_of(int(project["id"]))
+    return await variables.find_variable_set(conn, caller.space_id, number)
+
+
+async def _set(caller: Caller, conn: Conn, id: str) -> RowMapping:  # noqa: A002
+    """A variable set by id, or 404 when VariableView does not reach its project."""
+    assert caller.space_id is not None
+    row = await variables.find_variable_set(conn, caller.space_id, id)
+    await require_visible(caller, conn, Permission.VARIABLE_VIEW, id, int(row["project_id"]))
+    return row
 
 
 async def _resource(conn: Conn, space_id: int, row: RowMapping) -> dict[str, Any]:
@@ -43,8 +53,7 @@ def build(scope: Scope) -> APIRouter:
     async def get_variables(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            row = await variables.find_variable_set(conn, caller.space_id, id)
-            return await _resource(conn, caller.space_id, row)
+            return await _resource(conn, caller.space_id, await _set(caller, conn, id))
 
     @router.put(
         "/variables/{id}",
@@ -56,15 +65,13 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await save(
-                caller, await variables.find_variable_set(conn, caller.space_id, id), body, conn
-            )
+            return await save(caller, await _set(caller, conn, id), body, conn)
 
     @router.get("/projects/{id}/variables", summary="Get a project's variable set")
     async def get_project_variables(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await _resource(conn, caller.space_id, await _project_set(conn, caller.space_id, id))
+            return await _resource(conn, caller.space_id, await _project_set(caller, conn, id))
 
     @router.put("/projects/{id}/variables", summary="Replace a project's variables (as PUT /variables/{id})")
     async def update_project_variables(
@@ -74,6 +81,6 @@ def build(scope: Scope) -> APIRouter:
     ) -> dict[str, Any]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            return await save(caller, await _project_set(conn, caller.space_id, id), body, conn)
+            return await save(caller, await _project_set(caller, conn, id), body, conn)
 
     return router

@@ -242,6 +242,21 @@ def document_context(resource: Any) -> dict[str, Any] | None:
     return context or None
 
 
+def change_details(resource: Any, found: list[dict[str, Any]] | None) -> dict[str, Any]:
+    """An event's ``ChangeDetails``, one shape for every event whoever writes it (the API's audit
+    middleware, users and API keys, teams and roles, sign-in): ``DocumentContext`` is the document's
+    context (``document_context``: an object, or None when the event concerns no document) and
+    ``Differences`` the JSON Patch operations of ``differences`` (None when the event changed no fields)."""
+    return {"DocumentContext": document_context(resource), "Differences": found}
+
+
+def changes(before: Any, after: Any, written: Any) -> list[dict[str, Any]]:
+    """A modification's differences: ``differences(before, after)`` (none when either is unknown), plus
+    each secret the request body ``written`` sends (``sensitive_writes``) that they do not already name."""
+    found = differences(before, after) if before is not None and after is not None else []
+    return merge(found, sensitive_writes(written))
+
+
 def sensitive_writes(body: Any) -> list[dict[str, Any]]:
     """The sensitive values a request body writes (a variable with ``IsSensitive`` and a value, a
     ``{HasValue, NewValue}`` with a new value, a secret-named field with a value), as operations marked

@@ -348,6 +348,44 @@ def is_granted(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """Where one permission reaches in one space, for filtering lists: ``None`` is everywhere.
+
+    Projects and environments are the union over the grants of the permission, each dimension on its own
+    (a route that gets one resource asks :func:`is_granted`, which pairs them per grant)."""
+
+    project_ids: frozenset[str] | None = None
+    project_group_ids: frozenset[str] = frozenset()
+    environment_ids: frozenset[str] | None = None
+
+
+EVERYWHERE = Reach()
+
+
+def reach(grants: Grants, permission: Permission, space_id: int | None) -> Reach:
+    """The projects (and project groups) and environments ``permission`` reaches in ``space_id``."""
+    if grants.is_admin:
+        return EVERYWHERE
+    held = [
+        g
+        for g in grants.items
+        if g.permission == permission and (g.space_id is None or g.space_id == space_id)
+    ]
+    if not held:
+        return Reach(frozenset(), frozenset(), frozenset())
+    every_project = any(not (g.project_ids or g.project_group_ids) for g in held)
+    every_environment = any(not g.environment_ids for g in held)
+    if every_project and every_environment:
+        return EVERYWHERE
+    none: frozenset[str] = frozenset()
+    return Reach(
+        None if every_project else none.union(*(g.project_ids for g in held)),
+        none if every_project else none.union(*(g.project_group_ids for g in held)),
+        None if every_environment else none.union(*(g.environment_ids for g in held)),
+    )
+
+
 def can_see_space(grants: Grants, space_id: int) -> bool:
     """A user with no permission at all in a space may not learn it exists: its routes answer 404."""
     return (

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.audit import change_details
+from argonaut.domain.ids import Collection, format_id
 from argonaut.security.passwords import hash_password, needs_rehash, verify_password
 from argonaut.service import events
 from argonaut.store import sessions_repo, users_repo
@@ -118,7 +120,7 @@ async def login(
             user_id=int(user["id"]) if user is not None else None,
             username=username,
             ip_address=address,
-            change_details={"IdentityEstablishedWith": "Username/password"},
+            change_details=_login_details(user),
         )
         return LoginResult()
     await sessions_repo.clear_attempts(conn, keys[0][1])
@@ -136,9 +138,17 @@ async def login(
         user_id=int(user["id"]),
         username=str(user["username"]),
         ip_address=address,
-        change_details={"IdentityEstablishedWith": "Username/password"},
+        change_details=_login_details(user),
     )
     return LoginResult(user=user, token=token, csrf_token=csrf, expires=expires)
+
+
+def _login_details(user: RowMapping | None) -> dict[str, object]:
+    """A sign-in's ``ChangeDetails``: the user it was for (None for an unknown name), no differences."""
+    document = (
+        {"Id": format_id(Collection.USERS, int(user["id"])), "Name": str(user["username"])} if user else None
+    )
+    return {**change_details(document, None), "IdentityEstablishedWith": "Username/password"}
 
 
 async def logout(conn: Conn, token: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.audit import change_details
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.permissions import (
     ADMINISTRATORS_TEAM,
@@ -108,6 +109,11 @@ def check_permissions(space: Sequence[str], system: Sequence[str]) -> None:
 async def audit(
     conn: Conn, category: str, what: str, document_id: str, user_id: int, username: str, space_id: int | None
 ) -> None:
+    """The event of a change to a team, role or scoped role, in the ``ChangeDetails`` shape of every event
+    (its differences are not known here: None)."""
+    document = {"Id": document_id}
+    if space_id is not None:
+        document["SpaceId"] = format_id(Collection.SPACES, space_id)
     await events.record(
         conn,
         category,
@@ -116,4 +122,5 @@ async def audit(
         user_id=user_id,
         username=username,
         related_document_ids=[document_id],
+        change_details=change_details(document, None),
     )

@@ -3,7 +3,9 @@
 Passwords: at least 8 characters and not the user name; service accounts have none (API keys only).
 Changing one's own password needs the old one; an administrator may set anyone's without it. Nobody
 deletes themselves, and the last active administrator cannot be deleted or disabled. Every change is
-an audit event; passwords and keys appear in events only as "changed", never as values.
+an audit event in the one ``ChangeDetails`` shape of ``domain.audit`` (a ``DocumentContext`` object,
+JSON Patch ``Differences``); passwords and keys appear there only as changed (``Sensitive: true``):
+their hashes go into ``differences``, which never gives a secret-named field's value.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from argonaut.domain.audit import differences
+from argonaut.domain import audit
 from argonaut.domain.ids import Collection, format_id
 from argonaut.security.api_keys import hash_api_key, new_api_key
 from argonaut.security.passwords import hash_password, verify_password
@@ -25,7 +27,6 @@ from argonaut.store.connection import Conn
 from argonaut.store.timeutil import as_utc, utcnow
 
 MIN_PASSWORD = 8
-PASSWORD_SET = "(set)"  # stands for a password in diffs; ``differences`` shows it only as sensitive
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +58,11 @@ async def _record(
     category: str,
     message: str,
     actor: Actor,
-    doc: str,
+    document: dict[str, Any],
     before: dict[str, Any],
     after: dict[str, Any],
 ) -> None:
+    """One event about ``document`` (``Id`` and ``Name``), its differences from ``before`` to ``after``."""
     await events.record(
         conn,
         category,
@@ -68,9 +70,17 @@ async def _record(
         user_id=actor.user_id,
         username=actor.username,
         ip_address=actor.ip_address,
-        related_document_ids=[doc],
-        change_details={"DocumentContext": doc, "Differences": differences(before, after)},
+        related_document_ids=[document["Id"]],
+        change_details=audit.change_details(document, audit.differences(before, after)),
     )
+
+
+def _user_document(user_id: int, username: str) -> dict[str, Any]:
+    return {"Id": format_id(Collection.USERS, user_id), "Name": username}
+
+
+def _key_document(key_id: int, purpose: str) -> dict[str, Any]:
+    return {"Id": format_id(Collection.API_KEYS, key_id), "Name": purpose}
 
 
 async def create_user(conn: Conn, details: UserDetails, password: str | None, actor: Actor) -> int:
@@ -100,9 +110,9 @@ async def create_user(conn: Conn, details: UserDetails, password: str | None, ac
         "IsService": details.is_service,
     }
     if password_hash is not None:
-        after["Password"] = PASSWORD_SET
-    doc = format_id(Collection.USERS, user_id)
-    await _record(conn, "Created", f"User {details.username} was created", actor, doc, {}, after)
+        after["Password"] = password_hash  # ``differences`` shows it only as changed
+    document = _user_document(user_id, details.username)
+    await _record(conn, "Created", f"User {details.username} was created", actor, document, {}, after)
     return user_id
 
 
@@ -140,7 +150,6 @@ async def update_user(
     after = {_API_NAMES[k]: v for k, v in values.items() if k in _API_NAMES}
     if is_service and row["password_hash"] is not None:
         values["password_hash"] = None  # a service account signs in with keys only
-        before["Password"], after["Password"] = PASSWORD_SET, None
     if new_password:
         if is_service:
             raise Invalid("A service account has no password; it signs in with API keys.")
@@ -151,12 +160,16 @@ async def update_user(
             if not await asyncio.to_thread(verify_password, row["password_hash"], old_password):
                 raise Invalid("The current password is not correct.")
         values["password_hash"] = await asyncio.to_thread(hash_password, new_password)
-        before["Password"], after["Password"] = PASSWORD_SET, PASSWORD_SET + " "
     if not values:
         return False
+    # The hashes, when they differ: ``differences`` shows only that they do, never a value.
+    before["Password"], after["Password"] = (
+        row["password_hash"],
+        values.get("password_hash", row["password_hash"]),
+    )
     await users_repo.update_user(conn, user_id, values)
-    doc = format_id(Collection.USERS, user_id)
-    await _record(conn, "Modified", f"User {username} was modified", actor, doc, before, after)
+    document = _user_document(user_id, username)
+    await _record(conn, "Modified", f"User {username} was modified", actor, document, before, after)
     return bool({"is_active", "is_service", "password_hash"} & values.keys())
 
 
@@ -176,9 +189,9 @@ async def delete_user(conn: Conn, user_id: int, actor: Actor) -> None:
     if row["is_admin"] and row["is_active"] and await users_repo.count_active_admins(conn) <= 1:
         raise Refused("The last administrator cannot be deleted.")
     await users_repo.delete_user(conn, user_id)
-    doc = format_id(Collection.USERS, user_id)
+    document = _user_document(user_id, str(row["username"]))
     before = {"Username": row["username"], "DisplayName": row["display_name"]}
-    await _record(conn, "Deleted", f"User {row['username']} was deleted", actor, doc, before, {})
+    await _record(conn, "Deleted", f"User {row['username']} was deleted", actor, document, before, {})
 
 
 async def create_api_key(
@@ -190,11 +203,16 @@ async def create_api_key(
     if expires is not None and expires <= utcnow():
         raise Invalid("Expires must be in the future.")
     key = new_api_key()
-    key_id = await users_repo.add_api_key(conn, user_id, purpose, hash_api_key(key), expires)
-    doc = format_id(Collection.API_KEYS, key_id)
-    after = {"Purpose": purpose, "UserId": format_id(Collection.USERS, user_id), "Expires": _iso(expires)}
+    key_hash = hash_api_key(key)
+    key_id = await users_repo.add_api_key(conn, user_id, purpose, key_hash, expires)
+    after = {
+        "Purpose": purpose,
+        "UserId": format_id(Collection.USERS, user_id),
+        "Expires": _iso(expires),
+        "ApiKey": key_hash,  # ``differences`` shows it only as changed
+    }
     message = f"API key '{purpose}' was created for {row['username']}"
-    await _record(conn, "Created", message, actor, doc, {}, after)
+    await _record(conn, "Created", message, actor, _key_document(key_id, purpose), {}, after)
     return key_id, key
 
 
@@ -203,9 +221,9 @@ async def delete_api_key(conn: Conn, user_id: int, key_id: int, actor: Actor) ->
     if key is None:
         raise NotFound(format_id(Collection.API_KEYS, key_id))
     await users_repo.delete_api_key(conn, key_id)
-    doc = format_id(Collection.API_KEYS, key_id)
+    document = _key_document(key_id, str(key["purpose"]))
     before = {"Purpose": key["purpose"], "UserId": format_id(Collection.USERS, user_id)}
-    await _record(conn, "Deleted", f"API key '{key['purpose']}' was revoked", actor, doc, before, {})
+    await _record(conn, "Deleted", f"API key '{key['purpose']}' was revoked", actor, document, before, {})
 
 
 def _iso(value: dt.datetime | None) -> str | None:

@@ -101,10 +101,13 @@ async def list_channels(
     name: str | None = None,
     *,
     project_id: int | None = None,
+    project_ids: Sequence[int] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     query = select(channels).where(channels.c.space_id == space_id)
     if project_id is not None:
         query = query.where(channels.c.project_id == project_id)
+    if project_ids is not None:
+        query = query.where(channels.c.project_id.in_(project_ids))
     if ids is not None:
         query = query.where(channels.c.id.in_(ids))
     if partial_name:

@@ -61,6 +61,8 @@ async def list_releases(
     ids: Sequence[int] | None = None,
     project_id: int | None = None,
     channel_id: int | None = None,
+    *,
+    project_ids: Sequence[int] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     """Newest first, as the described system lists them."""
     query = select(releases).where(releases.c.space_id == space_id).order_by(releases.c.id.desc())
@@ -70,6 +72,8 @@ async def list_releases(
         query = query.where(releases.c.project_id == project_id)
     if channel_id is not None:
         query = query.where(releases.c.channel_id == channel_id)
+    if project_ids is not None:
+        query = query.where(releases.c.project_id.in_(project_ids))
     return await paged(conn, query, skip, take)
 
 

@@ -177,6 +177,8 @@ async def list_snapshots(
     runbook_id: int | None = None,
     project_id: int | None = None,
     name: str | None = None,
+    *,
+    project_ids: Sequence[int] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     """Newest first."""
     query = (
@@ -192,6 +194,8 @@ async def list_snapshots(
         query = query.where(runbook_snapshots.c.project_id == project_id)
     if name is not None:
         query = query.where(runbook_snapshots.c.name_key == name_key(name))
+    if project_ids is not None:
+        query = query.where(runbook_snapshots.c.project_id.in_(project_ids))
     return await paged(conn, query, skip, take)
 
 
