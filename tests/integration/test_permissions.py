@@ -481,3 +481,61 @@ def test_a_team_is_found_only_through_its_own_space(
     assert server.client.put(f"/api/{two.id}/teams/{team}", json=body).status_code == 404
     assert server.client.delete(f"/api/{two.id}/teams/{team}").status_code == 404
     ok(server.client.get(f"/api/{one.id}/teams/{team}"))  # still there
+
+
+def test_a_viewer_restricted_to_one_project_sees_only_its_tasks_and_interruptions(
+    server: ServerProcess, spaces: tuple[Space, Space]
+) -> None:
+    from test_deployments import Project
+    from test_interruptions import deploy, manual_step, pending
+
+    c = server.client
+    _, two = spaces
+    s, a = two.id, two.project["Id"]
+    _, _, b_deployment = second_project(server, two)
+    a_deployment = ok(
+        c.post(f"/api/{s}/deployments", json={"ReleaseId": two.release, "EnvironmentId": two.env}), 201
+    )
+    a_task = a_deployment["TaskId"]
+    b_task = ok(c.get(f"/api/{s}/deployments/{b_deployment}"))["TaskId"]
+    user_id, viewer = new_user(server)
+    with viewer:
+        team_with(server, s, user_id, "Project Viewer", ProjectIds=[a])
+        ok(viewer.get(f"/api/{s}/tasks/{a_task}"))
+        ok(viewer.get(f"/api/tasks/{a_task}"))
+        for path in [
+            f"/api/{s}/tasks/{b_task}",
+            f"/api/{s}/tasks/{b_task}/raw",
+            f"/api/{s}/tasks/{b_task}/details",
+            f"/api/{s}/tasks/{b_task}/stream",
+            f"/api/tasks/{b_task}",
+            f"/api/tasks/{b_task}/raw",
+            f"/api/tasks/{b_task}/details",
+        ]:
+            assert viewer.get(path).status_code == 404, path
+        listed = ok(viewer.get(f"/api/{s}/tasks", params={"take": 100}))
+        assert [t["Id"] for t in listed["Items"]] == [a_task] and listed["TotalResults"] == 1
+        assert b_task in {t["Id"] for t in ok(c.get(f"/api/{s}/tasks", params={"take": 100}))["Items"]}
+        ok(viewer.get(f"/api/{s}/artifacts", params={"regarding": b_task}))  # the restricted query runs
+        # A task of no project (an ad-hoc script) needs an unrestricted grant.
+        script = {"Name": "AdHocScript", "Arguments": {"ScriptBody": "echo hi", "MachineIds": []}}
+        adhoc = ok(c.post(f"/api/{s}/tasks", json=script), 201)["Id"]
+        assert viewer.get(f"/api/{s}/tasks/{adhoc}").status_code == 404
+        ok(c.get(f"/api/{s}/tasks/{adhoc}"))
+
+    # An interruption of project B is not there for a viewer of project A.
+    project = Project(c, ["Dev"])
+    project.set_steps([manual_step("Approve", "ok?")])
+    other = ok(c.post(f"/api/{project.space}/projects", json={"Name": unique("A")}), 201)["Id"]
+    deployment = deploy(project, "Dev")
+    (asked,) = pending(project, deployment["Id"])
+    user_id, viewer = new_user(server)
+    with viewer:
+        team_with(server, project.space, user_id, "Project Viewer", ProjectIds=[other])
+        url = f"/api/{project.space}/interruptions/{asked['Id']}"
+        assert viewer.get(url).status_code == 404
+        assert viewer.get(f"{url}/responsible").status_code == 404
+        assert ok(viewer.get(f"/api/{project.space}/interruptions"))["TotalResults"] == 0
+        assert viewer.get(f"/api/{project.space}/tasks/{deployment['TaskId']}").status_code == 404
+    ok(c.put(f"/api/{project.space}/interruptions/{asked['Id']}/responsible"))
+    ok(c.post(f"/api/{project.space}/interruptions/{asked['Id']}/submit", json={"Result": "Proceed"}))

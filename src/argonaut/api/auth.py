@@ -9,7 +9,7 @@ for the unscoped aliases. Verified key hashes are cached, so a request costs one
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from fastapi import Path, Request
@@ -23,7 +23,7 @@ from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.permissions import EVERYWHERE, Grants, Permission, can_see_space, is_granted, reach
 from argonaut.service import projects as project_service
 from argonaut.service.permissions import effective_grants
-from argonaut.store import spaces_repo
+from argonaut.store import spaces_repo, tasks_repo
 from argonaut.store.connection import Conn
 from argonaut.store.tables import projects
 
@@ -191,6 +191,54 @@ async def visible(caller: Caller, conn: Conn, permission: Permission) -> Visible
         )
         project_ids = project_ids | {int(r[0]) for r in rows}
     return Visible(project_ids, _numbers(Collection.ENVIRONMENTS, where.environment_ids))
+
+
+def restricted(caller: Caller, permission: Permission, space_id: int | None = None) -> bool:
+    """Whether ``permission`` reaches only some projects/environments of the space (no query): only then
+    need a route find the project and environment of what it serves."""
+    space = caller.space_id if space_id is None else space_id
+    return reach(caller.grants, permission, space) is not EVERYWHERE
+
+
+async def require_task_visible(
+    caller: Caller,
+    conn: Conn,
+    view: Permission,
+    what: str,
+    task_id: int,
+    space_id: int,
+    act: Permission | None = None,
+) -> None:
+    """404 for ``what`` (a task of ``space_id``, or what belongs to it) unless ``view`` reaches the project
+    and environment of its deployment or runbook run; then 403 unless ``act`` (if given) reaches them too.
+    A task of no project (ad-hoc script, health check) is seen only through an unrestricted grant of the
+    permission in the space. Callers whose grants are unrestricted pay no query."""
+    if not restricted(caller, view, space_id) and (act is None or not restricted(caller, act, space_id)):
+        return
+    here = replace(caller, space_id=space_id)  # unscoped /api/tasks/{id}: the task's own space decides
+    await require_place_visible(here, conn, view, what, await tasks_repo.task_place(conn, task_id), act)
+
+
+async def require_place_visible(
+    caller: Caller,
+    conn: Conn,
+    view: Permission,
+    what: str,
+    place: tuple[int, int] | None,
+    act: Permission | None = None,
+) -> None:
+    """404 for ``what`` unless ``view`` reaches ``place`` (project, environment) of the caller's space, then
+    403 unless ``act`` (if given) reaches it too. ``None``: something of no project, seen (or acted on)
+    only through an unrestricted grant."""
+    if place is None:
+        if restricted(caller, view):
+            raise not_found(what)
+        if act is not None and restricted(caller, act):
+            raise forbidden(act)
+        return
+    await require_visible(caller, conn, view, what, place[0], place[1])
+    if act is not None:
+        await require_in_project(caller, conn, act, place[0], place[1])
 
 
 def forbidden(permission: Permission) -> ApiError:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse, Response, StreamingResponse
 
 from argonaut.api import resources
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, require_task_visible, restricted, visible
 from argonaut.api.collections import SkipQuery, envelope, take_query
 from argonaut.api.errors import bad_request, not_found
 from argonaut.domain.ids import Collection, format_id, parse_id
@@ -28,8 +28,12 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         number = parse_id(Collection.ARTIFACTS, artifact_id)
         async with caller.services.store.transaction() as conn:
             row = await artifacts_repo.get(conn, caller.space_id, number) if number is not None else None
-        if row is None:
-            raise not_found(artifact_id)
+            if row is None:
+                raise not_found(artifact_id)
+            # An artifact of a task of a project/environment the caller may not see is 404.
+            await require_task_visible(
+                caller, conn, Permission.ARTIFACT_VIEW, artifact_id, int(row["task_id"]), caller.space_id
+            )
         return dict(row)
 
     @router.get("/artifacts", summary="List artifacts, optionally of one task (regarding=ServerTasks-N)")
@@ -46,7 +50,11 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             if task_id is None:
                 raise bad_request(f"regarding: '{regarding}' is not a task id like ServerTasks-1")
         async with caller.services.store.transaction() as conn:
-            total, rows = await artifacts_repo.list_for(conn, caller.space_id, task_id, skip, take)
+            places = None
+            if restricted(caller, Permission.ARTIFACT_VIEW):
+                seen = await visible(caller, conn, Permission.ARTIFACT_VIEW)
+                places = (seen.projects(None), seen.environments(None))
+            total, rows = await artifacts_repo.list_for(conn, caller.space_id, task_id, skip, take, places)
         path = f"/api/{format_id(Collection.SPACES, caller.space_id)}/artifacts"
         return envelope(
             "Artifact",

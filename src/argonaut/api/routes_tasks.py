@@ -5,6 +5,10 @@ of log lines as they happen, ending with the finished task. It is how the CLI fo
 why a client learns of completion the moment it happens instead of at its next poll. All three read
 the log out of the store page by page as they send it (``task_logs.py``), so a big log never stalls
 the node.
+
+A task of a deployment or runbook run belongs to that run's project and environment: a caller whose
+TaskView is restricted sees (and, with TaskCancel there, cancels) only tasks that reach them; a task of no
+project (ad-hoc script, health check) only through an unrestricted grant in the space.
 """
 
 from __future__ import annotations
@@ -16,7 +20,15 @@ from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api import resources, task_logs
-from argonaut.api.auth import Caller, Scope, authorize, forbidden
+from argonaut.api.auth import (
+    Caller,
+    Scope,
+    authorize,
+    forbidden,
+    require_task_visible,
+    restricted,
+    visible,
+)
 from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
 from argonaut.api.errors import bad_request, not_found
 from argonaut.api.task_inputs import DESCRIPTIONS, TaskCreate, check_task_name, task_arguments
@@ -59,13 +71,21 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         number = parse_id(Collection.SERVER_TASKS, task_id)
         async with caller.services.store.transaction() as conn:
             row = await tasks_repo.get(conn, number) if number is not None else None
-        # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described system.
-        if row is None or (scope == "path" and row["space_id"] != caller.space_id):
-            raise not_found(task_id)
-        if scope == "default":
-            caller.require_space(int(row["space_id"]), task_id)
-            if not caller.may(permission, space_id=int(row["space_id"])):
-                raise forbidden(permission)
+            # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described
+            # system.
+            if row is None or (scope == "path" and row["space_id"] != caller.space_id):
+                raise not_found(task_id)
+            space_id = int(row["space_id"])
+            if scope == "default":
+                caller.require_space(space_id, task_id)
+                if not caller.may(permission, space_id=space_id):
+                    raise forbidden(permission)
+            # A task of a project or environment the caller may not see is 404; one they see but may not
+            # cancel 403. Unrestricted grants cost no query (the stream's hot path).
+            act = permission if permission != Permission.TASK_VIEW else None
+            await require_task_visible(
+                caller, conn, Permission.TASK_VIEW, task_id, int(row["id"]), space_id, act
+            )
         return row
 
     @router.get("/tasks", summary="List tasks, newest first (paged)")
@@ -79,8 +99,12 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> dict[str, Any]:
         numbers = parse_ids(Collection.SERVER_TASKS, ids)
         async with caller.services.store.transaction() as conn:
+            places = None
+            if restricted(caller, Permission.TASK_VIEW):  # only tasks of the projects/environments it reaches
+                seen = await visible(caller, conn, Permission.TASK_VIEW)
+                places = (seen.projects(None), seen.environments(None))
             total, rows = await tasks_repo.list_tasks(
-                conn, caller.space_id, skip, take, _states(states), numbers, name
+                conn, caller.space_id, skip, take, _states(states), numbers, name, places
             )
         path = f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}/tasks"
         return envelope(

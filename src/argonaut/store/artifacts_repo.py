@@ -11,6 +11,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.tables import artifact_chunks, artifacts
+from argonaut.store.tasks_repo import in_places
 from argonaut.store.timeutil import utcnow
 
 
@@ -34,9 +35,18 @@ async def get(conn: Conn, space_id: int, artifact_id: int) -> RowMapping | None:
 
 
 async def list_for(
-    conn: Conn, space_id: int, task_id: int | None, skip: int, take: int
+    conn: Conn,
+    space_id: int,
+    task_id: int | None,
+    skip: int,
+    take: int,
+    places: tuple[Sequence[int] | None, Sequence[int] | None] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
+    """``places``: only artifacts of tasks of deployments and runbook runs in these (projects,
+    environments), for a caller whose view is restricted."""
     query = select(artifacts).where(artifacts.c.space_id == space_id).order_by(artifacts.c.id)
+    if places is not None:
+        query = query.where(in_places(artifacts.c.task_id, *places))
     if task_id is not None:
         query = query.where(artifacts.c.task_id == task_id)
     return await paged(conn, query, skip, take)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.tables import interruptions, tasks
+from argonaut.store.tasks_repo import in_places
 from argonaut.store.timeutil import utcnow
 
 
@@ -79,6 +80,7 @@ async def list_for(
     regarding: str | None = None,
     pending_only: bool = False,
     ids: Sequence[int] | None = None,
+    places: tuple[Sequence[int] | None, Sequence[int] | None] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
     """Newest first. ``regarding`` matches any of the related document ids, case-insensitively: the
     stored JSON array's text holds each id quoted, so the quoted id is a substring of it exactly when
@@ -86,6 +88,8 @@ async def list_for(
     query = (
         select(interruptions).where(interruptions.c.space_id == space_id).order_by(interruptions.c.id.desc())
     )
+    if places is not None:  # a restricted view: only interruptions of tasks in these (projects, environments)
+        query = query.where(in_places(interruptions.c.task_id, *places))
     if pending_only:
         query = query.where(interruptions.c.is_pending.is_(True))
     if ids is not None:

@@ -11,14 +11,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, insert, select, update
+from sqlalchemy import Integer, bindparam, func, insert, or_, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
-from argonaut.store.tables import task_log, tasks
+from argonaut.store.tables import deployments, runbook_runs, task_log, tasks
 from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
@@ -128,6 +128,37 @@ async def get(conn: Conn, task_id: int) -> RowMapping | None:
     return (await conn.execute(_GET, {"task_id": task_id})).mappings().first()
 
 
+async def task_place(conn: Conn, task_id: int) -> tuple[int, int] | None:
+    """The (project, environment) of the deployment or runbook run a task runs, else None (ad-hoc
+    scripts, health checks and other tasks of no project)."""
+    query = union_all(
+        select(deployments.c.project_id, deployments.c.environment_id).where(
+            deployments.c.task_id == task_id
+        ),
+        select(runbook_runs.c.project_id, runbook_runs.c.environment_id).where(
+            runbook_runs.c.task_id == task_id
+        ),
+    )
+    row = (await conn.execute(query)).first()
+    return (int(row[0]), int(row[1])) if row is not None else None
+
+
+def in_places(
+    task_column: Any, project_ids: Sequence[int] | None, environment_ids: Sequence[int] | None
+) -> Any:
+    """A condition: ``task_column`` names a task of a deployment or runbook run in these projects and
+    environments (``None``: any). Tasks of no project never match."""
+    selects = []
+    for table in (deployments, runbook_runs):
+        sub = select(table.c.task_id).where(table.c.task_id.is_not(None))
+        if project_ids is not None:
+            sub = sub.where(table.c.project_id.in_(list(project_ids)))
+        if environment_ids is not None:
+            sub = sub.where(table.c.environment_id.in_(list(environment_ids)))
+        selects.append(task_column.in_(sub))
+    return or_(*selects)
+
+
 async def list_tasks(
     conn: Conn,
     space_id: int | None,
@@ -136,8 +167,13 @@ async def list_tasks(
     states: Sequence[str] | None = None,
     ids: Sequence[int] | None = None,
     name: str | None = None,
+    places: tuple[Sequence[int] | None, Sequence[int] | None] | None = None,
 ) -> tuple[int, Sequence[RowMapping]]:
+    """``places``: only tasks of deployments and runbook runs in these (projects, environments), for a
+    caller whose view is restricted; ``None`` adds nothing to the query."""
     query = select(tasks).order_by(tasks.c.id.desc())
+    if places is not None:
+        query = query.where(in_places(tasks.c.id, *places))
     if space_id is not None:
         query = query.where(tasks.c.space_id == space_id)
     if states is not None:
