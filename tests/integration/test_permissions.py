@@ -466,6 +466,23 @@ def test_an_environment_viewer_restricted_to_one_environment_sees_only_it(
         assert user.get(f"/api/{s}/environments/{two.other_env}").status_code == 404
         assert user.get(f"/api/{s}/environments/{two.other_env}/machines").status_code == 404
         assert len(ok(server.client.get(f"/api/{s}/environments/all"))) == 2
+        # Deployment targets follow their environments: one in each, the other one's is hidden.
+        cloud = {"CommunicationStyle": "None", "DefaultWorkerPoolId": None}
+        targets = {
+            env: ok(
+                server.client.post(
+                    f"/api/{s}/machines",
+                    json={"Name": unique("t"), "EnvironmentIds": [env], "Roles": ["web"], "Endpoint": cloud},
+                ),
+                201,
+            )["Id"]
+            for env in (two.env, two.other_env)
+        }
+        seen = [m["Id"] for m in ok(user.get(f"/api/{s}/machines"))["Items"]]
+        assert targets[two.env] in seen and targets[two.other_env] not in seen
+        assert [m["Id"] for m in ok(user.get(f"/api/{s}/machines/all"))] == seen
+        ok(user.get(f"/api/{s}/machines/{targets[two.env]}"))
+        assert user.get(f"/api/{s}/machines/{targets[two.other_env]}").status_code == 404
 
 
 def test_a_team_is_found_only_through_its_own_space(

@@ -3,13 +3,14 @@ translates HTTP to them and rows to ``MachineResource``s."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, StringConstraints
 
 from argonaut.api import resources_machines
-from argonaut.api.auth import Caller, Scope, authorize
+from argonaut.api.auth import Caller, Scope, authorize, restricted, visible
 from argonaut.api.collections import (
     IdsQuery,
     NameQuery,
@@ -28,6 +29,7 @@ from argonaut.domain.permissions import Permission
 from argonaut.domain.workers import CommunicationStyle, HealthStatus
 from argonaut.service import machines as service
 from argonaut.store import machines_repo
+from argonaut.store.connection import Conn
 
 MachineName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Reference = Annotated[str, StringConstraints(max_length=300)]
@@ -148,9 +150,35 @@ async def machine_page(
 ) -> dict[str, Any]:
     assert caller.space_id is not None
     async with caller.services.store.transaction() as conn:
+        filt = await _reachable(caller, conn, filt)
         total, rows = await machines_repo.list_targets(conn, caller.space_id, filt, skip, take)
     items = [resources_machines.machine(r) for r in rows]
     return envelope("DeploymentTarget", items, Page(skip, take, total), path, query)
+
+
+async def _reachable(
+    caller: Caller, conn: Conn, filt: machines_repo.MachineFilter
+) -> machines_repo.MachineFilter:
+    """A list narrowed to the environments the caller's MachineView reaches (unrestricted: unchanged,
+    with no query)."""
+    if not restricted(caller, Permission.MACHINE_VIEW):
+        return filt
+    reach = await visible(caller, conn, Permission.MACHINE_VIEW)
+    if reach.environment_ids is None:
+        return filt
+    return replace(filt, environment_ids=reach.environments(filt.environment_ids))
+
+
+async def _require_reachable(caller: Caller, conn: Conn, row: Any, what: str) -> None:
+    """404 for a target in none of the environments the caller's MachineView reaches."""
+    if not restricted(caller, Permission.MACHINE_VIEW):
+        return
+    reach = await visible(caller, conn, Permission.MACHINE_VIEW)
+    if reach.environment_ids is None:
+        return
+    mine = {parse_id(Collection.ENVIRONMENTS, str(e)) for e in row["environment_ids"] or []}
+    if not mine & reach.environment_ids:
+        raise not_found(what)
 
 
 def _endpoint(raw: dict[str, Any]) -> dict[str, Any]:
@@ -169,8 +197,9 @@ def build(scope: Scope) -> APIRouter:
         number = parse_id(Collection.MACHINES, machine_id)
         async with caller.services.store.transaction() as conn:
             row = await machines_repo.get(conn, caller.space_id, number) if number is not None else None
-        if row is None:
-            raise not_found(machine_id)
+            if row is None:
+                raise not_found(machine_id)
+            await _require_reachable(caller, conn, row, machine_id)
         return resources_machines.machine(row)
 
     @router.get("/machines", summary="List deployment targets (paged)")
@@ -189,9 +218,8 @@ def build(scope: Scope) -> APIRouter:
     ) -> list[dict[str, Any]]:
         assert caller.space_id is not None
         async with caller.services.store.transaction() as conn:
-            _, rows = await machines_repo.list_targets(
-                conn, caller.space_id, queries.to_filter(), 0, MAX_TAKE
-            )
+            filt = await _reachable(caller, conn, queries.to_filter())
+            _, rows = await machines_repo.list_targets(conn, caller.space_id, filt, 0, MAX_TAKE)
         return [resources_machines.machine(r) for r in rows]
 
     @router.post("/machines", status_code=201, summary="Add a deployment target")
