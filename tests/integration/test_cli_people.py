@@ -33,7 +33,7 @@ def run_json(config: Path, server: Any, *args: str) -> Any:
 
 
 def test_login_stores_a_key_the_other_verbs_use(server_factory: Any, tmp_path: Path) -> None:
-    server = server_factory(env={"ARGONAUT_ADMIN_PASSWORD": PASSWORD}).start()
+    server = server_factory(env={"ARGONAUT_ADMIN_PASSWORD": PASSWORD})
     config = tmp_path / "config"
 
     # Without a key, verbs fail with a hint at login.

@@ -39,6 +39,7 @@ from argonaut.api import (
     routes_worker_pools,
     routes_workers,
 )
+from argonaut.api.access_cache import AccessChanges
 from argonaut.api.audit import AuditTrail
 from argonaut.api.gate import RequestGate
 from argonaut.api.lenient import LenientRequests
@@ -96,6 +97,7 @@ def add_api(app: FastAPI) -> None:
     ]
     served = [url for url in (app.openapi_url, app.docs_url) if url]
     # Innermost of ours: it sees the canonical path, and only requests the gate admitted.
+    app.add_middleware(AccessChanges)  # inside the path rewrite, so it sees canonical paths
     app.add_middleware(AuditTrail)
     app.add_middleware(LenientRequests, paths=CanonicalPaths([*route_paths, *served]))
     # Added last, so it runs first: nothing else touches a request it refuses.

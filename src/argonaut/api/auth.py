@@ -293,8 +293,11 @@ async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | N
 async def _admit(request: Request, permission: Permission, scope: Scope, space_text: str | None) -> Caller:
     svc: Services = request.app.state.services
     user_id, username, _ = await _user(request, svc)
-    async with svc.store.transaction() as conn:
-        grants = await effective_grants(conn, user_id)
+    grants = svc.grants_cache.get(user_id)
+    if grants is None:
+        async with svc.store.transaction() as conn:
+            grants = await effective_grants(conn, user_id)
+        svc.grants_cache[user_id] = grants
     space_id, space_name = await _space(svc, scope, space_text)
     # A space the caller holds nothing in does not exist for them: 404, so ids do not leak across spaces.
     if space_id is not None and not can_see_space(grants, space_id):

@@ -10,6 +10,7 @@ from fastapi import Request
 
 from argonaut.api.task_logs import LogSizes
 from argonaut.config import ServerSettings
+from argonaut.domain.permissions import Grants
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import TaskQueue
@@ -41,6 +42,8 @@ class Services:
     # Route space segment (lower-cased; None = the default space) -> (space id, name). Cleared on every
     # space change, which is rare, so most requests resolve their space without touching the store.
     space_cache: dict[str | None, tuple[int, str]] = field(default_factory=dict)
+    # User id -> grants, forgotten whenever users, teams, roles or spaces change (see access_cache.py).
+    grants_cache: dict[int, Grants] = field(default_factory=dict)
     # PhysicalLogSize per task, counted incrementally (see task_logs.LogSizes).
     log_sizes: LogSizes = field(default_factory=LogSizes)
     # Log readers read and render one page per turn, so together they never delay others by more than a
@@ -55,6 +58,7 @@ class Services:
         """Spaces or keys changed (on any node): resolve them from the store again."""
         self.space_cache.clear()
         self.key_cache.clear()
+        self.grants_cache.clear()
         self.key_expiry.clear()
 
 
