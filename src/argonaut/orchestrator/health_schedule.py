@@ -8,19 +8,17 @@ running is not queued again: a slow check never piles up a backlog of checks.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from argonaut.domain.tasks import TaskType
 from argonaut.domain.timespan import InvalidTimeSpan, parse_timespan
+from argonaut.orchestrator.cluster_loop import ClusterLoop
 from argonaut.orchestrator.queue import TaskQueue
-from argonaut.store import Store, nodes_repo, tasks_repo
+from argonaut.store import Store, tasks_repo
 from argonaut.store.connection import Conn
 from argonaut.store.tables import machine_policies, workers
 from argonaut.store.workers_repo import machine_id
@@ -33,37 +31,24 @@ LEASE_TTL_S = 3 * REREAD_S  # a holder renews every tick (at most REREAD_S apart
 MIN_INTERVAL_S = 1.0
 
 
-class HealthSchedule:
+class HealthSchedule(ClusterLoop):
+    lease = LEASE
+    what = "scheduling health checks"
+
     def __init__(self, store: Store, queue: TaskQueue, clock: Callable[[], float] = time.monotonic) -> None:
-        self._store = store
+        super().__init__(store, queue.node, LEASE_TTL_S, REREAD_S)
         self._queue = queue
         self._clock = clock
         self._due: dict[int, float] = {}  # policy id -> when its next check is due
         self._queued: dict[int, int] = {}  # policy id -> task id of its last queued check
-        self._loop: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._loop = asyncio.create_task(self._run(), name="health-schedule")
-
-    async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                wait_s = await self.tick()
-            except Exception:  # a bad policy or a busy store must not end scheduled checks for good
-                log.exception("scheduling health checks failed")
-                wait_s = REREAD_S
-            await asyncio.sleep(wait_s)
+    async def tick_once(self) -> float:
+        return await self.tick()
 
     async def tick(self) -> float:
         """Queue the checks that are due; answers how long to sleep before the next look. Only the node
         holding the cluster's schedule lease does: the checks run once per cluster, not once per node."""
-        if not await self._hold_lease():
+        if not await self.hold_lease():
             self._due.clear()  # whoever holds it keeps the times; if it comes to us, we start afresh
             return REREAD_S
         now = self._clock()
@@ -92,13 +77,6 @@ class HealthSchedule:
         if queued_any:
             self._queue.wake()
         return max(0.05, next_due - self._clock())
-
-    async def _hold_lease(self) -> bool:
-        try:
-            async with self._store.transaction() as conn:
-                return await nodes_repo.hold_lease(conn, LEASE, self._queue.node, LEASE_TTL_S)
-        except IntegrityError:  # another node created the lease at the same moment: it holds it
-            return False
 
     async def _still_pending(self, conn: Conn, policy_id: int) -> bool:
         task_id = self._queued.get(policy_id)

@@ -16,18 +16,16 @@ times are not replayed one by one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import IntegrityError
 
 from argonaut.domain.schedules import InvalidSchedule, next_run
+from argonaut.orchestrator.cluster_loop import ClusterLoop
 from argonaut.orchestrator.queue import TaskQueue
-from argonaut.store import Store, nodes_repo, triggers_repo
+from argonaut.store import Store, triggers_repo
 from argonaut.store.connection import Conn
 from argonaut.store.timeutil import as_utc, utcnow
 
@@ -47,36 +45,25 @@ class NotFired(Exception):
     """A due trigger that could not run; the message says why, for the warning line."""
 
 
-class TriggerSchedule:
+class TriggerSchedule(ClusterLoop):
+    lease = LEASE
+    what = "firing scheduled triggers"
+
     def __init__(
         self, store: Store, queue: TaskQueue, fire: Fire, clock: Callable[[], dt.datetime] = utcnow
     ) -> None:
-        self._store = store
+        super().__init__(store, queue.node, LEASE_TTL_S, TICK_S)
         self._queue = queue
         self._fire = fire
         self._clock = clock
-        self._loop: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        self._loop = asyncio.create_task(self._run(), name="trigger-schedule")
-
-    async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._loop
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:  # a busy store must not end scheduled triggers for good
-                log.exception("firing scheduled triggers failed")
-            await asyncio.sleep(TICK_S)
+    async def tick_once(self) -> float:
+        await self.tick()
+        return TICK_S
 
     async def tick(self) -> int:
         """Fire the triggers that are due; answers how many fired. Only the lease holder does."""
-        if not await self._hold_lease():
+        if not await self.hold_lease():
             return 0
         now = self._clock()
         async with self._store.transaction() as conn:
@@ -112,13 +99,6 @@ class TriggerSchedule:
         async with self._store.transaction() as conn:  # the due time passed without a run: move on
             await triggers_repo.advance(conn, int(row["id"]), read, following, due)
         return None
-
-    async def _hold_lease(self) -> bool:
-        try:
-            async with self._store.transaction() as conn:
-                return await nodes_repo.hold_lease(conn, LEASE, self._queue.node, LEASE_TTL_S)
-        except IntegrityError:  # another node created the lease at the same moment: it holds it
-            return False
 
 
 def _following(row: RowMapping, now: dt.datetime) -> dt.datetime | None:
