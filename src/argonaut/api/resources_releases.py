@@ -40,7 +40,7 @@ def release(row: Row) -> dict[str, Any]:
     }
 
 
-def deployment(row: Row, release_row: Row | None = None) -> dict[str, Any]:
+def deployment(row: Row) -> dict[str, Any]:
     sid = format_id(Collection.SPACES, row["space_id"])
     did = format_id(Collection.DEPLOYMENTS, row["id"])
     document = row["document"] or {}
@@ -57,8 +57,8 @@ def deployment(row: Row, release_row: Row | None = None) -> dict[str, Any]:
         "ChannelId": format_id(Collection.CHANNELS, row["channel_id"]),
         "TenantId": None,
         "TaskId": task_id,
-        "DeploymentProcessId": release_row["process_snapshot_id"] if release_row is not None else None,
-        "ManifestVariableSetId": release_row["variables_snapshot_id"] if release_row is not None else None,
+        "DeploymentProcessId": row["process_snapshot_id"],
+        "ManifestVariableSetId": row["variables_snapshot_id"],
         "SpecificMachineIds": document.get("SpecificMachineIds") or [],
         "ExcludedMachineIds": document.get("ExcludedMachineIds") or [],
         "SkipActions": document.get("SkipActions") or [],

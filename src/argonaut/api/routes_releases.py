@@ -95,12 +95,6 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     deploy = authorize(Permission.DEPLOYMENT_CREATE, scope)
     deployment_delete = authorize(Permission.DEPLOYMENT_DELETE, scope)
 
-    async def deployment_shape(caller: Caller, row: Any) -> dict[str, Any]:
-        assert caller.space_id is not None
-        async with caller.services.store.transaction() as conn:
-            release = await releases_repo.get_release(conn, caller.space_id, int(row["release_id"]))
-        return shapes.deployment(row, release)
-
     @router.post("/releases", status_code=201, summary="Create a release: freezes the process and variables")
     async def create_release(body: ReleaseCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
         assert caller.space_id is not None
@@ -199,7 +193,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 environment_ids=seen.environments(None),
             )
         path = f"{space_path(caller.space_id)}/releases/{id}/deployments"
-        items = [shapes.deployment(r, release) for r in rows]
+        items = [shapes.deployment(r) for r in rows]
         return envelope("Deployment", items, Page(skip, take, total), path)
 
     @router.get("/releases/{id}/deployments/template", summary="Where this release may be deployed now")
@@ -249,7 +243,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 caller, conn, Permission.DEPLOYMENT_CREATE, int(row["project_id"]), int(row["environment_id"])
             )
         caller.services.queue.wake()
-        return await deployment_shape(caller, row)
+        return shapes.deployment(row)
 
     @router.get("/deployments", summary="List deployments, newest first")
     async def list_deployments(
@@ -276,20 +270,20 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 environment_ids=seen.environments(environment_ids),
                 task_states=split_list(taskState),
             )
-        items = [await deployment_shape(caller, r) for r in rows]
+        items = [shapes.deployment(r) for r in rows]
         return envelope(
             "Deployment", items, Page(skip, take, total), f"{space_path(caller.space_id)}/deployments"
         )
 
     @router.get("/deployments/{id}", summary="Get a deployment")
     async def get_deployment(id: str, caller: Caller = Depends(deployments_view)) -> dict[str, Any]:  # noqa: A002
-        return await deployment_shape(caller, await _DEPLOYMENTS.fetch(caller, id))
+        return shapes.deployment(await _DEPLOYMENTS.fetch(caller, id))
 
     @router.delete("/deployments/{id}", summary="Delete a deployment (its task stays)")
     async def delete_deployment(id: str, caller: Caller = Depends(deployment_delete)) -> dict[str, Any]:  # noqa: A002
         assert caller.space_id is not None
         row = await _DEPLOYMENTS.fetch(caller, id)
-        shape = await deployment_shape(caller, row)
+        shape = shapes.deployment(row)
         async with caller.services.store.transaction() as conn:
             await require_in_project(
                 caller, conn, Permission.DEPLOYMENT_DELETE, int(row["project_id"]), int(row["environment_id"])

@@ -91,11 +91,19 @@ async def set_deployment_task(conn: Conn, deployment_id: int, task_id: int) -> N
 
 
 def _with_task() -> Any:
+    """A deployment with its task's state and its release's frozen process and variables, which its
+    resource shows: one query, however many deployments a page lists."""
     return select(
         deployments,
         tasks.c.state.label("task_state"),
         tasks.c.completed_time.label("task_completed_time"),
-    ).select_from(deployments.outerjoin(tasks, tasks.c.id == deployments.c.task_id))
+        releases.c.process_snapshot_id,
+        releases.c.variables_snapshot_id,
+    ).select_from(
+        deployments.outerjoin(tasks, tasks.c.id == deployments.c.task_id).outerjoin(
+            releases, releases.c.id == deployments.c.release_id
+        )
+    )
 
 
 async def get_deployment(conn: Conn, space_id: int, deployment_id: int) -> RowMapping | None:
