@@ -16,13 +16,14 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/argonaut server $(ARGS)
 
-# OpenSSH's sshd (SSH worker tests) and PostgreSQL's initdb/pg_ctl (throwaway clusters the tests
-# start): installed when missing on Debian as root.
+# OpenSSH's sshd (SSH worker tests), PostgreSQL's initdb/pg_ctl (throwaway clusters the tests start)
+# and Debian's chromium (portal tests, driven by Playwright): installed when missing on Debian as root.
 system-deps:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  command -v sshd >/dev/null || [ -x /usr/sbin/sshd ] || missing="$$missing openssh-server"; \
 	  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null || missing="$$missing postgresql"; \
+  command -v chromium >/dev/null || missing="$$missing chromium"; \
 	  if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi; \
 	fi
 

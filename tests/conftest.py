@@ -47,6 +47,10 @@ ARGONAUT = Path(sys.executable).with_name("argonaut")
 DATABASES = ("SQLite", "PostgreSQL")
 
 
+# The admin's password on servers the fixtures start, so portal tests can sign in as a user would.
+ADMIN_PASSWORD = "admin-" + secrets.token_hex(8)
+
+
 def make_api_key() -> str:
     return "API-" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(28))
 
@@ -191,7 +195,12 @@ def server_factory(
         *args: str, home: Path | None = None, api_key: str | None = None, env: dict[str, str] | None = None
     ) -> ServerProcess:
         key = api_key or make_api_key()
-        full_env = {**os.environ, "ARGONAUT_ADMIN_API_KEY": key, **(env or {})}
+        full_env = {
+            **os.environ,
+            "ARGONAUT_ADMIN_API_KEY": key,
+            "ARGONAUT_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            **(env or {}),
+        }
         home = home or tmp_path_factory.mktemp("home")
         srv = ServerProcess(home, key, list(args), full_env)
         if postgres is not None and "--database" not in args:
@@ -208,7 +217,8 @@ def server_factory(
 
 def _shared_server(home: Path, postgres: Databases | None) -> ServerProcess:
     key = make_api_key()
-    srv = ServerProcess(home, key, ["--task-cap", "10"], {**os.environ, "ARGONAUT_ADMIN_API_KEY": key})
+    env = {**os.environ, "ARGONAUT_ADMIN_API_KEY": key, "ARGONAUT_ADMIN_PASSWORD": ADMIN_PASSWORD}
+    srv = ServerProcess(home, key, ["--task-cap", "10"], env)
     if postgres is not None:
         srv.postgres, srv.database_url = postgres, postgres.create_database("shared")
     return srv.start()
@@ -394,3 +404,31 @@ def assert_process_gone(pid: int, what: str) -> None:
             return
         time.sleep(0.05)
     pytest.fail(f"{what} survived the cancel")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Debian chromium for this test process (see tests/browser.py)."""
+    from browser import launched
+
+    with launched() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser: Any, server: ServerProcess) -> Iterator[Any]:
+    """A fresh browser context (no cookies) on the shared server's portal, not yet signed in."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1400, "height": 900})
+    context.set_default_timeout(20_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def sign_in(tab: Any, username: str = "admin", password: str = ADMIN_PASSWORD, path: str = "/app") -> None:
+    """Open the portal and sign in through its login form, as a person would."""
+    tab.goto(path)
+    tab.get_by_label("User name").fill(username)
+    tab.get_by_label("Password").fill(password)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.get_by_role("button", name="Sign out").wait_for()

@@ -12,7 +12,9 @@ from fastapi import FastAPI
 from argonaut import __version__
 from argonaut.api.app import add_api
 from argonaut.config import ServerSettings
+from argonaut.portal import routes as portal
 from argonaut.security.master_key import SecretBox
+from argonaut.server.first_start import Seeded
 from argonaut.server.node import Node
 
 
@@ -30,7 +32,7 @@ def create_app(settings: ServerSettings, box: SecretBox, announce: bool = True) 
         # every request (bench/logs.py). Objects in it are still freed by reference counting.
         gc.freeze()
         if announce:
-            _announce(node.created_key, node.certificate.thumbprint, settings)
+            _announce(node.seeded, node.certificate.thumbprint, settings)
         try:
             yield
         finally:
@@ -46,16 +48,19 @@ def create_app(settings: ServerSettings, box: SecretBox, announce: bool = True) 
         redoc_url=None,
     )
     add_api(app)
+    app.include_router(portal.build())
     return app
 
 
-def _announce(created_key: str | None, thumbprint: str, settings: ServerSettings) -> None:
+def _announce(seeded: Seeded | None, thumbprint: str, settings: ServerSettings) -> None:
     lines = [f"Argonaut {__version__} — home {settings.home}", f"Server certificate thumbprint: {thumbprint}"]
-    if created_key:
+    if seeded:
         lines += [
             "",
             "First start: created space 'Default', 'Default Worker Pool', 'Default Machine Policy' "
             "and user 'admin'.",
-            f"Admin API key (shown once, keep it safe): {created_key}",
+            f"Admin API key (shown once, keep it safe): {seeded.api_key}",
         ]
+        if seeded.password:
+            lines.append(f"Admin password for the portal (shown once, change it there): {seeded.password}")
     print("\n".join(lines), file=sys.stdout, flush=True)

@@ -48,7 +48,7 @@ from argonaut.security.master_key import SecretBox
 from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
-from argonaut.server.first_start import first_start
+from argonaut.server.first_start import Seeded, first_start
 from argonaut.service import processes, smtp, teams, triggers, variables
 from argonaut.service.child_runs import ChildRuns
 from argonaut.service.events import PURGE_BATCH, purge_older_than
@@ -83,7 +83,7 @@ class Node:
     ssh_connections: SshConnections
     schedule: HealthSchedule
     comms: asyncio.Server | None
-    created_key: str | None
+    seeded: Seeded | None
     heartbeat: NodeHeartbeat
     triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
     retention: EventRetention | None = None  # deletes expired audit events, once per cluster
@@ -99,7 +99,7 @@ class Node:
         chosen = settings.admin_api_key.get_secret_value() if settings.admin_api_key else None
         async with store.transaction() as conn:
             password = settings.admin_password.get_secret_value() if settings.admin_password else None
-            created_key = await first_start(conn, chosen, password)
+            seeded = await first_start(conn, chosen, password)
             await teams.ensure_built_ins(conn)  # roles, Octopus Administrators, Space Managers: idempotent
         events = TaskEvents()
         connections = Connections(
@@ -222,7 +222,7 @@ class Node:
             ssh_connections,
             schedule,
             None,
-            created_key,
+            seeded,
             heartbeat,
             triggers=trigger_schedule,
             retention=retention,

@@ -1,0 +1,3 @@
+// Filled in by its section.
+export const routes = [];
+export const nav = [];

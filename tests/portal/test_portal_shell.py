@@ -1,0 +1,64 @@
+"""The portal's shell in a real browser: served at /app, signing in and out, the space switcher, and
+the server's error shown where the user typed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from conftest import ServerProcess, sign_in, unique
+
+
+def test_the_portal_asks_for_a_login_and_signs_in_and_out(page: Any, server: ServerProcess) -> None:
+    page.goto("/app")
+    page.get_by_label("User name").fill("admin")
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    # The server's own message, not a generic one, and the user stays on the login form.
+    page.get_by_role("alert").filter(has_text="Invalid username or password").first.wait_for()
+    sign_in(page)
+    assert page.url.endswith("/dashboard")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    # The session is gone on the server too: the API refuses the old cookie.
+    page.goto("/app/Spaces-1/dashboard")
+    page.get_by_role("button", name="Sign in").wait_for()
+
+
+def test_the_space_switcher_lists_only_spaces_the_user_can_see(page: Any, server: ServerProcess) -> None:
+    admin = server.client
+    mine = admin.post("/api/spaces", json={"Name": unique("Mine")}).json()
+    theirs = admin.post("/api/spaces", json={"Name": unique("Theirs")}).json()
+    name, password = unique("viewer"), "viewer-password-1"
+    user = admin.post(
+        "/api/users", json={"Username": name, "DisplayName": name, "Password": password, "IsService": False}
+    ).json()
+    members = {"Name": unique("Viewers"), "MemberUserIds": [user["Id"]]}
+    team = admin.post(f"/api/{mine['Id']}/teams", json=members)
+    roles = admin.get("/api/userroles", params={"take": 1000}).json()["Items"]
+    viewer = next(r["Id"] for r in roles if r["Name"] == "Project Viewer")
+    admin.post(
+        f"/api/teams/{team.json()['Id']}/scopeduserroles", json={"UserRoleId": viewer, "SpaceId": mine["Id"]}
+    ).raise_for_status()
+
+    sign_in(page, name, password, path=f"/app/{mine['Id']}/dashboard")
+    options = page.get_by_label("Space").locator("option").all_inner_texts()
+    assert mine["Name"] in options
+    assert theirs["Name"] not in options
+    # A link to the other space's page does not show it either.
+    page.goto(f"/app/{theirs['Id']}/dashboard")
+    page.get_by_text(f"There is no space '{theirs['Id']}' that you can see").wait_for()
+
+
+def test_portal_files_are_served_by_the_node_with_a_strict_policy(server: ServerProcess) -> None:
+    with httpx.Client(base_url=server.url) as anonymous:
+        page = anonymous.get("/app/Spaces-1/tasks/ServerTasks-1")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        script = anonymous.get("/app/static/app.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        again = anonymous.get("/app/static/app.js", headers={"If-None-Match": script.headers["etag"]})
+        assert again.status_code == 304
+        assert anonymous.get("/app/static/nothing.js").status_code == 404
+        assert anonymous.get("/").headers.get("location") == "/app"
