@@ -230,12 +230,27 @@ def test_session_cookie_events_and_no_password_in_store(server: ServerProcess) -
     assert browser.cookies[SESSION].encode() not in content  # only the token's hash is kept
 
 
-def test_first_start_admin_has_a_password_only_when_given(server: ServerProcess, server_factory: Any) -> None:
-    assert server.client.get("/api/users/me").json()["HasPassword"] is False
-    refused = httpx.post(f"{server.url}/api/users/login", json={"Username": "admin", "Password": "anything!"})
-    assert refused.status_code == 400
+def test_first_start_prints_a_generated_admin_password_once(server_factory: Any) -> None:
+    # Without ARGONAUT_ADMIN_PASSWORD the first start makes one up and prints it, once, for the portal.
+    fresh: ServerProcess = server_factory(env={"ARGONAUT_ADMIN_PASSWORD": ""})
+    printed = [line for line in fresh.output if line.startswith("Admin password for the portal")]
+    assert len(printed) == 1
+    password = printed[0].rsplit(": ", 1)[1].strip()
+    me = _login(fresh, "admin", password).get("/api/users/me").json()
+    assert me["Username"] == "admin" and me["HasPassword"] is True
+    assert password not in fresh.stored_content().decode("latin-1")
+    fresh.stop()
+    before = len(fresh.output)
+    fresh.start()  # a restart seeds nothing and prints no password
+    assert not [line for line in fresh.output[before:] if "Admin password" in line]
+
+
+def test_first_start_takes_a_chosen_admin_password_without_printing_it(server_factory: Any) -> None:
     with_password: ServerProcess = server_factory(env={"ARGONAUT_ADMIN_PASSWORD": "first-start-pw"})
+    assert not [line for line in with_password.output if "Admin password" in line]
     browser = _login(with_password, "admin", "first-start-pw")
     me = browser.get("/api/users/me").json()
     assert me["Username"] == "admin" and me["HasPassword"] is True
     assert "first-start-pw" not in with_password.stored_content().decode("latin-1")
+    refused = httpx.post(f"{with_password.url}/api/users/login", json={"Username": "admin", "Password": "nope!"})
+    assert refused.status_code == 400
