@@ -252,5 +252,6 @@ def test_first_start_takes_a_chosen_admin_password_without_printing_it(server_fa
     me = browser.get("/api/users/me").json()
     assert me["Username"] == "admin" and me["HasPassword"] is True
     assert "first-start-pw" not in with_password.stored_content().decode("latin-1")
-    refused = httpx.post(f"{with_password.url}/api/users/login", json={"Username": "admin", "Password": "nope!"})
+    wrong = {"Username": "admin", "Password": "nope!"}
+    refused = httpx.post(f"{with_password.url}/api/users/login", json=wrong)
     assert refused.status_code == 400
