@@ -140,7 +140,8 @@ def machine_policy(row: Row) -> dict[str, Any]:
     }
 
 
-def task(row: Row) -> dict[str, Any]:
+def task(row: Row, pending_reason: str | None = None) -> dict[str, Any]:
+    """A task; ``pending_reason`` (service/pending_reasons.py) says why an unfinished one waits."""
     tid = format_id(Collection.SERVER_TASKS, row["id"])
     sid = format_id(Collection.SPACES, row["space_id"]) if row["space_id"] is not None else None
     state = TaskState(row["state"])
@@ -172,6 +173,7 @@ def task(row: Row) -> dict[str, Any]:
         "PendingInterruptionTypes": pending,
         "HasPendingPreconditions": False,
         "PendingPreconditionTypes": [],
+        "PendingReason": None if finished else pending_reason,
         "CanRerun": False,
         "HasWarningsOrErrors": row["has_warnings_or_errors"],
         "ProjectId": None,

@@ -6,6 +6,11 @@ why a client learns of completion the moment it happens instead of at its next p
 the log out of the store page by page as they send it (``task_logs.py``), so a big log never stalls
 the node.
 
+Every task resource these routes answer carries ``PendingReason``: why an unfinished task still waits
+(the task cap, a busy worker, a person, a child task), computed for unfinished tasks only
+(``service/pending_reasons.py``), so a page of finished tasks costs nothing more. The list filters by
+``project`` and ``environment`` as the described system's does.
+
 A task of a deployment or runbook run belongs to that run's project and environment: a caller whose
 TaskView is restricted sees (and, with TaskCancel there, cancels) only tasks that reach them; a task of no
 project (ad-hoc script, health check) only through an unrestricted grant in the space.
@@ -36,7 +41,9 @@ from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import Page
 from argonaut.domain.permissions import Permission
 from argonaut.domain.tasks import TaskState
+from argonaut.service.pending_reasons import pending_reasons
 from argonaut.store import tasks_repo
+from argonaut.store.connection import Conn
 
 
 def _states(values: list[str] | None) -> list[str] | None:
@@ -50,6 +57,32 @@ def _states(values: list[str] | None) -> list[str] | None:
     return [known[t.lower()] for t in texts]
 
 
+def _filter_places(
+    places: tuple[list[int] | None, list[int] | None] | None,
+    project: str | None,
+    environment: str | None,
+) -> tuple[list[int] | None, list[int] | None] | None:
+    """The caller's visible places narrowed to the project and environment asked for (Octopus's
+    ``project`` and ``environment`` filters): a task of no project matches neither."""
+    if project is None and environment is None:
+        return places
+    projects, environments = places if places is not None else (None, None)
+    for text, collection, name in (
+        (project, Collection.PROJECTS, "project"),
+        (environment, Collection.ENVIRONMENTS, "environment"),
+    ):
+        if text is None:
+            continue
+        number = parse_id(collection, text)
+        if number is None:
+            raise bad_request(f"{name}: '{text}' is not an id like {collection.value}-1")
+        if collection is Collection.PROJECTS:
+            projects = [number] if projects is None or number in projects else []
+        else:
+            environments = [number] if environments is None or number in environments else []
+    return projects, environments
+
+
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["Tasks"])
     view = authorize(Permission.TASK_VIEW, scope)
@@ -59,6 +92,16 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     item_scope: Scope = "any" if scope == "default" else scope
     view_item = authorize(Permission.TASK_VIEW, item_scope)
     cancel_perm = authorize(Permission.TASK_CANCEL, item_scope)
+
+    async def shown(caller: Caller, conn: Conn, rows: list[RowMapping]) -> list[dict[str, Any]]:
+        """Task resources with their PendingReason (computed for unfinished tasks only)."""
+        svc = caller.services
+        reasons = await pending_reasons(conn, rows, svc.queue, svc.settings.node_offline_after_s)
+        return [resources.task(r, reasons.get(int(r["id"]))) for r in rows]
+
+    async def one(caller: Caller, row: RowMapping) -> dict[str, Any]:
+        async with caller.services.store.transaction() as conn:
+            return (await shown(caller, conn, [row]))[0]
 
     async def snapshot_of(caller: Caller, task_id: str) -> task_logs.LogSnapshot:
         row = await load(caller, task_id)
@@ -96,6 +139,8 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         ids: list[str] | None = IdsQuery,
         states: list[str] | None = Query(None, description="Task states, repeated or comma-separated"),
         name: str | None = Query(None, max_length=50, description="Task type, e.g. AdHocScript"),
+        project: str | None = Query(None, max_length=50, description="Only tasks of this project"),
+        environment: str | None = Query(None, max_length=50, description="Only tasks in this environment"),
     ) -> dict[str, Any]:
         numbers = parse_ids(Collection.SERVER_TASKS, ids)
         async with caller.services.store.transaction() as conn:
@@ -103,16 +148,18 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             if restricted(caller, Permission.TASK_VIEW):  # only tasks of the projects/environments it reaches
                 seen = await visible(caller, conn, Permission.TASK_VIEW)
                 places = (seen.projects(None), seen.environments(None))
+            places = _filter_places(places, project, environment)
             total, rows = await tasks_repo.list_tasks(
                 conn, caller.space_id, skip, take, _states(states), numbers, name, places
             )
+            items = await shown(caller, conn, list(rows))
         path = f"/api/{format_id(Collection.SPACES, caller.space_id or 0)}/tasks"
         return envelope(
             "Task",
-            [resources.task(r) for r in rows],
+            items,
             Page(skip, take, total),
             path,
-            {"states": states, "name": name},
+            {"states": states, "name": name, "project": project, "environment": environment},
         )
 
     @router.post("/tasks", status_code=201, summary="Queue a task (AdHocScript runs a script on workers)")
@@ -127,11 +174,11 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             description = body.Description or DESCRIPTIONS[task_type]
             row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
         svc.queue.wake()
-        return resources.task(row)
+        return await one(caller, row)
 
     @router.get("/tasks/{id}", summary="Get a task")
     async def get_task(id: str, caller: Caller = Depends(view_item)) -> dict[str, Any]:  # noqa: A002
-        return resources.task(await load(caller, id))
+        return await one(caller, await load(caller, id))
 
     @router.get(
         "/tasks/{id}/details",
@@ -160,7 +207,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     async def cancel(id: str, caller: Caller = Depends(cancel_perm)) -> dict[str, Any]:  # noqa: A002
         row = await load(caller, id, Permission.TASK_CANCEL)
         await caller.services.queue.cancel(int(row["id"]))
-        return resources.task(await load(caller, id))
+        return await one(caller, await load(caller, id))
 
     @router.get("/tasks/{id}/stream", summary="Follow a task: NDJSON log lines, then the finished task")
     async def stream(

@@ -228,6 +228,11 @@ class TaskQueue:
     def running_count(self) -> int:
         return len(self._running)
 
+    @property
+    def slots_held(self) -> int:
+        """Task-cap slots in use here: running tasks, less those only waiting (for a person, a child)."""
+        return sum(1 for r in self._running.values() if r.run.holds_slot)
+
     def live_log(self, task_id: int) -> TaskLog | None:
         running = self._running.get(task_id)
         return running.run.log if running else None

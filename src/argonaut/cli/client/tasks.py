@@ -20,12 +20,14 @@ COLUMNS: list[Column] = [
     ("Queued", field("QueueTime")),
     ("Duration", field("Duration")),
     ("Error", field("ErrorMessage")),
+    ("Waiting because", field("PendingReason")),
 ]
 DETAILS: list[Column] = [
     ("Id", field("Id")),
     ("Name", field("Name")),
     ("Description", field("Description")),
     ("State", field("State")),
+    ("Waiting because", field("PendingReason")),
     ("Queued", field("QueueTime")),
     ("Started", field("StartTime")),
     ("Completed", field("CompletedTime")),
