@@ -13,6 +13,7 @@ from argonaut.api import (
     routes_action_templates,
     routes_artifacts,
     routes_channels,
+    routes_dashboard,
     routes_environments,
     routes_events,
     routes_interruptions,
@@ -69,6 +70,7 @@ _FAMILIES = (
     routes_runbook_snapshots,
     routes_action_templates,
     routes_triggers,
+    routes_dashboard,
 )
 
 

@@ -34,6 +34,7 @@ from argonaut.domain.permissions import Permission
 from argonaut.service import deployments as deploy_service
 from argonaut.service import releases as release_service
 from argonaut.service.by_names import create_deployments_by_names, create_release_by_names
+from argonaut.service.deployment_preview import preview_deployment
 from argonaut.store import environments_repo, releases_repo
 
 
@@ -213,6 +214,39 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             "PromoteTo": [{"Id": e, "Name": rows[e]["name"]} for e in allowed if e in rows],
             "TenantPromotions": [],
         }
+
+    @router.get(
+        "/releases/{id}/deployments/preview/{environmentId}",
+        summary="What a deployment to the environment would run where, planned as the engine plans it",
+    )
+    async def deployment_preview(
+        id: str,  # noqa: A002
+        environmentId: str,  # noqa: N803
+        caller: Caller = Depends(deployments_view),
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        environment = parse_id(Collection.ENVIRONMENTS, environmentId)
+        if environment is None:
+            raise not_found(environmentId)
+        release = await _RELEASES.fetch(caller, id)
+        async with caller.services.store.transaction() as conn:
+            # A deployment there must be one the caller could see: its project and its environment.
+            await require_visible(
+                caller,
+                conn,
+                Permission.DEPLOYMENT_VIEW,
+                environmentId,
+                int(release["project_id"]),
+                environment,
+            )
+            return await preview_deployment(
+                conn,
+                caller.space_id,
+                release,
+                environment,
+                caller.services.secrets,
+                caller.services.settings.built_in_worker,
+            )
 
     @router.post("/deployments", status_code=201, summary="Deploy a release to an environment")
     async def create_deployment(body: DeploymentCreate, caller: Caller = Depends(deploy)) -> dict[str, Any]:

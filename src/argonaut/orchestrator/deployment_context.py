@@ -126,22 +126,7 @@ class RunContext:
             self.pool_names[pool_id] = pool.name
             if pool.is_default:
                 self.default_pool_id = pool_id
-            result[pool_id] = PoolInfo(
-                pool_id,
-                pool.name,
-                pool.is_default,
-                tuple(
-                    WorkerCandidate(
-                        id=format_id(Collection.WORKERS, m.id),
-                        name=m.name,
-                        health=HealthStatus(m.health_status),
-                        is_disabled=m.is_disabled,
-                        active_leases=m.active_leases,
-                        exclusively_leased=m.exclusively_leased,
-                    )
-                    for m in pool.members
-                ),
-            )
+            result[pool_id] = pool_info(pool)
         return result
 
     @property
@@ -256,19 +241,41 @@ class DeploymentContextLoader:
                 conn, context.space_id, int(context.environment["id"])
             )
         context.target_rows = {format_id(Collection.MACHINES, int(r["id"])): r for r in rows}
-        context.targets = [
-            TargetInfo(
-                id=target_id,
-                name=str(row["name"]),
-                roles=frozenset(str(r) for r in row["roles"] or []),
-                environment_ids=frozenset(str(e) for e in row["environment_ids"] or []),
-                is_disabled=bool(row["is_disabled"]),
-                health=HealthStatus(row["health_status"]),
-                communication_style=str(row["communication_style"]),
-                default_worker_pool_id=(row["endpoint"] or {}).get("DefaultWorkerPoolId") or None,
+        context.targets = [target_info(row) for row in context.target_rows.values()]
+
+
+def target_info(row: Any) -> TargetInfo:
+    """The planner's view of a target row (the engine's, and a deployment preview's)."""
+    return TargetInfo(
+        id=format_id(Collection.MACHINES, int(row["id"])),
+        name=str(row["name"]),
+        roles=frozenset(str(r) for r in row["roles"] or []),
+        environment_ids=frozenset(str(e) for e in row["environment_ids"] or []),
+        is_disabled=bool(row["is_disabled"]),
+        health=HealthStatus(row["health_status"]),
+        communication_style=str(row["communication_style"]),
+        default_worker_pool_id=(row["endpoint"] or {}).get("DefaultWorkerPoolId") or None,
+    )
+
+
+def pool_info(pool: PoolWithMembers) -> PoolInfo:
+    """The planner's view of a pool with its members' health and leases."""
+    return PoolInfo(
+        format_id(Collection.WORKER_POOLS, pool.id),
+        pool.name,
+        pool.is_default,
+        tuple(
+            WorkerCandidate(
+                id=format_id(Collection.WORKERS, m.id),
+                name=m.name,
+                health=HealthStatus(m.health_status),
+                is_disabled=m.is_disabled,
+                active_leases=m.active_leases,
+                exclusively_leased=m.exclusively_leased,
             )
-            for target_id, row in context.target_rows.items()
-        ]
+            for m in pool.members
+        ),
+    )
 
 
 FROZEN_CACHE_SIZE = 64
