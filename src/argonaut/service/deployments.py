@@ -16,7 +16,7 @@ from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.lifecycles import EnvironmentRef, phases_from_json, refusal
 from argonaut.domain.tasks import TaskType
 from argonaut.service.errors import Invalid
-from argonaut.service.run_checks import check_machines, check_skips
+from argonaut.service.run_checks import check_machines, check_prompts, check_skips
 from argonaut.store import (
     environments_repo,
     lifecycles_repo,
@@ -60,6 +60,7 @@ async def create_deployment(
     await _check_lifecycle(conn, space_id, project, release, environment)
     await check_machines(conn, space_id, new.specific_machine_ids, new.excluded_machine_ids)
     await check_skips(conn, release, new.skip_actions, "release")
+    await check_prompts(conn, space_id, release, [environment], new.form_values)
     environment_key = format_id(Collection.ENVIRONMENTS, int(environment["id"]))
     deployment_id = await releases_repo.create_deployment(
         conn,

@@ -1,16 +1,19 @@
 """The checks a deployment and a runbook run share before their task is queued: the deployment targets
-they name exist, and the steps they skip are in their frozen process and may be skipped. One place, so
-both refuse alike."""
+they name exist, the steps they skip are in their frozen process and may be skipped, and every required
+prompted variable of their frozen variables has a value. One place, so both refuse alike."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.processes import parse_steps
+from argonaut.domain.prompted_values import missing_prompted_values
+from argonaut.service.checks import raise_if
 from argonaut.service.errors import Invalid
+from argonaut.service.variables import find_variable_set
 from argonaut.store import machines_repo, processes_repo
 from argonaut.store.connection import Conn
 
@@ -46,3 +49,23 @@ async def check_skips(conn: Conn, frozen: RowMapping, skip_actions: Sequence[str
             problems.append(f"The step '{action.name}' is required and cannot be skipped")
     if problems:
         raise Invalid(problems[0], problems)
+
+
+async def check_prompts(
+    conn: Conn,
+    space_id: int,
+    frozen: RowMapping,
+    environments: Sequence[RowMapping],
+    form_values: Mapping[str, str],
+) -> None:
+    """Refuse when a required prompted variable of ``frozen``'s variables (a release's or a runbook
+    snapshot's) has no value in one of ``environments`` (``domain/prompted_values.py``); every variable
+    lacking one is listed, once."""
+    variable_set = await find_variable_set(conn, space_id, str(frozen["variables_snapshot_id"]))
+    problems: list[str] = []
+    for environment in environments:
+        environment_id = format_id(Collection.ENVIRONMENTS, int(environment["id"]))
+        for problem in missing_prompted_values(variable_set["variables"] or [], environment_id, form_values):
+            if problem not in problems:
+                problems.append(problem)
+    raise_if(problems)

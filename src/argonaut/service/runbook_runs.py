@@ -24,7 +24,7 @@ from argonaut.domain.runbooks import EnvironmentScope, PastRun, retention_victim
 from argonaut.domain.tasks import FINAL_STATES, TaskType
 from argonaut.service.deployments import environment_refs
 from argonaut.service.errors import Invalid
-from argonaut.service.run_checks import check_machines, check_skips
+from argonaut.service.run_checks import check_machines, check_prompts, check_skips
 from argonaut.store import (
     environments_repo,
     lifecycles_repo,
@@ -75,6 +75,7 @@ async def create_runs(
     await _check_scope(conn, space_id, project, runbook, environments)
     await check_machines(conn, space_id, options.specific_machine_ids, options.excluded_machine_ids)
     await check_skips(conn, snapshot, options.skip_actions, "snapshot")
+    await check_prompts(conn, space_id, snapshot, environments, options.form_values)
     return [await _create_run(conn, space_id, runbook, snapshot, e, options, by) for e in environments]
 
 
