@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test check lint typecheck contracts unit integration bench system-deps clean
+.PHONY: run test check lint typecheck contracts unit integration bench screenshots system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -28,7 +28,7 @@ system-deps:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench docs
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict src/argonaut
@@ -43,6 +43,10 @@ test: $(STAMP) system-deps check
 
 bench: $(STAMP)
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# The portal's pictures in docs/screenshots (a real server, headless chromium); commit them when pages change.
+screenshots: $(STAMP) system-deps
+	$(BIN)/python docs/screenshots/take.py
 
 clean:
 	rm -rf $(VENV) argonaut-data .pytest_cache .mypy_cache .ruff_cache

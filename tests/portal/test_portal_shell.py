@@ -3,6 +3,7 @@ the server's error shown where the user typed."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -61,4 +62,19 @@ def test_portal_files_are_served_by_the_node_with_a_strict_policy(server: Server
         again = anonymous.get("/app/static/app.js", headers={"If-None-Match": script.headers["etag"]})
         assert again.status_code == 304
         assert anonymous.get("/app/static/nothing.js").status_code == 404
+        # The page names its files under a prefix that changes with them, so browsers keep them for good.
+        named = re.search(r'src="(/app/static/[0-9a-f]{12}/app.js)"', page.text)
+        assert named is not None
+        kept = anonymous.get(named.group(1))
+        assert kept.content == script.content and "immutable" in kept.headers["cache-control"]
         assert anonymous.get("/").headers.get("location") == "/app"
+
+
+def test_a_user_in_no_team_sees_no_space_but_reaches_their_profile(page: Any, server: ServerProcess) -> None:
+    name, password = unique("loner"), "loner-password-1"
+    body = {"Username": name, "DisplayName": name, "Password": password, "IsService": False}
+    server.client.post("/api/users", json=body).raise_for_status()
+    sign_in(page, name, password)
+    page.wait_for_url("**/app/profile")
+    assert page.get_by_label("Space").count() == 0
+    assert page.get_by_role("link", name="Infrastructure").count() == 0

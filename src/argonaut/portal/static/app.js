@@ -9,10 +9,11 @@ import { useForm, Form, Field, Failure, Loading } from './ui.js';
 import * as dashboard from './pages/dashboard.js';
 import * as infrastructure from './pages/infrastructure.js';
 import * as projects from './pages/projects.js';
+import * as runbooks from './pages/runbooks.js';
 import * as tasks from './pages/tasks.js';
 import * as people from './pages/people.js';
 
-const SECTIONS = [dashboard, projects, infrastructure, tasks, people];
+const SECTIONS = [dashboard, runbooks, projects, infrastructure, tasks, people];
 const ROUTES = SECTIONS.flatMap((s) => s.routes || []).map((r) => ({ ...r, match: compile(r.path) }));
 const NAV = SECTIONS.flatMap((s) => s.nav || []).sort((a, b) => (a.order || 0) - (b.order || 0));
 
@@ -148,9 +149,14 @@ function Shell({ session, onLogout }) {
   </div>`;
 }
 
+// Three reads side by side. A user who holds nothing yet may not list spaces (403): they see no space
+// and can still reach their profile.
 async function loadSession() {
-  const me = await get('/api/users/me');
-  const [spaces, permissions] = await Promise.all([get('/api/spaces/all'), get(`/api/users/${me.Id}/permissions`)]);
+  const [me, spaces, permissions] = await Promise.all([
+    get('/api/users/me'),
+    get('/api/spaces/all').catch((e) => (e instanceof ApiFailure && e.status === 403 ? [] : Promise.reject(e))),
+    get('/api/users/me/permissions'),
+  ]);
   return { me, spaces, permissions };
 }
 
