@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, StringConstraints
 
-from argonaut.api import resources_machines
+from argonaut.api import connection_status, machine_discovery, resources_machines
 from argonaut.api.auth import Caller, Scope, authorize, restricted, visible
 from argonaut.api.collections import (
     IdsQuery,
@@ -185,7 +185,7 @@ def _endpoint(raw: dict[str, Any]) -> dict[str, Any]:
     return canonical_keys(raw, ENDPOINT_FIELDS)
 
 
-def build(scope: Scope) -> APIRouter:
+def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["DeploymentTargets"])
     view = authorize(Permission.MACHINE_VIEW, scope)
     create = authorize(Permission.MACHINE_CREATE, scope)
@@ -242,6 +242,24 @@ def build(scope: Scope) -> APIRouter:
             # Checked at once, as workers are: a target is usable seconds after it is added.
             caller.services.checks.request(caller.space_id, [number], "were added")
         return await load(caller, format_id(Collection.MACHINES, number))
+
+    @router.get(
+        "/machines/discover",
+        summary="Discover a machine before adding it: a listening agent's certificate thumbprint "
+        "(type=TentaclePassive) or an SSH host's key fingerprint (type=Ssh), to confirm",
+    )
+    async def discover(
+        caller: Caller = Depends(create),
+        host: str = Query(..., min_length=1, max_length=255),
+        port: int | None = Query(None, ge=1, le=65535),
+        type: str = Query("TentaclePassive", max_length=40),  # noqa: A002 - the described system's name
+    ) -> dict[str, Any]:
+        found = await machine_discovery.discover(caller.services, host, port, type)
+        return {**found, "EnvironmentIds": [], "Roles": []}
+
+    @router.get("/machines/{id}/connection", summary="A target's connection status and health history")
+    async def machine_connection(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        return await connection_status.connection(caller, await load(caller, id), Collection.MACHINES)
 
     @router.get("/machines/{id}", summary="Get a deployment target")
     async def get_machine(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002

@@ -9,14 +9,15 @@ from pydantic import Field, StringConstraints
 
 from argonaut.api import resources
 from argonaut.api.auth import Caller, Scope, authorize
-from argonaut.api.collections import SkipQuery, add_named_list_routes, take_query
+from argonaut.api.collections import PartialNameQuery, SkipQuery, add_named_list_routes, take_query
 from argonaut.api.crud import SpaceResources
 from argonaut.api.errors import bad_request
 from argonaut.api.inputs import ApiInput
 from argonaut.api.routes_workers import worker_page
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.permissions import Permission
-from argonaut.store import pools_repo, workers_repo
+from argonaut.domain.pool_summary import summarize
+from argonaut.store import pool_health_repo, pools_repo, workers_repo
 
 PoolName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
@@ -62,6 +63,25 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         shape=resources.worker_pool,
         noun="worker pools",
     )
+
+    @router.get(
+        "/workerpools/summary",
+        summary="Worker pools (paged like the list) with how many workers are in each health status",
+    )
+    async def pool_summary(
+        caller: Caller = Depends(view),
+        skip: int = SkipQuery,
+        take: int = take_query(30),
+        partialName: str | None = PartialNameQuery,  # noqa: N803 - the described system's parameter name
+    ) -> dict[str, Any]:
+        assert caller.space_id is not None
+        async with caller.services.store.transaction() as conn:
+            total, rows = await pools_repo.list_pools(
+                conn, caller.space_id, skip, take, None, partialName, None
+            )
+            counts = await pool_health_repo.health_counts(conn, caller.space_id, [r["id"] for r in rows])
+        pools = [{**resources.worker_pool(r), "_number": r["id"]} for r in rows]
+        return {**summarize(pools, counts), "TotalPools": total, "Skip": skip, "Take": take}
 
     @router.post("/workerpools", status_code=201, summary="Create a worker pool")
     async def create_pool(body: PoolCreate, caller: Caller = Depends(edit)) -> dict[str, Any]:

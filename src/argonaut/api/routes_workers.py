@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, StringConstraints
 
-from argonaut.api import resources
+from argonaut.api import connection_status, machine_discovery, resources
 from argonaut.api.auth import Caller, Scope, authorize
 from argonaut.api.collections import (
     IdsQuery,
@@ -27,12 +26,10 @@ from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.paging import MAX_TAKE, Page
 from argonaut.domain.permissions import Permission
 from argonaut.domain.workers import CommunicationStyle, HealthStatus
-from argonaut.ssh.connections import SshError, discover_fingerprint
 from argonaut.store import accounts_repo, policies_repo, pools_repo, workers_repo
 from argonaut.store.connection import Conn
 
 WorkerName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-_HOST = re.compile(r"^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?\.?)+$|^[0-9A-Fa-f:.]+$")
 _ENDPOINT_FIELDS = [
     "CommunicationStyle",
     "Uri",
@@ -228,39 +225,23 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         caller.services.checks.request(caller.space_id, [number], "were added")
         return await load(caller, format_id(Collection.WORKERS, number))
 
-    @router.get("/workers/discover", summary="Discover a machine: an SSH host's key fingerprint, to confirm")
+    @router.get(
+        "/workers/discover",
+        summary="Discover a machine before adding it: an SSH host's key fingerprint (type=Ssh) or a "
+        "listening agent's certificate thumbprint (type=TentaclePassive), to confirm",
+    )
     async def discover(
         caller: Caller = Depends(edit),
         host: str = Query(..., min_length=1, max_length=255),
-        port: int = Query(22, ge=1, le=65535),
+        port: int | None = Query(None, ge=1, le=65535),
         type: str = Query("Ssh", max_length=40),  # noqa: A002 - the described system's parameter name
     ) -> dict[str, Any]:
-        if type.lower() != "ssh":
-            raise bad_request(f"type '{type}' cannot be discovered here: use Ssh")
-        if not _HOST.match(host):
-            raise bad_request(f"'{host}' is not a host name or IP address")
-        try:
-            fingerprint = await discover_fingerprint(host, port)
-        except SshError as exc:
-            raise bad_request(str(exc)) from None
-        endpoint = {
-            "CommunicationStyle": "Ssh",
-            "Host": host.lower(),
-            "Port": port,
-            "Fingerprint": fingerprint,
-            "AccountId": None,
-            "DotNetCorePlatform": "linux-x64",
-            "Uri": f"ssh://{host.lower()}:{port}/",
-        }
-        return {
-            "Id": None,
-            "Name": host,
-            "Endpoint": endpoint,
-            "WorkerPoolIds": [],
-            "IsDisabled": False,
-            "HealthStatus": "Unknown",
-            "Links": {},
-        }
+        found = await machine_discovery.discover(caller.services, host, port, type)
+        return {**found, "WorkerPoolIds": []}
+
+    @router.get("/workers/{id}/connection", summary="A worker's connection status and health history")
+    async def worker_connection(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002
+        return await connection_status.connection(caller, await load(caller, id), Collection.WORKERS)
 
     @router.get("/workers/{id}", summary="Get a worker")
     async def get_worker(id: str, caller: Caller = Depends(view)) -> dict[str, Any]:  # noqa: A002

@@ -11,6 +11,7 @@ Region target through a worker of its pool (``cloud_health``).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.connection_history import health_change
 from argonaut.domain.health import HealthReport
 from argonaut.domain.placement import PlacementKind
 from argonaut.domain.policies import default_document
@@ -32,7 +34,7 @@ from argonaut.orchestrator.cloud_health import CloudRegionHealth
 from argonaut.orchestrator.dispatcher import Dispatcher, run_to_end
 from argonaut.orchestrator.process_run import ProcessRun, ProcessState, RunOptions, Spot, Tools, single_step
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, machines_repo, policies_repo, workers_repo
+from argonaut.store import Store, connection_history_repo, machines_repo, policies_repo, workers_repo
 from argonaut.store.connection import Conn
 from argonaut.store.script_runs_repo import ScriptRun
 
@@ -102,6 +104,9 @@ class WorkerHealth:
         details = dict(row["details"] or {})
         details.update(report.details)
         now = time.time()
+        details["LastChecked"] = dt.datetime.fromtimestamp(now, dt.UTC).isoformat()
+        if report.runner_version:
+            details["RunnerVersion"] = report.runner_version
         if report.status is HealthStatus.UNAVAILABLE:
             details.setdefault("UnavailableSince", str(now))
         else:
@@ -127,6 +132,7 @@ class WorkerHealth:
                 await workers_repo.record_health(
                     conn, int(row["id"]), report.status.value, report.summary, latest, details
                 )
+                await _record_change(conn, row, report)
         return report
 
     async def _run_check_script(
@@ -173,6 +179,15 @@ class WorkerHealth:
                 report.details,
             )
         return report
+
+
+async def _record_change(conn: Conn, row: Any, report: HealthReport) -> None:
+    """Keep the machine's connection history: a check that changed its health writes an event."""
+    change = health_change(str(row["name"]), str(row["health_status"]), report.status.value, report.summary)
+    if change is None:
+        return
+    machine_id = workers_repo.machine_id(int(row["id"]), str(row.get("kind") or workers_repo.WORKER))
+    await connection_history_repo.record(conn, int(row["space_id"]), machine_id, *change)
 
 
 HEALTH_CHECK = "Octopus.HealthCheck"
