@@ -297,3 +297,28 @@ def test_a_listening_target_is_added_to_an_environment_and_listed_there(
     page.get_by_role("link", name=environment["Name"]).click()
     row = page.get_by_role("row").filter(has=page.get_by_role("link", name="web-1"))
     row.get_by_text("Healthy", exact=True).wait_for()
+
+
+def test_environments_are_added_renamed_and_deleted_in_the_portal(page: Any, server: ServerProcess) -> None:
+    space = _space(server.client)
+    sign_in(page, path=f"/app/{space}/infrastructure/environments")
+    page.get_by_label("Environment name").fill("Staging")
+    page.get_by_role("button", name="Add environment").click()
+    page.get_by_role("link", name="Staging").wait_for()
+    # The same name again: the server's message, beside the name.
+    page.get_by_label("Environment name").fill("Staging")
+    page.get_by_role("button", name="Add environment").click()
+    page.locator(".field.has-error").get_by_label("Environment name").wait_for()
+
+    page.get_by_role("link", name="Staging").click()
+    page.get_by_label("Environment name").fill("Pre-production")
+    page.get_by_label("Use guided failure").check()
+    page.get_by_role("button", name="Save environment").click()
+    page.get_by_role("heading", name="Pre-production").wait_for()
+    saved = server.client.get(f"/api/{space}/environments/all").json()
+    assert [(e["Name"], e["UseGuidedFailure"]) for e in saved] == [("Pre-production", True)]
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete environment").click()
+    page.get_by_role("heading", name="Environments", exact=True).wait_for()
+    assert server.client.get(f"/api/{space}/environments/all").json() == []

@@ -74,8 +74,12 @@ def test_a_deployer_walks_the_portal_from_a_new_worker_to_an_approved_deployment
         page.locator(".task-facts").get_by_text("Success").wait_for()
         page.get_by_text(f"Run script on {worker}").first.wait_for()  # it ran on the new agent
 
-        # A project of two steps: a script, then a person's approval.
-        api.post("/api/Spaces-1/environments", json={"Name": "Production"}).raise_for_status()
+        # An environment, and a project of two steps: a script, then a person's approval.
+        sections.get_by_role("link", name="Infrastructure").click()
+        page.get_by_role("navigation", name="Infrastructure").get_by_role("link", name="Environments").click()
+        page.get_by_label("Environment name").fill("Production")
+        page.get_by_role("button", name="Add environment").click()
+        page.get_by_role("link", name="Production").wait_for()
         project = unique("Checkout")
         sections.get_by_role("link", name="Projects").click()
         page.get_by_role("button", name="Add project").click()

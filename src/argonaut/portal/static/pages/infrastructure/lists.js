@@ -1,7 +1,7 @@
 // Lists of machines and environments, one page at a time, with the filters the API takes.
-import { html, useState, useEffect, useApi, useApis, Loaded, Table, Pager, Health, Field } from '../../ui.js';
-import { query } from '../../api.js';
-import { InfraPage, base, KINDS, styleText, HEALTH_ORDER, HEALTH_WORDS } from './common.js';
+import { html, useState, useEffect, useApi, useApis, Loaded, Table, Pager, Health, Field, useForm, Form, ActionButton } from '../../ui.js';
+import { query, post, put, del } from '../../api.js';
+import { InfraPage, base, KINDS, styleText, HEALTH_ORDER, HEALTH_WORDS, nameField } from './common.js';
 
 const TAKE = 30;
 
@@ -67,7 +67,27 @@ export function Environments({ ctx }) {
       <${Table} columns=${columns} rows=${page.Items} empty="No environments yet." />
       <${Pager} page=${page} skip=${skip} onSkip=${setSkip} />`}
     </${Loaded}>
+    ${ctx.can('EnvironmentCreate') ? html`<${EnvironmentForm} ctx=${ctx} onDone=${() => state.reload()} />` : null}
   </${InfraPage}>`;
+}
+
+// Adds an environment, or (given one) edits its name, description and guided-failure default.
+function EnvironmentForm({ ctx, environment, onDone }) {
+  const blank = { Name: '', Description: '', UseGuidedFailure: false };
+  const form = useForm(environment ? { Name: environment.Name, Description: environment.Description || '', UseGuidedFailure: !!environment.UseGuidedFailure } : blank,
+    [nameField('environment'), { name: 'Description' }, { name: 'UseGuidedFailure', label: 'Use guided failure' }]);
+  const save = async (v) => {
+    const saved = environment ? await put(ctx.api(`/environments/${environment.Id}`), { ...environment, ...v }) : await post(ctx.api('/environments'), v);
+    if (!environment) form.setValues(blank);
+    onDone(saved);
+  };
+  return html`<div class="panel infra-add"><h2>${environment ? 'Settings' : 'Add an environment'}</h2>
+    <${Form} form=${form} onSubmit=${save} submitLabel=${environment ? 'Save environment' : 'Add environment'}>
+      <${Field} form=${form} name="Name" label="Environment name" required />
+      <${Field} form=${form} name="Description" label="Description" />
+      <${Field} form=${form} name="UseGuidedFailure" label="Use guided failure" type="checkbox"
+        help="Deployments to this environment ask a person what to do when a step fails." />
+    </${Form}></div>`;
 }
 
 export function Environment({ ctx, params }) {
@@ -82,7 +102,11 @@ export function Environment({ ctx, params }) {
     <${Loaded} state=${state}>${() => html`
       <h2>Deployment targets</h2>
       <${MachineTable} ctx=${ctx} kind="target" path=${ctx.api(`/environments/${params.id}/machines`)} names=${names}
-        onReady=${() => setReady(true)} />`}
+        onReady=${() => setReady(true)} />
+      ${ctx.can('EnvironmentEdit') ? html`<${EnvironmentForm} key=${env.Id} ctx=${ctx} environment=${env} onDone=${() => state.reload()} />` : null}
+      ${ctx.can('EnvironmentDelete') ? html`<p><${ActionButton} label="Delete environment" className="danger"
+        confirmText=${`Delete the environment ${env.Name}?`} action=${() => del(ctx.api(`/environments/${env.Id}`))}
+        onDone=${() => ctx.navigate(base(ctx, '/environments'))} /></p>` : null}`}
     </${Loaded}>
   </${InfraPage}>`;
 }
