@@ -406,9 +406,13 @@ def assert_process_gone(pid: int, what: str) -> None:
     pytest.fail(f"{what} survived the cancel")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Headless Debian chromium for this test process (see tests/browser.py)."""
+    """Headless Debian chromium for one test module (see tests/browser.py).
+
+    Per module, not per session: Playwright's sync API keeps an event loop running while it is open,
+    and the test process's later modules call ``asyncio.run``, which refuses to start inside one.
+    """
     from browser import launched
 
     with launched() as chromium:

@@ -56,6 +56,8 @@ def _keep_on_loopback(case: schemathesis.Case) -> None:
 
 # Discovery opens an SSH connection to the host it is given: fuzzed host names would send traffic
 # off this machine, so it is exercised by tests/integration/test_ssh.py with loopback hosts instead.
+# One test holds every operation's examples (~370 operations x 25): minutes, not the default 180 s.
+@pytest.mark.timeout(900)
 @schema.exclude(path_regex="discover").parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_input_causes_a_server_error(case: schemathesis.Case) -> None:

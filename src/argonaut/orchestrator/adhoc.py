@@ -34,7 +34,6 @@ from argonaut.domain.workers import (
     BuiltInWorker,
     HealthStatus,
     NoWorker,
-    WorkerCandidate,
     choose_worker,
 )
 from argonaut.orchestrator.action_runner import RecordedRun
@@ -350,17 +349,7 @@ class AdHocScripts:
         pool_ids = list(args.worker_pool_ids) or None  # none named: the space's default pool
         plan = []
         for pool in await pools_repo.pools_with_members(conn, space_id, pool_ids):
-            candidates = [
-                WorkerCandidate(
-                    id=format_id(Collection.WORKERS, m.id),
-                    name=m.name,
-                    health=HealthStatus(m.health_status),
-                    is_disabled=m.is_disabled,
-                    active_leases=m.active_leases,
-                    exclusively_leased=m.exclusively_leased,
-                )
-                for m in pool.members
-            ]
+            candidates = [m.candidate() for m in pool.members]
             choice = choose_worker(pool.name, pool.is_default, candidates, self._built_in_enabled, exclusive)
             pool_variables = _pool_variables(pool.id, pool.name)
             if isinstance(choice, BuiltInWorker):

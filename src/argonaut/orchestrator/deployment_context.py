@@ -19,7 +19,7 @@ from argonaut.domain.placement import DeploymentContext, PoolInfo, TargetInfo
 from argonaut.domain.processes import Step
 from argonaut.domain.tasks import TaskState, TaskType
 from argonaut.domain.variables import Variable
-from argonaut.domain.workers import HealthStatus, WorkerCandidate
+from argonaut.domain.workers import HealthStatus
 from argonaut.orchestrator.queue import TaskRun, Verdict
 from argonaut.store import (
     Store,
@@ -264,17 +264,7 @@ def pool_info(pool: PoolWithMembers) -> PoolInfo:
         format_id(Collection.WORKER_POOLS, pool.id),
         pool.name,
         pool.is_default,
-        tuple(
-            WorkerCandidate(
-                id=format_id(Collection.WORKERS, m.id),
-                name=m.name,
-                health=HealthStatus(m.health_status),
-                is_disabled=m.is_disabled,
-                active_leases=m.active_leases,
-                exclusively_leased=m.exclusively_leased,
-            )
-            for m in pool.members
-        ),
+        tuple(m.candidate() for m in pool.members),
     )
 
 

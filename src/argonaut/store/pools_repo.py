@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, delete, func, select
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.ids import Collection, format_id
+from argonaut.domain.workers import HealthStatus, WorkerCandidate
 from argonaut.store.common import Refused, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.database import LEASING, take_turns
@@ -97,6 +99,17 @@ class PoolMember:
     machine_policy_id: int
     active_leases: int
     exclusively_leased: bool
+
+    def candidate(self) -> WorkerCandidate:
+        """This member as worker choice sees it (ad-hoc scripts, deployments and previews alike)."""
+        return WorkerCandidate(
+            id=format_id(Collection.WORKERS, self.id),
+            name=self.name,
+            health=HealthStatus(self.health_status),
+            is_disabled=self.is_disabled,
+            active_leases=self.active_leases,
+            exclusively_leased=self.exclusively_leased,
+        )
 
 
 @dataclass(frozen=True, slots=True)
