@@ -179,3 +179,38 @@ def test_sensitive_values_are_write_only_in_the_variables_editor(page: Any, serv
     page.get_by_role("status").filter(has_text="Saved").wait_for()
     (kept,) = ok(server.client.get(url))["Variables"]
     assert (kept["Name"], kept["IsSensitive"], kept["Value"]) == ("DbPassword", True, None)
+
+
+def test_the_deploy_form_asks_for_prompted_variables_and_the_script_gets_the_answer(
+    page: Any, server: ServerProcess
+) -> None:
+    space, _ = new_space(server.client)
+    c = server.client
+    project = ok(c.post(f"/api/{space}/projects", json={"Name": unique("Prompted")}), 201)
+    process_url = f"/api/{space}/projects/{project['Id']}/deploymentprocesses"
+    process = ok(c.get(process_url))
+    script = {
+        "Octopus.Action.RunOnServer": "true",
+        "Octopus.Action.Script.ScriptBody": 'echo "why: #{Reason}"',
+    }
+    process["Steps"] = [
+        {"Name": "Say", "Actions": [{"Name": "Say", "ActionType": "Octopus.Script", "Properties": script}]}
+    ]
+    ok(c.put(process_url, json=process))
+    variables_url = f"/api/{space}/projects/{project['Id']}/variables"
+    variables = ok(c.get(variables_url))
+    prompt = {"Label": "Why deploy now?", "Description": "Goes in the log", "Required": True}
+    variables["Variables"] = [{"Name": "Reason", "Value": "", "Prompt": prompt}]
+    ok(c.put(variables_url, json=variables))
+    release = ok(c.post(f"/api/{space}/releases", json={"ProjectId": project["Id"], "Version": "1.0.0"}), 201)
+
+    sign_in(page, path=f"/app/{space}/projects/{project['Id']}/releases/{release['Id']}")
+    answer = page.get_by_label("Why deploy now?")
+    answer.wait_for()
+    page.get_by_role("button", name="Deploy").click()
+    # Refused by the server while the person is still on the form, with the message beside the field.
+    page.locator(".field.has-error").get_by_label("Why deploy now?").wait_for()
+    answer.fill("the fix for the checkout bug")
+    page.get_by_role("button", name="Deploy").click()
+    page.wait_for_url(re.compile(rf"/app/{space}/tasks/ServerTasks-\d+$"))
+    wait_for_log_line(c, page.url.rsplit("/", 1)[1], "why: the fix for the checkout bug")

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from argonaut.domain.prompted_values import missing_prompted_values
+from argonaut.domain.prompted_values import missing_prompted_values, prompt_form
+from argonaut.domain.variables import ScopeField, Variable
 
 
 def prompted(name: str, required: bool = True, value: str | None = None, **more: Any) -> dict[str, Any]:
@@ -45,3 +46,36 @@ def test_missing_prompted_values(
     assert len(problems) == len(missing), problems
     for problem, name in zip(problems, missing, strict=True):
         assert name in problem and problem.startswith("FormValues: the prompted variable")
+
+
+def _variable(
+    name: str,
+    value: str | None,
+    *,
+    sensitive: bool = False,
+    envs: tuple[str, ...] = (),
+    prompt: dict[str, object] | None = None,
+) -> Variable:
+    scope = {ScopeField.ENVIRONMENT: frozenset(envs)} if envs else {}
+    return Variable(f"id-{name}-{len(envs)}", name, value, sensitive, scope, prompt=prompt)
+
+
+def test_the_preview_form_asks_for_each_prompt_that_applies_with_its_default_unless_sensitive() -> None:
+    variables = [
+        _variable("Plain", "x"),
+        _variable("Reason", "routine", prompt={"Label": "Why now?", "Required": True}),
+        _variable("Reason", "other", prompt={"Label": "ignored: the first of a name wins"}),
+        _variable("Token", "secret", sensitive=True, prompt={"Required": False}),
+        _variable("ProdOnly", "p", envs=("Environments-2",), prompt={"Required": True}),
+    ]
+    form = prompt_form(variables, "environments-1")
+    assert [e["Name"] for e in form["Elements"]] == ["Reason", "Token"]
+    reason = form["Elements"][0]["Control"]
+    assert (reason["Label"], reason["Required"], reason["IsSensitive"]) == ("Why now?", True, False)
+    assert form["Elements"][1]["Control"]["IsSensitive"] is True
+    assert form["Values"] == {"Reason": "routine"}  # never the sensitive default
+    assert [e["Name"] for e in prompt_form(variables, "Environments-2")["Elements"]] == [
+        "Reason",
+        "Token",
+        "ProdOnly",
+    ]

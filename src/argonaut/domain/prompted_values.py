@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from argonaut.domain.variables import ScopeField
+from argonaut.domain.variables import ScopeField, Variable
 
 SECRET_KEY = "Secret"  # where a stored sensitive entry keeps its (encrypted) value
 
@@ -54,3 +54,39 @@ def missing_prompted_values(
             called = f" ({label})" if label and label != name else ""
             problems.append(f"FormValues: the prompted variable '{name}'{called} requires a value")
     return problems
+
+
+def prompt_form(variables: Sequence[Variable], environment_id: str) -> dict[str, Any]:
+    """The described system's ``Form`` of a deployment preview: one element per prompted variable that
+    applies in ``environment_id`` (first of a name wins, as the check above), each keyed by the variable's
+    name as ``FormValues`` is, and the non-sensitive defaults as ``Values``. A sensitive default is never
+    shown; leaving its field empty keeps it."""
+    elements: list[dict[str, Any]] = []
+    values: dict[str, str] = {}
+    seen: set[str] = set()
+    folded_env = environment_id.casefold()
+    for variable in variables:
+        if variable.prompt is None or variable.name.casefold() in seen:
+            continue
+        environments = variable.scope.get(ScopeField.ENVIRONMENT) or frozenset()
+        if environments and folded_env not in {e.casefold() for e in environments}:
+            continue
+        seen.add(variable.name.casefold())
+        prompt = variable.prompt
+        elements.append(
+            {
+                "Name": variable.name,
+                "Control": {
+                    "Type": "VariableValue",
+                    "Name": variable.name,
+                    "Label": str(prompt.get("Label") or variable.name),
+                    "Description": str(prompt.get("Description") or ""),
+                    "Required": bool(prompt.get("Required")),
+                    "IsSensitive": variable.is_sensitive,
+                },
+                "IsValueRequired": bool(prompt.get("Required")),
+            }
+        )
+        if not variable.is_sensitive and variable.value:
+            values[variable.name] = variable.value
+    return {"Values": values, "Elements": elements}

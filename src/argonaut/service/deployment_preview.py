@@ -24,6 +24,7 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.placement import DeploymentContext, Placement, PlannedAction, plan_deployment
+from argonaut.domain.prompted_values import prompt_form
 from argonaut.domain.variables import ScopeContext, all_values
 from argonaut.domain.workers import BuiltInWorker, WorkerCandidate
 from argonaut.orchestrator.deployment_context import pool_info, target_info
@@ -76,7 +77,7 @@ async def preview_deployment(
             _step(planned.step.target_roles, action) for planned in plan.steps for action in planned.actions
         ],
         "Problems": plan.problems,
-        "Form": {"Values": {}, "Elements": []},
+        "Form": prompt_form(variables, environment_id),
         "UseGuidedFailureModeByDefault": bool(environment["use_guided_failure"]),
     }
 

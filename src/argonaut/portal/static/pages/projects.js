@@ -262,15 +262,27 @@ function Deployments({ ctx, page, envName }) {
   ]} />`;
 }
 
+// Prompted variables come with the preview (its Form, per environment): one field each, keyed by the
+// variable's name as FormValues is; a default is shown until the user types, a sensitive one never.
 function Deploy({ ctx, release, template }) {
   const targets = template.PromoteTo || [];
-  const form = useForm({ EnvironmentId: targets.length ? targets[0].Id : '', Comments: '' },
-    [{ name: 'EnvironmentId', label: 'Environment' }, { name: 'Comments' }]);
-  const env = form.values.EnvironmentId;
-  const preview = useApi(env ? ctx.api(`/releases/${release.Id}/deployments/preview/${env}`) : null);
+  const env0 = targets.length ? targets[0].Id : '';
+  const [envId, setEnvId] = useState(env0);
+  const previewState = useApi(envId ? ctx.api(`/releases/${release.Id}/deployments/preview/${envId}`) : null);
+  const promptForm = (previewState.data && previewState.data.Form) || { Elements: [], Values: {} };
+  const prompts = promptForm.Elements || [];
+  const key = (name) => `prompt:${name}`;
+  const form = useForm({ EnvironmentId: env0, Comments: '' }, [
+    { name: 'EnvironmentId', label: 'Environment' }, { name: 'Comments' },
+    ...prompts.map((e) => ({ name: key(e.Name), aliases: [e.Name], label: e.Control.Label })),
+  ]);
+  useEffect(() => { setEnvId(form.values.EnvironmentId); }, [form.values.EnvironmentId]);
   if (!targets.length) return html`<div class="panel"><h2>Deploy</h2><p class="notice">The lifecycle allows no environment for this release now.</p></div>`;
+  const valueOf = (e) => (form.values[key(e.Name)] !== undefined ? form.values[key(e.Name)] : ((promptForm.Values || {})[e.Name] || ''));
   const deploy = async (v) => {
-    const deployment = await post(ctx.api('/deployments'), { ReleaseId: release.Id, EnvironmentId: v.EnvironmentId, Comments: v.Comments || undefined });
+    const formValues = {};
+    for (const e of prompts) { const value = valueOf(e); if (String(value).trim()) formValues[e.Name] = String(value); }
+    const deployment = await post(ctx.api('/deployments'), { ReleaseId: release.Id, EnvironmentId: v.EnvironmentId, Comments: v.Comments || undefined, FormValues: formValues });
     ctx.navigate(ctx.href(`/tasks/${deployment.TaskId}`));
   };
   return html`<div class="panel deploy"><h2>Deploy release ${release.Version}</h2>
@@ -278,8 +290,13 @@ function Deploy({ ctx, release, template }) {
       <${Field} form=${form} name="EnvironmentId" label="Environment" type="select" options=${targets.map((e) => ({ value: e.Id, label: e.Name }))} />
       <section class="preview" aria-label="Preview" aria-live="polite">
         <h3>What runs where</h3>
-        <${Loaded} state=${preview}>${(p) => html`<${Preview} preview=${p} />`}</${Loaded}>
+        <${Loaded} state=${previewState}>${(p) => html`<${Preview} preview=${p} />`}</${Loaded}>
       </section>
+      ${prompts.length ? html`<h3>Prompted variables</h3>` : null}
+      ${prompts.map((e) => html`<${Field} form=${form} name=${key(e.Name)} label=${e.Control.Label}
+        help=${e.Control.Description || (e.Control.IsSensitive ? 'Sensitive: leave it empty to use the stored value.' : undefined)}
+        required=${e.Control.Required} type=${e.Control.IsSensitive ? 'password' : 'text'}
+        value=${valueOf(e)} onInput=${(value) => form.set(key(e.Name), value)} />`)}
       <${Field} form=${form} name="Comments" label="Comments" />
     </${Form}></div>`;
 }
