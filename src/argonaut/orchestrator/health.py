@@ -129,10 +129,12 @@ class WorkerHealth:
                     "deletes unavailable machines",
                 )
             else:
+                previous = await workers_repo.change_health_status(conn, int(row["id"]), report.status.value)
                 await workers_repo.record_health(
                     conn, int(row["id"]), report.status.value, report.summary, latest, details
                 )
-                await _record_change(conn, row, report)
+                if previous is not None:
+                    await _record_change(conn, row, previous, report)
         return report
 
     async def _run_check_script(
@@ -181,9 +183,9 @@ class WorkerHealth:
         return report
 
 
-async def _record_change(conn: Conn, row: Any, report: HealthReport) -> None:
-    """Keep the machine's connection history: a check that changed its health writes an event."""
-    change = health_change(str(row["name"]), str(row["health_status"]), report.status.value, report.summary)
+async def _record_change(conn: Conn, row: Any, previous: str, report: HealthReport) -> None:
+    """Keep the machine's connection history: the check that changed its health writes an event."""
+    change = health_change(str(row["name"]), previous, report.status.value, report.summary)
     if change is None:
         return
     machine_id = workers_repo.machine_id(int(row["id"]), str(row.get("kind") or workers_repo.WORKER))

@@ -195,6 +195,25 @@ async def record_health(
     await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
 
 
+async def change_health_status(conn: Conn, worker_id: int, status: str) -> str | None:
+    """Set a machine's health status; the status it had when this call changed it, else None.
+
+    A compare-and-set: of two checks racing to record the same change (a start notice and a scheduled
+    check, say), only one sees its update take effect (PostgreSQL re-reads the row the other updated),
+    so the connection history gets one entry per change."""
+    previous = (
+        await conn.execute(select(workers.c.health_status).where(workers.c.id == worker_id))
+    ).scalar_one_or_none()
+    if previous is None or previous == status:
+        return None
+    done = await conn.execute(
+        update(workers)
+        .where(workers.c.id == worker_id, workers.c.health_status != status)
+        .values(health_status=status)
+    )
+    return str(previous) if done.rowcount else None
+
+
 async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Sequence[RowMapping]:
     """Every registration (in any space, worker or deployment target) of the polling agent with this
     subscription and certificate: one link serves them all, and its arrival checks them all."""
