@@ -78,3 +78,42 @@ def test_a_user_in_no_team_sees_no_space_but_reaches_their_profile(page: Any, se
     page.wait_for_url("**/app/profile")
     assert page.get_by_label("Space").count() == 0
     assert page.get_by_role("link", name="Infrastructure").count() == 0
+
+
+def test_the_portal_is_usable_by_keyboard_alone(page: Any, server: ServerProcess) -> None:
+    from conftest import ADMIN_PASSWORD
+
+    page.goto("/app")
+    page.get_by_label("User name").wait_for()
+    # Sign in without a pointer: Tab into the form, type, Enter submits.
+    focused = ""
+    for _ in range(5):
+        page.keyboard.press("Tab")
+        focused = page.evaluate("document.activeElement && document.activeElement.name")
+        if focused == "Username":
+            break
+    assert focused == "Username"
+    page.keyboard.type("admin")
+    page.keyboard.press("Tab")
+    page.keyboard.type(ADMIN_PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("button", name="Sign out").wait_for()
+
+    # Tab walks the skip link and the sections, each a link that Enter follows.
+    seen: list[str] = []
+    for _ in range(25):
+        page.keyboard.press("Tab")
+        seen.append(
+            page.evaluate("document.activeElement.tagName === 'A' ? document.activeElement.textContent : ''")
+        )
+        if seen[-1] == "Tasks":
+            break
+    assert "Skip to content" in seen and seen[-1] == "Tasks", seen
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/tasks")
+    page.get_by_role("heading", name="Tasks", exact=True).wait_for()
+    # Following a link puts the keyboard at the new page's content; what has focus there is outlined.
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.getElementById('main').contains(document.activeElement)")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"

@@ -3,7 +3,7 @@
 //   routes: [{ path: '/:space/tasks/:id', view: Component, title }]  (':space' is a space's id)
 //   nav:    [{ label, path: '/:space/tasks', order, system? , needs? }]  (needs: a permission name)
 // A view gets { ctx, params, query }; ctx knows the space, the user and what they may do.
-import { html, render, useState, useEffect } from './vendor/htm-preact-3.1.1.js';
+import { html, render, useState, useEffect, useRef } from './vendor/htm-preact-3.1.1.js';
 import { get, post, whenUnauthorized, ApiFailure } from './api.js';
 import { useForm, Form, Field, Failure, Loading } from './ui.js';
 import * as dashboard from './pages/dashboard.js';
@@ -107,6 +107,14 @@ function Shell({ session, onLogout }) {
       else navigate('/profile', { replace: true });
     }
   }, [where.path, space]);
+  // After an in-app navigation, keyboard and screen-reader users start at the new page's content
+  // (a full page load starts at the top, with the skip link).
+  const firstRender = useRef(true);
+  useEffect(() => {
+    if (firstRender.current) { firstRender.current = false; return; }
+    const main = document.getElementById('main');
+    if (main) main.focus({ preventScroll: true });
+  }, [where.path]);
   const can = permissionsOf(permissions);
   const ctx = {
     me, spaces, space, navigate,
