@@ -145,6 +145,15 @@ class ServerProcess:
         self.proc = None
 
 
+# The longest single test (the OpenAPI fuzzer: minutes) starts first, so the other test process works
+# through the rest beside it instead of both waiting on it at the end.
+_FIRST = ("test_openapi_fuzz.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.path.name not in _FIRST)  # stable: the rest keep their order
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Run every test that needs a database on the databases its module names, else on SQLite."""
     if "database" in metafunc.fixturenames:
