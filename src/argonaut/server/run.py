@@ -64,6 +64,7 @@ async def _serve(server: uvicorn.Server) -> None:
         host, port = sockets[0].getsockname()[:2]
         shown = f"[{host}]" if ":" in host else host
         print(f"Listening on http://{shown}:{port}", flush=True)
+        print(f"Web portal: http://{shown}:{port}/app", flush=True)
         # No --server-comms-port: register-worker learns the bound port from the root document.
         print(
             "Add a worker: argonaut agent create-instance --home ./agent1 && "
