@@ -229,6 +229,9 @@ tasks = Table(
     Column("log_count", Integer, nullable=False, default=0),
     Index("ix_tasks_state_queue", "state", "id"),
     Index("ix_tasks_space_id", "space_id", "id"),
+    # Filtered task lists (state, type) count and page from these alone (migration 0012).
+    Index("ix_tasks_space_state", "space_id", "state", "id"),
+    Index("ix_tasks_space_name", "space_id", "name", "id"),
     sqlite_autoincrement=True,
 )
 
