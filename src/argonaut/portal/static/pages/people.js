@@ -199,7 +199,7 @@ function TeamPage({ ctx, params }) {
     <${Loaded} state=${state}>${() => html`
       <div class="row">
         <div class="panel"><h2>Team</h2>
-          <${TeamForm} key=${team.Id + team.MemberUserIds.join()} team=${team} users=${users} onSaved=${state.reload} />
+          <${TeamForm} key=${team.Id} team=${team} users=${users} onSaved=${state.reload} />
         </div>
         <div class="panel"><h2>Roles</h2>
           <${Table} caption="Roles this team holds" rows=${scoped.Items} empty="This team holds no role yet." columns=${[
