@@ -20,6 +20,7 @@ from argonaut.api import (
     routes_lifecycles,
     routes_machine_policies,
     routes_machines,
+    routes_metrics,
     routes_nodes,
     routes_processes,
     routes_project_groups,
@@ -78,6 +79,7 @@ def add_api(app: FastAPI) -> None:
     errors.install(app)
     routers = [
         ("", routes_system.router),
+        ("", routes_metrics.router),
         ("", routes_spaces.router),
         ("", routes_nodes.router),
         ("", routes_smtp.router),

@@ -148,6 +148,15 @@ class Connections:
             self._links.pop(endpoint.uri, None)
         asyncio.ensure_future(current.close())
 
+    def connected_by_style(self) -> dict[str, int]:
+        """Live links by style, for ``/metrics`` at scrape time: a listening agent's address is its
+        ``https://`` URI, a polling agent's its subscription."""
+        counts = {"polling": 0, "listening": 0}
+        for address, held in list(self._links.items()):
+            style = "listening" if address.startswith("https://") else "polling"
+            counts[style] += sum(1 for link in held.values() if not link.closed)
+        return counts
+
     async def close(self) -> None:
         for held in list(self._links.values()):
             for link in list(held.values()):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -207,10 +208,13 @@ class AdHocScripts:
         self, run: TaskRun, args: AdHocScriptArguments
     ) -> list[RecordedRun] | Verdict:
         waited = 0
+        wait_from = 0.0
         checked: set[int] = set()
         while True:
             found = await self._plan(run, args)
             if not isinstance(found, _Problems):
+                if waited:  # for /metrics: how long the task waited for a busy worker
+                    self._tools.runner.waited_for_lease("worker", time.monotonic() - wait_from)
                 return found
             plan = found.plan
             unchecked = {w for p in plan for w in p.unchecked} - checked
@@ -224,6 +228,7 @@ class AdHocScripts:
                 # Every healthy worker is leased (exclusively, or up to its limit): wait for one rather
                 # than fail the step, as the described system learned to (OctopusDeploy/Issues#9470).
                 if waited == 0:
+                    wait_from = time.monotonic()
                     for p in plan:
                         if p.busy:
                             run.log.write(run.root_activity, "Wait", f"Waiting: {p.problem}")

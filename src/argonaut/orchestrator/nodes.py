@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 
+from argonaut.metrics import Metrics
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.store import Store, nodes_repo
 from argonaut.store.timeutil import utcnow
@@ -30,8 +31,10 @@ class NodeHeartbeat:
         node_id: int,
         offline_after_s: float,
         on_offline: OnOffline | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or queue.metrics
         self._queue = queue
         self.node_id = node_id
         self.offline_after_s = offline_after_s
@@ -61,6 +64,8 @@ class NodeHeartbeat:
         async with self._store.single() as conn:
             row = await nodes_repo.heartbeat(conn, self.node_id)
             offline = await nodes_repo.offline_names(conn, cutoff)
+        self._metrics.heartbeats.inc()
+        self._metrics.last_heartbeat.set_to_current_time()
         if row is not None:
             self._queue.configure(int(row["max_concurrent_tasks"]), bool(row["is_in_maintenance_mode"]))
         return offline

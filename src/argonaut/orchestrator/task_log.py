@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from prometheus_client import Counter
+
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.store.tasks_repo import LogRow
 
@@ -27,8 +29,10 @@ class TaskLog:
         events: TaskEvents,
         first_seq: int = 0,
         activities: list[dict[str, Any]] | None = None,
+        lines_written: Counter | None = None,
     ) -> None:
         self.task_id = task_id
+        self._lines_written = lines_written  # the node's /metrics counter of log lines
         self._events = events
         self._next_seq = first_seq
         self.pending: list[LogRow] = []
@@ -84,6 +88,8 @@ class TaskLog:
             cursor,
         )
         self._next_seq += 1
+        if self._lines_written is not None:
+            self._lines_written.inc()
         if category in ("Error", "Warning", "Fatal"):
             self.has_warnings_or_errors = True
         self.pending.append(row)
