@@ -132,3 +132,25 @@ def test_a_script_waiting_for_a_busy_worker_names_the_pool(
     finally:
         flag.touch()
     assert follow(client, second)["PendingReason"] is None
+
+
+def test_the_details_view_says_why_the_task_waits_as_the_task_does(server: ServerProcess) -> None:
+    client = server.client
+    _, _, _, task_id = deploy_manual(client)
+    eventually(
+        "the manual intervention is raised",
+        lambda: ok(client.get(f"/api/tasks/{task_id}"))["HasPendingInterruptions"],
+    )
+    try:
+        reason = ok(client.get(f"/api/tasks/{task_id}"))["PendingReason"]
+        assert reason.startswith("Waiting for someone to take responsibility for")
+        details = ok(client.get(f"/api/tasks/{task_id}/details"))
+        assert details["Task"]["PendingReason"] == reason
+        assert (
+            ok(client.get(f"/api/tasks/{task_id}/details", params={"tail": 1}))["Task"]["PendingReason"]
+            == reason
+        )
+    finally:
+        ok(client.post(f"/api/tasks/{task_id}/cancel"))
+    follow(client, task_id)
+    assert ok(client.get(f"/api/tasks/{task_id}/details"))["Task"]["PendingReason"] is None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import platform
 import random
 import shutil
@@ -33,6 +34,7 @@ from argonaut.agent import config as agent_config
 from argonaut.agent.config import ANY_NODE, AgentConfig, KnownServer, PollingServer
 from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
+from argonaut.config.logs import configure as configure_logs
 from argonaut.protocol.link import (
     Link,
     LinkTimings,
@@ -324,9 +326,9 @@ def _installed_runner(home: Path) -> RunnerBundle:
 
 
 def run_agent(home: Path) -> int:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    # The agent has no settings tree; it reads the server's environment name, so one unit file's
+    # ARGONAUT_LOG_FORMAT=json gives a shipper the same objects from both.
+    configure_logs("json" if os.environ.get("ARGONAUT_LOG_FORMAT", "").lower() == "json" else "text")
     try:
         return asyncio.run(_run(home))
     except agent_config.NoInstance as exc:

@@ -195,7 +195,16 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         ),
     ) -> StreamingResponse:
         snap = await snapshot_of(caller, id)
-        body = task_logs.details_json(caller.services, snap, verbose, tail)
+        if TaskState(snap.task["state"]).is_completed:
+            reason = None  # a finished task waits for nothing: no statement on the common path
+        else:
+            async with caller.services.store.transaction() as conn:
+                svc = caller.services
+                reasons = await pending_reasons(
+                    conn, [snap.task], svc.queue, svc.settings.node_offline_after_s
+                )
+            reason = reasons.get(snap.task_id)
+        body = task_logs.details_json(caller.services, snap, verbose, tail, reason)
         return StreamingResponse(body, media_type="application/json")
 
     @router.get("/tasks/{id}/raw", summary="The task log as plain text", response_class=PlainTextResponse)

@@ -176,15 +176,16 @@ async def raw_text(svc: Services, snap: LogSnapshot) -> AsyncIterator[bytes]:
 
 
 async def details_json(
-    svc: Services, snap: LogSnapshot, verbose: bool, tail: int | None
+    svc: Services, snap: LogSnapshot, verbose: bool, tail: int | None, pending_reason: str | None = None
 ) -> AsyncIterator[bytes]:
     """``{Task, ActivityLogs, Progress, PhysicalLogSize, OutputVariables}``, written as it is read.
 
     Each activity's ``LogElements`` come from the store a page at a time (through the activity index);
-    with ``tail`` only its last lines are read at all.
+    with ``tail`` only its last lines are read at all. ``pending_reason`` is the route's, so the Task
+    here says why it waits as every other view of it does.
     """
     task = snap.task
-    yield f'{{"Task":{_JSON.encode(resources.task(task))},"ActivityLogs":['.encode()
+    yield f'{{"Task":{_JSON.encode(resources.task(task, pending_reason))},"ActivityLogs":['.encode()
     children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     known = {a["Id"] for a in snap.activities}
     for activity in snap.activities:

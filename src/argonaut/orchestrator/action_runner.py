@@ -10,13 +10,16 @@ worker may forget it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from argonaut.config import logs as log_context
 from argonaut.domain.scripts import (
     Cursor,
     LogEntry,
@@ -29,9 +32,12 @@ from argonaut.domain.scripts import (
     WorkerTarget,
     WorkerUnreachable,
 )
+from argonaut.metrics import Metrics
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.queue import StopReason, TaskRun
 from argonaut.store import Store, artifacts_repo, leases_repo, script_runs_repo, workers_repo
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,9 +76,15 @@ class ActionResult:
 
 class ActionRunner:
     def __init__(
-        self, store: Store, dispatcher: Dispatcher, artifacts_dir: Path, encrypt: Callable[[str], str]
+        self,
+        store: Store,
+        dispatcher: Dispatcher,
+        artifacts_dir: Path,
+        encrypt: Callable[[str], str],
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self.metrics = metrics or Metrics()
         self._dispatcher = dispatcher
         self._artifacts_dir = artifacts_dir
         self._encrypt = encrypt
@@ -88,19 +100,24 @@ class ActionRunner:
             run.log.write(recorded.activity, entry.category, entry.text, entry.occurred, entry.cursor)
 
         run.active.add(handle.ticket)
+        dispatched = None if recorded.started else time.monotonic()  # a followed-on script: not timed
         try:
             if not recorded.started:
                 await self._start(run, recorded, job)
             outcome = await self._dispatcher.follow(handle, job, recorded.cursor, on_log)
+            if dispatched is not None:
+                duration = self.metrics.script_duration.labels(handle.kind.value)
+                duration.observe(time.monotonic() - dispatched)
         except (WorkerUnreachable, ScriptLost) as exc:
             run.log.write(recorded.activity, "Fatal", str(exc))
             lost = f"{exc} (on {recorded.label})"
+            log.warning("%s", lost)  # for operators too: a worker the server cannot reach is theirs to fix
             await self._ended(run, recorded, remaining, lost, job)
             return ActionResult(lost)
         except asyncio.CancelledError:
             if run.stop is not StopReason.HAND_OVER or not handle.resumable:
                 await asyncio.shield(self._dispatcher.cancel(handle))
-                run.after_commit.append(lambda: self._dispatcher.release(handle))
+                run.after_commit.append(self._release(handle))
             raise
         finally:
             run.active.discard(handle.ticket)
@@ -113,6 +130,22 @@ class ActionRunner:
         await self._share(artifacts)
         await self._ended(run, recorded, remaining, failure, job, outputs, artifacts)
         return ActionResult(failure, outcome.output_variables, outputs)
+
+    def waited_for_lease(self, lease: str, seconds: float) -> None:
+        """Record a wait for a ``worker`` or ``target`` another task held; the planners that wait call it
+        once the wait ends, so a scrape shows how often and how long tasks queue behind each other."""
+        self.metrics.lease_wait.labels(lease).observe(seconds)
+
+    def _release(self, handle: ScriptHandle) -> Callable[[], Awaitable[None]]:
+        """Letting the worker forget a script runs after the task's commit, outside the script's block:
+        it takes the ids bound now, so what it logs still names the worker."""
+        ids = log_context.current()
+
+        async def release() -> None:
+            with log_context.bound(**ids):
+                await self._dispatcher.release(handle)
+
+        return release
 
     async def _share(self, artifacts: list[tuple[str, int, str]]) -> None:
         """Nodes sharing the database serve each other's artifacts: their bytes go to the store too, a
@@ -200,7 +233,7 @@ class ActionRunner:
         if remaining.last:
             remaining.count = 0
             run.artifacts.extend(artifacts or [])
-            run.after_commit.append(lambda: self._dispatcher.release(handle))
+            run.after_commit.append(self._release(handle))
             return
         if remaining.count is not None:
             remaining.count -= 1

@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from argonaut.domain.ids import Collection, parse_id
+from argonaut.config import logs as log_context
+from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.placement import PlacementKind
 from argonaut.domain.processes import Action, Step, StepCondition, parallel_groups, should_run
 from argonaut.domain.scripts import BuiltInTarget, ScriptJob, Target, WorkerTarget, WorkerUnreachable
@@ -387,7 +389,7 @@ class ProcessRun:
             if isinstance(begun, str):
                 return begun
             recorded = begun
-        with self.run.working():
+        with self.run.working(), log_context.bound(**_machine(spot, recorded.handle.target)):
             result = await self.tools.runner.carry_out(self.run, recorded, job, self._remaining)
         self.keep_outputs(action, spot, result.stored_outputs)
         return result.failure
@@ -416,6 +418,7 @@ class ProcessRun:
         mutex = spot.kind == PlacementKind.TARGET.value and variables.get(MUTEX_BYPASS, "").lower() != "true"
         lease_on = handle.target.worker_id if isinstance(handle.target, WorkerTarget) else None
         waited = False
+        wait_from = time.monotonic()
         while True:
             async with self.tools.store.transaction() as conn:
                 if not (
@@ -435,6 +438,8 @@ class ProcessRun:
                     if self._unsaved and self.options.persist:
                         self._unsaved = False
                         await tasks_repo.save_process_state(conn, run.task_id, self.state.to_json())
+                    if waited:  # for /metrics: how long the step waited for its target
+                        self.tools.runner.waited_for_lease("target", time.monotonic() - wait_from)
                     return RecordedRun(spot.label, activity, handle, dict(variables), lease_id)
             if not waited:
                 waited = True
@@ -511,3 +516,13 @@ def resumed_runs(scripts: Sequence[ScriptRun]) -> tuple[dict[str, RecordedRun], 
 
 def failed(state: ProcessState) -> Verdict:
     return Verdict(TaskState.FAILED, state.failure) if state.failure else Verdict(TaskState.SUCCESS)
+
+
+def _machine(spot: Spot, target: Target) -> dict[str, str | None]:
+    """The ids log lines carry while a script runs here: the worker it runs on, else the deployment
+    target; an ad-hoc spot names neither, so its worker's id comes from where it was dispatched. The
+    built-in worker has no id: its name says it."""
+    machine = spot.worker_id
+    if machine is None and isinstance(target, WorkerTarget):
+        machine = spot.target_id or format_id(Collection.WORKERS, target.worker_id)
+    return {"worker_id": machine, "worker_name": target.name}

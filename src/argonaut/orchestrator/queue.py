@@ -22,15 +22,18 @@ from typing import Any, Protocol
 
 from sqlalchemy.engine import RowMapping
 
+from argonaut.config import logs as log_context
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.scripts import ScriptHandle, ScriptKind
 from argonaut.domain.tasks import TaskState, transition
+from argonaut.metrics import Metrics
 from argonaut.orchestrator.dispatcher import Dispatcher
 from argonaut.orchestrator.events import Completed, TaskEvents
 from argonaut.orchestrator.task_log import TaskLog
 from argonaut.store import Store, artifacts_repo, leases_repo, script_runs_repo, tasks_repo
 from argonaut.store.script_runs_repo import ScriptRun
 from argonaut.store.signals import Signals
+from argonaut.store.timeutil import as_utc, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +156,10 @@ class TaskQueue:
         flush_interval_s: float = 0.2,
         idle_poll_s: float = 5.0,
         signals: Signals | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self.metrics = metrics or Metrics()  # the node's; the API's /metrics renders it
         self._events = events
         self._executors = executors
         self._dispatcher = dispatcher
@@ -291,7 +296,12 @@ class TaskQueue:
                 except Exception:  # the store may be briefly unavailable; retry on the next tick
                     log.exception("claiming tasks failed")
                     rows = []
+                now = utcnow()
                 for row in rows:
+                    queued = as_utc(row["queue_time"])
+                    if queued is not None:
+                        claim = self.metrics.claim_latency.labels(str(row["name"]))
+                        claim.observe(max(0.0, (now - queued).total_seconds()))
                     self._launch(row)
                 if len(rows) == free:
                     continue  # there may be more queued work and free slots will appear on completion
@@ -371,7 +381,9 @@ class TaskQueue:
         self, row: RowMapping, resume: list[ScriptRun] | None = None, taken_from: str | None = None
     ) -> None:
         activities = list(row["activities"]) if resume is not None else None
-        task_log = TaskLog(int(row["id"]), self._events, int(row["log_count"]), activities)
+        task_log = TaskLog(
+            int(row["id"]), self._events, int(row["log_count"]), activities, self.metrics.log_lines
+        )
         root = activities[0]["Id"] if activities else task_log.open_activity(str(row["description"]))
         run = TaskRun(row=row, log=task_log, root_activity=root, taken_from=taken_from)
         run.on_wait_change = self._wake.set
@@ -385,6 +397,8 @@ class TaskQueue:
             asyncio.get_running_loop().call_soon(self._stop_for_user, run.task_id, ELSEWHERE)
 
     async def _execute(self, run: TaskRun, resume: list[ScriptRun] | None = None) -> None:
+        # This asyncio task has a context of its own: every line logged inside it names the task.
+        log_context.bind(task_id=format_id(Collection.SERVER_TASKS, run.task_id), space_id=_space(run.row))
         verdict: Verdict
         started = time.monotonic()
         executor = self._executors.get(str(run.row["name"]))
@@ -619,7 +633,8 @@ class TaskQueue:
         self, conn: Any, row: RowMapping, current: TaskState, final: TaskState, category: str, message: str
     ) -> RowMapping | None:
         task_id = int(row["id"])
-        task_log = TaskLog(task_id, self._events, int(row["log_count"]), row["activities"])
+        lines = self.metrics.log_lines
+        task_log = TaskLog(task_id, self._events, int(row["log_count"]), row["activities"], lines)
         task_log.close_open_activities("Canceled" if final is TaskState.CANCELED else "Failed")
         activity = task_log.activities[0]["Id"] if task_log.activities else f"ServerTasks-{task_id}_0"
         task_log.write(activity, category, message)
@@ -641,6 +656,11 @@ class TaskQueue:
             await self._dispatcher.cancel(handle)
         finally:
             await self._dispatcher.release(handle)
+
+
+def _space(row: RowMapping) -> str | None:
+    space_id = row.get("space_id")
+    return format_id(Collection.SPACES, int(space_id)) if space_id is not None else None
 
 
 def _cursors(run: TaskRun, rows: Sequence[Any]) -> dict[str, Any]:

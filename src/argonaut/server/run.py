@@ -10,6 +10,7 @@ from types import FrameType
 import uvicorn
 
 from argonaut.config import ServerSettings
+from argonaut.config.logs import configure as configure_logs
 from argonaut.server.app import create_app
 from argonaut.server.preflight import StartupRefused, preflight
 
@@ -24,15 +25,16 @@ class _Server(uvicorn.Server):
 
 
 def serve(settings: ServerSettings) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    configure_logs(settings.log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one INFO line per channel otherwise
     try:
         box = asyncio.run(preflight(settings))
     except StartupRefused as exc:
-        print(f"argonaut server: {exc}", file=sys.stderr, flush=True)
+        if settings.log_format == "json":  # every stderr line an object, for the shipper reading them
+            logging.getLogger("argonaut.server").error("argonaut server: %s", exc)
+        else:
+            print(f"argonaut server: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
     app = create_app(settings, box)
     config = uvicorn.Config(
@@ -44,6 +46,9 @@ def serve(settings: ServerSettings) -> None:
         loop="asyncio",
         http="httptools",
         access_log=False,
+        # uvicorn's own lines (its error log, and its access log if ever turned on) go to the root
+        # logger configured above, so they share the chosen format instead of uvicorn's.
+        log_config=None,
         log_level="warning",
         lifespan="on",
         timeout_graceful_shutdown=int(settings.shutdown_grace_s) + 5,
