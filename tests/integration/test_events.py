@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import insert
 
-from argonaut.orchestrator.event_retention import EventRetention
+from argonaut.orchestrator.retention import EventRetention
 from argonaut.server.first_start import first_start
 from argonaut.service import events as service_events
 from argonaut.store import Store

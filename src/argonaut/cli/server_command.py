@@ -45,6 +45,16 @@ def _host_port(text: str) -> tuple[str, int]:
     type=click.FloatRange(0, 36500, min_open=True),
     help="Days the audit trail keeps an event; older ones are deleted hourly [default: 90]",
 )
+@click.option(
+    "--task-log-retention-days",
+    type=click.FloatRange(0, 36500),
+    help="Days a finished task keeps its log lines (0: for ever); the task itself stays [default: 90]",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines on stderr as text, or as JSON objects with task and worker ids [default: text]",
+)
 def server(
     home: str | None,
     listen: str | None,
@@ -57,6 +67,8 @@ def server(
     shutdown_grace: float | None,
     max_request_body_mb: float | None,
     event_retention_days: float | None,
+    task_log_retention_days: float | None,
+    log_format: str | None,
 ) -> None:
     """Run an Argonaut server node (REST API, task queue and built-in worker)."""
     overrides: dict[str, object] = {}
@@ -73,6 +85,8 @@ def server(
         ("shutdown_grace_s", shutdown_grace),
         ("max_request_body_mb", max_request_body_mb),
         ("event_retention_days", event_retention_days),
+        ("task_log_retention_days", task_log_retention_days),
+        ("log_format", log_format),
     ):
         if value is not None:
             overrides[key] = value

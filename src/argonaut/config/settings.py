@@ -6,6 +6,7 @@ Environment names come from the field path (``ARGONAUT_TASK_CAP``), so docs and 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -102,6 +103,18 @@ class ServerSettings(BaseSettings):
         le=36500,
         description="How long the audit trail (/api/events) keeps an event, in days; older ones are deleted "
         "once an hour, by one node of the cluster",
+    )
+    task_log_retention_days: float = Field(
+        90.0,
+        ge=0,
+        le=36500,
+        description="How long a finished task keeps its log lines, in days (0: for ever); older logs are "
+        "replaced by one line saying so, once an hour, by one node of the cluster; the task itself stays",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="How the node writes its log lines to stderr: text for people, json (one object per "
+        "line, with task and worker ids) for log shippers",
     )
 
     @field_validator("home")

@@ -22,11 +22,11 @@ from argonaut.comms.relay import Relay
 from argonaut.config import ServerSettings
 from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.tasks import TaskType
+from argonaut.metrics import Metrics
 from argonaut.orchestrator.action_runner import ActionRunner
 from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.deployments import Deployments
 from argonaut.orchestrator.email_step import EmailStep
-from argonaut.orchestrator.event_retention import EventRetention
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.guidance import FailureGuidance
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
@@ -38,6 +38,7 @@ from argonaut.orchestrator.nodes import NodeHeartbeat
 from argonaut.orchestrator.process_run import Tools
 from argonaut.orchestrator.prompt_checks import PromptChecks
 from argonaut.orchestrator.queue import Executor, TaskQueue
+from argonaut.orchestrator.retention import EventRetention, Retention, TaskLogRetention
 from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.orchestrator.trigger_schedule import TriggerSchedule
 from argonaut.protocol.link import LinkTimings
@@ -52,6 +53,8 @@ from argonaut.server.first_start import Seeded, first_start
 from argonaut.service import processes, smtp, teams, triggers, variables
 from argonaut.service.child_runs import ChildRuns
 from argonaut.service.events import PURGE_BATCH, purge_older_than
+from argonaut.service.task_log_retention import PRUNE_BATCH as TASK_LOG_PRUNE_BATCH
+from argonaut.service.task_log_retention import prune_older_than as prune_task_logs
 from argonaut.ssh.connections import SshConnections
 from argonaut.ssh.dispatcher import SshDispatcher
 from argonaut.store import Store, accounts_repo, nodes_repo, workers_repo
@@ -87,6 +90,7 @@ class Node:
     heartbeat: NodeHeartbeat
     triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
     retention: EventRetention | None = None  # deletes expired audit events, once per cluster
+    log_retention: Retention | None = None  # prunes old task logs, once per cluster (unless kept for ever)
 
     @classmethod
     async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
@@ -114,6 +118,8 @@ class Node:
                 ping_timeout_s=settings.comms_ping_timeout_s,
             ),
         )
+        metrics = Metrics()  # this node's, on its own registry: rendered by the API's /metrics
+        metrics.agent_links = connections.connected_by_style
         agents = AgentDispatcher(connections, PACKAGE_BUNDLE.version, PACKAGE_BUNDLE.files)
         ssh_connections = SshConnections()
 
@@ -143,7 +149,7 @@ class Node:
         interruption_waits = InterruptionWaits()  # woken by the interruption signal, below
         tools = Tools(
             store,
-            ActionRunner(store, dispatch, settings.artifacts_dir, box.encrypt),
+            ActionRunner(store, dispatch, settings.artifacts_dir, box.encrypt, metrics),
             settings.artifacts_dir,
             performers={
                 "Octopus.DeployRelease": children.deploy_release,
@@ -176,7 +182,14 @@ class Node:
             )
         signals = Signals(settings.database_url)
         queue = TaskQueue(
-            store, events, executors, dispatch, name, int(me["max_concurrent_tasks"]), signals=signals
+            store,
+            events,
+            executors,
+            dispatch,
+            name,
+            int(me["max_concurrent_tasks"]),
+            signals=signals,
+            metrics=metrics,
         )
         queue.draining = bool(me["is_in_maintenance_mode"])
         services = Services(
@@ -214,6 +227,13 @@ class Node:
             store, name, lambda conn: purge_older_than(conn, settings.event_retention_days), PURGE_BATCH
         )
         retention.start()
+        log_retention: Retention | None = None
+        if settings.task_log_retention_days > 0:
+            days = settings.task_log_retention_days
+            log_retention = TaskLogRetention(
+                store, name, lambda conn: prune_task_logs(conn, days), TASK_LOG_PRUNE_BATCH
+            )
+            log_retention.start()
         node = cls(
             settings,
             services,
@@ -226,6 +246,7 @@ class Node:
             heartbeat,
             triggers=trigger_schedule,
             retention=retention,
+            log_retention=log_retention,
         )
         node.comms = await node._open_comms_port()
         return node
@@ -278,6 +299,8 @@ class Node:
             await self.triggers.stop()
         if self.retention is not None:
             await self.retention.stop()
+        if self.log_retention is not None:
+            await self.log_retention.stop()
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once

@@ -7,11 +7,12 @@ behind each other's locks.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, func, insert, or_, select, union_all, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
@@ -404,3 +405,50 @@ async def orphaned(conn: Conn, nodes: Sequence[str] | None) -> Sequence[RowMappi
     if nodes is not None:
         query = query.where(tasks.c.server_node.in_(list(nodes)))
     return (await conn.execute(query.order_by(tasks.c.id))).mappings().all()
+
+
+async def prune_logs(conn: Conn, finished_before: dt.datetime, limit: int, note: str) -> int:
+    """Task-log retention: the logs of up to ``limit`` tasks that finished before ``finished_before`` are
+    replaced by one line, ``note``, in their first line's activity. Answers how many tasks were pruned.
+
+    The task rows stay (deployments, runs and the audit trail point at them) with their state, times and
+    activity tree; only the lines go, which are what make a store grow. A pruned log has one line, so a
+    task is pruned once; a task whose log had one line keeps it."""
+    ids = (
+        (
+            await conn.execute(
+                select(tasks.c.id)
+                .where(tasks.c.completed_time < finished_before, tasks.c.log_count > 1)
+                .order_by(tasks.c.id)
+                .limit(limit)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return 0
+    first_seq = (
+        select(task_log.c.task_id, func.min(task_log.c.seq).label("seq"))
+        .where(task_log.c.task_id.in_(ids))
+        .group_by(task_log.c.task_id)
+        .subquery()
+    )
+    firsts = (
+        (
+            await conn.execute(
+                select(task_log.c.task_id, task_log.c.activity, task_log.c.occurred).join(
+                    first_seq,
+                    (task_log.c.task_id == first_seq.c.task_id) & (task_log.c.seq == first_seq.c.seq),
+                )
+            )
+        )
+        .mappings()
+        .all()
+    )
+    await conn.execute(delete(task_log).where(task_log.c.task_id.in_(ids)))
+    notes = [{**first, "seq": 0, "category": "Info", "text": note} for first in firsts]
+    if notes:
+        await conn.execute(insert(task_log), notes)
+    await conn.execute(update(tasks).where(tasks.c.id.in_(ids)).values(log_count=1))
+    return len(ids)
