@@ -33,7 +33,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,6 +185,20 @@ def store_url(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> 
         postgres: Databases = request.getfixturevalue("postgres")
         return postgres.create_database("store")
     return f"sqlite+aiosqlite:///{tmp_path / 'argonaut.db'}"
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Any]:
+    """An in-process ``Store`` on a fresh database, seeded as a first start seeds it (space, admin)."""
+    from argonaut.server.first_start import first_start
+    from argonaut.store import Store
+
+    opened = Store(store_url)
+    await opened.open()
+    async with opened.transaction() as conn:
+        await first_start(conn, None)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

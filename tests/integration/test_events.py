@@ -6,7 +6,6 @@ once per cluster."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy import insert
 
 from argonaut.orchestrator.retention import EventRetention
-from argonaut.server.first_start import first_start
 from argonaut.service import events as service_events
 from argonaut.store import Store
 from argonaut.store.tables import events
@@ -189,16 +187,6 @@ def test_filters_by_user_category_and_date(server: ServerProcess) -> None:
     assert {"Created", "Modified", "Deleted", "TaskQueued", "TaskCanceled"} <= {x["Id"] for x in categories}
     assert c.get("/api/events/Events-999999").status_code == 404
     assert c.get("/api/events", params={"from": "not a date"}).status_code == 400
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    store = Store(store_url)
-    await store.open()
-    async with store.transaction() as conn:
-        await first_start(conn, None)
-    yield store
-    await store.close()
 
 
 async def test_retention_deletes_old_events_once_per_cluster(store: Store) -> None:

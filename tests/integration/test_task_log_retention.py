@@ -4,30 +4,18 @@ lose their lines, replaced by one line that says why; recent and unfinished task
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
 
 from argonaut.orchestrator.retention import TaskLogRetention
-from argonaut.server.first_start import first_start
 from argonaut.service import task_log_retention
 from argonaut.store import Store, tasks_repo
 from argonaut.store.tables import task_log, tasks
 from conftest import eventually, follow, script_task
 
 pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    store = Store(store_url)
-    await store.open()
-    async with store.transaction() as conn:
-        await first_start(conn, None)
-    yield store
-    await store.close()
 
 
 async def _task(conn: Any, age_days: float | None, lines: int) -> int:

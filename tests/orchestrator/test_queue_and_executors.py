@@ -23,7 +23,6 @@ from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.process_run import Tools
 from argonaut.orchestrator.queue import Executor, TaskQueue
-from argonaut.server.first_start import first_start
 from argonaut.store import Store, script_runs_repo, tasks_repo
 
 pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
@@ -60,16 +59,6 @@ class Node:
     async def lines(self, task_id: int) -> list[str]:
         async with self.store.transaction() as conn:
             return [r.text for r in await tasks_repo.read_logs(conn, task_id)]
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    store = Store(store_url)
-    await store.open()
-    async with store.transaction() as conn:
-        await first_start(conn, None)
-    yield store
-    await store.close()
 
 
 @pytest.fixture

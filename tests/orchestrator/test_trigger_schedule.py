@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -15,7 +15,6 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.orchestrator.queue import TaskQueue
 from argonaut.orchestrator.trigger_schedule import NotFired, TriggerSchedule
-from argonaut.server.first_start import first_start
 from argonaut.service import projects
 from argonaut.store import Store, triggers_repo
 from argonaut.store.connection import Conn
@@ -48,16 +47,6 @@ class Recorder:
             raise NotFired(self.refuse)
         self.fired.append((int(trigger["id"]), due))
         return 1
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    store = Store(store_url)
-    await store.open()
-    async with store.transaction() as conn:
-        await first_start(conn, None)
-    yield store
-    await store.close()
 
 
 async def add_trigger(store: Store, next_run: dt.datetime | None, disabled: bool = False) -> int:
