@@ -129,8 +129,7 @@ class WorkerHealth:
                     "deletes unavailable machines",
                 )
             else:
-                previous = await workers_repo.change_health_status(conn, int(row["id"]), report.status.value)
-                await workers_repo.record_health(
+                previous = await workers_repo.record_health(
                     conn, int(row["id"]), report.status.value, report.summary, latest, details
                 )
                 if previous is not None:

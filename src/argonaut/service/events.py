@@ -12,11 +12,8 @@ from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import insert
-
 from argonaut.store import events_repo
 from argonaut.store.connection import Conn
-from argonaut.store.tables import events
 from argonaut.store.timeutil import utcnow
 
 # Set by the API's audit middleware around each request it audits: the categories the request's own code
@@ -41,18 +38,16 @@ async def record(
     written = written_by_request.get()
     if written is not None:
         written.append(category)
-    await conn.execute(
-        insert(events).values(
-            space_id=space_id,
-            category=category,
-            message=message,
-            occurred=utcnow(),
-            user_id=user_id,
-            username=username,
-            ip_address=ip_address,
-            related_document_ids=list(related_document_ids),
-            change_details=dict(change_details) if change_details is not None else None,
-        )
+    await events_repo.insert_event(
+        conn,
+        space_id,
+        category,
+        message,
+        user_id=user_id,
+        username=username,
+        ip_address=ip_address,
+        related_document_ids=related_document_ids,
+        change_details=change_details,
     )
 
 

@@ -6,29 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert
-
 from argonaut.domain.connection_history import CATEGORIES
 from argonaut.store import events_repo
 from argonaut.store.connection import Conn
-from argonaut.store.tables import events
-from argonaut.store.timeutil import as_utc, utcnow
+from argonaut.store.timeutil import as_utc
 
 
 async def record(conn: Conn, space_id: int, machine_id: str, category: str, message: str) -> None:
     """One health change of ``machine_id`` (``Workers-3``, ``Machines-4``), by the system, not a user."""
-    await conn.execute(
-        insert(events).values(
-            space_id=space_id,
-            category=category,
-            message=message,
-            occurred=utcnow(),
-            user_id=None,
-            username="system",
-            ip_address=None,
-            related_document_ids=[machine_id],
-            change_details=None,
-        )
+    await events_repo.insert_event(
+        conn, space_id, category, message, user_id=None, username="system", related_document_ids=[machine_id]
     )
 
 

@@ -1,17 +1,47 @@
-"""The audit trail's reads and its retention: events newest first, filtered the described system's way,
-and old events deleted in batches. Writing is ``service.events.record``."""
+"""The audit trail: one event written, events read newest first and filtered the described system's way,
+and old events deleted in batches. Requests record through ``service.events.record``; health checks
+(below the service layer) write their machines' health changes here directly."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, or_, select
+from sqlalchemy import Text, cast, delete, func, insert, or_, select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.tables import events
+from argonaut.store.timeutil import utcnow
+
+
+async def insert_event(
+    conn: Conn,
+    space_id: int | None,
+    category: str,
+    message: str,
+    *,
+    user_id: int | None,
+    username: str | None,
+    ip_address: str | None = None,
+    related_document_ids: Sequence[str] = (),
+    change_details: Mapping[str, Any] | None = None,
+) -> None:
+    await conn.execute(
+        insert(events).values(
+            space_id=space_id,
+            category=category,
+            message=message,
+            occurred=utcnow(),
+            user_id=user_id,
+            username=username,
+            ip_address=ip_address,
+            related_document_ids=list(related_document_ids),
+            change_details=dict(change_details) if change_details is not None else None,
+        )
+    )
 
 
 async def get(conn: Conn, event_id: int) -> RowMapping | None:

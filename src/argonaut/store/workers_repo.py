@@ -186,32 +186,30 @@ async def record_health(
     summary: str,
     has_latest_runner: bool | None,
     details: dict[str, str] | None,
-) -> None:
+) -> str | None:
+    """Store a check's result; answers the health status it replaced when this call changed it, else None.
+
+    The status moves by a compare-and-set on the one read just before: of two checks racing to record the
+    same change (a start notice and a scheduled check, say), only one sees its update take effect
+    (PostgreSQL re-reads the row the other updated), so a machine's history gets one entry per change."""
     values: dict[str, Any] = {"health_status": status, "status_summary": summary}
     if has_latest_runner is not None:
         values["has_latest_calamari"] = has_latest_runner
     if details is not None:
         values["details"] = details
-    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
-
-
-async def change_health_status(conn: Conn, worker_id: int, status: str) -> str | None:
-    """Set a machine's health status; the status it had when this call changed it, else None.
-
-    A compare-and-set: of two checks racing to record the same change (a start notice and a scheduled
-    check, say), only one sees its update take effect (PostgreSQL re-reads the row the other updated),
-    so the connection history gets one entry per change."""
     previous = (
         await conn.execute(select(workers.c.health_status).where(workers.c.id == worker_id))
     ).scalar_one_or_none()
-    if previous is None or previous == status:
-        return None
-    done = await conn.execute(
-        update(workers)
-        .where(workers.c.id == worker_id, workers.c.health_status != status)
-        .values(health_status=status)
-    )
-    return str(previous) if done.rowcount else None
+    if previous is not None and previous != status:
+        changed = await conn.execute(
+            update(workers)
+            .where(workers.c.id == worker_id, workers.c.health_status == previous)
+            .values(**values)
+        )
+        if changed.rowcount:
+            return str(previous)
+    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
+    return None
 
 
 async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Sequence[RowMapping]:
