@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from _profile import profiled
+
 
 def percentile(values: Sequence[float], pct: float) -> float:
     ordered = sorted(values)
@@ -102,7 +104,8 @@ def running_node(
         if not url:
             raise SystemExit("the server did not start")
         threading.Thread(target=proc.stdout.read, daemon=True).start()
-        yield RunningServer(url, key, proc.pid, comms_port, home)
+        with profiled(proc.pid):
+            yield RunningServer(url, key, proc.pid, comms_port, home)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)

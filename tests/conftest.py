@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import string
 import subprocess
@@ -41,6 +42,7 @@ from typing import Any
 import httpx
 import pytest
 
+from argonaut.server.work_folder import memory_backed_folder
 from postgres import Databases, from_url, start_cluster
 
 ARGONAUT = Path(sys.executable).with_name("argonaut")
@@ -114,6 +116,12 @@ class ServerProcess:
             assert self.postgres is not None
             return self.postgres.rows_as_text(self.database_url).encode()
         return b"".join(p.read_bytes() for p in sorted(self.home.glob("argonaut.db*")))
+
+    @property
+    def work_root(self) -> Path:
+        """Where this server's built-in worker makes its run folders (memory-backed unless it fell back)."""
+        memory_backed = memory_backed_folder(self.home)
+        return memory_backed if memory_backed.is_dir() else self.home / "work"
 
     @property
     def client(self) -> httpx.Client:
@@ -236,6 +244,7 @@ def server_factory(
     yield factory
     for srv in started:
         srv.kill()
+        shutil.rmtree(memory_backed_folder(srv.home), ignore_errors=True)  # what a killed node left there
 
 
 def _shared_server(home: Path, postgres: Databases | None) -> ServerProcess:

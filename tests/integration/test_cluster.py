@@ -173,7 +173,7 @@ def _needs_postgres(postgres: Any) -> None:
 def test_cancel_on_one_node_stops_a_script_running_under_another(postgres: Any, server_factory: Any) -> None:
     a, b = cluster(postgres, server_factory, ["alpha", "beta"])
     task = begun_on_alpha(a, b, "echo begun; sleep 60")
-    [run] = list((a.home / "work").iterdir())
+    [run] = list(a.work_root.iterdir())
     pid = int((run / "out").read_text().split()[1])  # the wrapper's first line: its pid
     answer = b.client.post(f"/api/tasks/{task['Id']}/cancel")
     assert answer.status_code == 200 and answer.json()["State"] == "Cancelling", answer.text

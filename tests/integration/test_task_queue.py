@@ -99,14 +99,14 @@ def test_a_killed_node_loses_no_line_and_records_the_real_outcome_of_its_built_i
     for n, task in enumerate(queued):
         assert follow(again.client, task["Id"])["State"] == "Success"
         assert f"after restart {n}" in again.client.get(f"/api/tasks/{task['Id']}/raw").text
-    assert not any((srv.home / "work").iterdir())  # every script's folder went with its outcome
+    assert not any(srv.work_root.iterdir())  # every script's folder went with its outcome
 
 
 def test_a_built_in_script_whose_process_died_with_the_node_fails_honestly(server_factory: object) -> None:
     srv = server_factory()  # type: ignore[operator]
     running = srv.client.post("/api/tasks", json=script_task("echo started; sleep 60; exit 0")).json()
     wait_for_log_line(srv.client, running["Id"], "started")
-    scripts = [p for p in (srv.home / "work").iterdir()]
+    scripts = [p for p in srv.work_root.iterdir()]
     assert len(scripts) == 1
     # The script's process, as the wrapper around it announced it on its first stdout line.
     first = (scripts[0] / "out").read_text().splitlines()[0]
@@ -143,8 +143,9 @@ def test_sigterm_hands_a_running_built_in_script_over_to_the_next_start(server_f
 def test_leftover_working_folders_are_removed_at_start(server_factory: object) -> None:
     srv = server_factory()  # type: ignore[operator]
     assert run_script(srv.client, "echo hi")["State"] == "Success"
+    root = srv.work_root
     srv.stop()
-    stray = srv.home / "work" / "run-left-by-an-old-version"
+    stray = root / "run-left-by-an-old-version"
     stray.mkdir(parents=True)
     (stray / "script.sh").write_text("echo old")
     server_factory(home=srv.home, api_key=srv.api_key)  # type: ignore[operator]

@@ -29,6 +29,12 @@ class ServerSettings(BaseSettings):
     )
     built_in_worker: bool = Field(True, description="Run scripts for an empty default pool on this node")
     built_in_worker_user: str | None = Field(None, description="OS user the built-in worker runs scripts as")
+    work_folder: Path | None = Field(
+        None,
+        description="Where the built-in worker makes each script's run folder (script, variables, output, "
+        "working files); default: a private folder in /dev/shm (memory-backed, so scripts start fast and "
+        "secrets stay off the disk), else <home>/work",
+    )
     admin_api_key: SecretStr | None = Field(None, description="Admin API key to use at first start")
     admin_password: SecretStr | None = Field(
         None,
@@ -129,7 +135,3 @@ class ServerSettings(BaseSettings):
     @property
     def artifacts_dir(self) -> Path:
         return self.home / "artifacts"
-
-    @property
-    def work_dir(self) -> Path:
-        return self.home / "work"

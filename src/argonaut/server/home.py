@@ -8,10 +8,10 @@ from argonaut.config import ServerSettings
 
 
 def prepare_home(settings: ServerSettings) -> None:
-    for folder in (settings.home, settings.artifacts_dir, settings.work_dir):
+    for folder in (settings.home, settings.artifacts_dir):
         folder.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.home, 0o700)
     if settings.built_in_worker_user:
-        # The script user must reach its working folders under work/ but nothing else in the home folder.
+        # The script user may have to reach its run folders under work/ (when they are not memory-backed,
+        # see work_folder.py) but nothing else in the home folder.
         os.chmod(settings.home, 0o711)
-        os.chmod(settings.work_dir, 0o711)

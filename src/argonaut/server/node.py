@@ -12,6 +12,7 @@ import socket
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import RowMapping
 
@@ -50,6 +51,7 @@ from argonaut.security.tls import accepting_context, connecting_context, trim_tl
 from argonaut.server.builtin_worker import BuiltInWorker
 from argonaut.server.dispatch import Dispatch
 from argonaut.server.first_start import Seeded, first_start
+from argonaut.server.work_folder import release_root, work_root
 from argonaut.service import processes, smtp, teams, triggers, variables
 from argonaut.service.child_runs import ChildRuns
 from argonaut.service.events import PURGE_BATCH, purge_older_than
@@ -91,6 +93,7 @@ class Node:
     triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
     retention: EventRetention | None = None  # deletes expired audit events, once per cluster
     log_retention: Retention | None = None  # prunes old task logs, once per cluster (unless kept for ever)
+    work_root: Path = Path()  # the built-in worker's run folders (see work_folder.py)
 
     @classmethod
     async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
@@ -139,9 +142,8 @@ class Node:
             PACKAGE_BUNDLE.version,
             PACKAGE_BUNDLE.files,
         )
-        dispatch = Dispatch(
-            name, BuiltInWorker(settings.work_dir, settings.built_in_worker_user), agents, ssh
-        )
+        scripts_root = work_root(settings)
+        dispatch = Dispatch(name, BuiltInWorker(scripts_root, settings.built_in_worker_user), agents, ssh)
         health = WorkerHealth(store, dispatch, RUNNER_VERSION, settings.built_in_worker)
         # One engine: every executor that runs work on machines goes through the same process run and
         # the same runner of one action in one place.
@@ -247,6 +249,7 @@ class Node:
             triggers=trigger_schedule,
             retention=retention,
             log_retention=log_retention,
+            work_root=scripts_root,
         )
         node.comms = await node._open_comms_port()
         return node
@@ -310,3 +313,4 @@ class Node:
         await self.connections.close()
         await self.ssh_connections.close()
         await self.services.store.close()
+        release_root(self.work_root, self.settings)
