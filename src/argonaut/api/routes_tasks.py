@@ -229,7 +229,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     ) -> StreamingResponse:
         row = await load(caller, id)
         return StreamingResponse(
-            task_logs.follow(caller.services, int(row["id"]), since), media_type="application/x-ndjson"
+            task_logs.follow(caller.services, row, since), media_type="application/x-ndjson"
         )
 
     return router

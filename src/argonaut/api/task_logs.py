@@ -62,6 +62,9 @@ class LogSnapshot:
     activities: list[dict[str, Any]]
     unstored: list[LogRow]  # lines of an executing task that were not stored yet
     end: int | None  # lines numbered from here on came after the snapshot; None when the task is done
+    # Lines numbered from here on were not in the store at the snapshot (they are in ``unstored`` or come
+    # later), so reading from there on is a query for nothing; None: read the store.
+    stored_end: int | None = None
 
     @property
     def task_id(self) -> int:
@@ -77,26 +80,38 @@ class LogSnapshot:
         ]
 
 
-async def snapshot(svc: Services, task_id: int) -> LogSnapshot | None:
-    """The task and where its log stands now; None if there is no such task."""
+async def snapshot(svc: Services, task_id: int, loaded: RowMapping | None = None) -> LogSnapshot | None:
+    """The task and where its log stands now; None if there is no such task.
+
+    ``loaded`` is the task's row as read a moment ago: when the task is running on this node its live log
+    says all a follower needs (the row's state only tells it is not finished), so the row is not read
+    again. Views that show the task itself pass none.
+    """
     # The live log first: a line not unstored at this moment is stored already, so store + unstored
     # misses nothing, and lines numbered from ``end`` on are the ones written after this moment.
     live = svc.queue.live_log(task_id)
     unstored = live.unstored() if live else []
     end = live.next_seq if live else None
     activities = [dict(a) for a in live.activities] if live else None
-    async with svc.store.single() as conn:
-        task = await tasks_repo.get(conn, task_id)
+    if live is not None and loaded is not None:
+        task: RowMapping | None = loaded
+    else:
+        async with svc.store.single() as conn:
+            task = await tasks_repo.get(conn, task_id)
     if task is None:
         return None
+    stored_end: int | None = None
     if TaskState(task["state"]).is_completed:
         # A task's last lines are stored in the transaction that completes it: the store has them all.
         unstored, end = [], None
     elif live is None:
         end = None  # executing elsewhere or not started: what the store holds is all there is
+        stored_end = int(task["log_count"])  # kept with every batch of lines stored, in its transaction
+    else:
+        stored_end = min((row.seq for row in unstored), default=live.next_seq)
     if activities is None:
         activities = list(task["activities"])
-    return LogSnapshot(task, activities, unstored, end)
+    return LogSnapshot(task, activities, unstored, end, stored_end)
 
 
 async def pages(
@@ -113,7 +128,7 @@ async def pages(
     and rendered in one turn; the event loop runs other work before the next.
     """
     next_seq = since
-    while True:
+    while snap.stored_end is None or next_seq < snap.stored_end:
         async with svc.log_turns:
             async with svc.store.single() as conn:
                 page = await tasks_repo.read_log_page(
@@ -306,11 +321,14 @@ class LogSizes:
 # -- stream --------------------------------------------------------------------------------------------
 
 
-async def follow(svc: Services, task_id: int, since: int) -> AsyncIterator[bytes]:
-    """NDJSON: the log from line ``since``, live lines as they are written, then the finished task."""
+async def follow(svc: Services, task: RowMapping, since: int) -> AsyncIterator[bytes]:
+    """NDJSON: the log from line ``since``, live lines as they are written, then the finished task.
+
+    ``task`` is the row the route read to check the caller may see it."""
+    task_id = int(task["id"])
     queue = svc.events.watch(task_id)  # watch first, so nothing between the snapshot and the queue is lost
     try:
-        snap = await snapshot(svc, task_id)
+        snap = await snapshot(svc, task_id, task)
         if snap is None:
             return
         lines = _StreamLines(since)

@@ -168,6 +168,12 @@ class TaskQueue:
         self._flush_interval_s = flush_interval_s
         self._idle_poll_s = idle_poll_s
         self._wake = asyncio.Event()
+        # Whether queued work may exist that this node has not tried to claim. On SQLite every task is
+        # queued by this process, which calls wake(); so after a claim that found the queue empty, a slot
+        # coming free needs no claim (two statements per task saved). Other nodes queue work unseen, so on
+        # a shared database every free slot still looks.
+        self._maybe_queued = True
+        self._single_node = store.is_sqlite
         # Taking a task's pending lines and writing them is one step: the flusher and a completing task
         # take turns, so lines a failed flush puts back are never missed by the completion.
         self._log_writes = asyncio.Lock()
@@ -220,6 +226,8 @@ class TaskQueue:
             await asyncio.wait(self._background, timeout=5)
 
     def wake(self) -> None:
+        """New work was queued: claim it if a slot is free."""
+        self._maybe_queued = True
         self._wake.set()
 
     def configure(self, task_cap: int, draining: bool) -> None:
@@ -289,12 +297,14 @@ class TaskQueue:
             self._wake.clear()
             holding = sum(1 for r in self._running.values() if r.run.holds_slot)
             free = 0 if self.draining else self.task_cap - holding
-            if free > 0:
+            if free > 0 and (self._maybe_queued or not self._single_node):
+                self._maybe_queued = False  # before the claim: a wake() during it sets it again
                 try:
                     async with self._store.single() as conn:  # one statement: atomic by itself
                         rows = await tasks_repo.claim_next(conn, self.node, free)
                 except Exception:  # the store may be briefly unavailable; retry on the next tick
                     log.exception("claiming tasks failed")
+                    self._maybe_queued = True
                     rows = []
                 now = utcnow()
                 for row in rows:
@@ -304,9 +314,12 @@ class TaskQueue:
                         claim.observe(max(0.0, (now - queued).total_seconds()))
                     self._launch(row)
                 if len(rows) == free:
+                    self._maybe_queued = True
                     continue  # there may be more queued work and free slots will appear on completion
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll_s)
+            except TimeoutError:
+                self._maybe_queued = True  # the idle poll: look whatever this node was told
 
     async def _flush_loop(self) -> None:
         while True:

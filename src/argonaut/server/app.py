@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from argonaut import __version__
 from argonaut.api.app import add_api
+from argonaut.api.route_index import guard_included_routers
 from argonaut.config import ServerSettings
 from argonaut.portal import routes as portal
 from argonaut.security.master_key import SecretBox
@@ -49,6 +50,7 @@ def create_app(settings: ServerSettings, box: SecretBox, announce: bool = True) 
     )
     add_api(app)
     app.include_router(portal.build())
+    guard_included_routers(app)  # last: after every include_router
     return app
 
 
