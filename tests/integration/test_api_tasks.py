@@ -130,6 +130,14 @@ def test_an_artifact_keeps_a_long_name(server: ServerProcess) -> None:
     assert [a["Filename"] for a in listing["Items"]] == [name]
 
 
+def test_built_in_scripts_never_see_the_servers_own_variables(server: ServerProcess) -> None:
+    # Every test server is given its admin key as ARGONAUT_ADMIN_API_KEY; a script must not read it.
+    task = run_script(server.client, 'echo "key:${ARGONAUT_ADMIN_API_KEY-unset} path:${PATH:+set}"')
+    raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text
+    assert "key:unset path:set" in raw, raw
+    assert server.api_key not in raw
+
+
 def test_each_script_gets_its_own_folder_removed_afterwards(server: ServerProcess) -> None:
     task = run_script(server.client, "pwd; touch marker")
     raw = server.client.get(f"/api/tasks/{task['Id']}/raw").text

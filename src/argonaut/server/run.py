@@ -11,6 +11,7 @@ import uvicorn
 
 from argonaut.config import ServerSettings
 from argonaut.config.logs import configure as configure_logs
+from argonaut.runner.environment import scrub_server_variables
 from argonaut.server.app import create_app
 from argonaut.server.preflight import StartupRefused, preflight
 
@@ -25,6 +26,7 @@ class _Server(uvicorn.Server):
 
 
 def serve(settings: ServerSettings) -> None:
+    scrub_server_variables()  # read into settings by now; scripts inherit the rest unchanged
     configure_logs(settings.log_format)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)  # one INFO line per channel otherwise

@@ -16,6 +16,10 @@ from argonaut.store.connection import Conn
 from argonaut.store.tables import events
 from argonaut.store.timeutil import utcnow
 
+# Built once: an insert built per call with .values() made SQLAlchemy walk its literals for a cache key on
+# every request that writes an event (every POST /tasks does).
+_INSERT = insert(events)
+
 
 async def insert_event(
     conn: Conn,
@@ -30,17 +34,18 @@ async def insert_event(
     change_details: Mapping[str, Any] | None = None,
 ) -> None:
     await conn.execute(
-        insert(events).values(
-            space_id=space_id,
-            category=category,
-            message=message,
-            occurred=utcnow(),
-            user_id=user_id,
-            username=username,
-            ip_address=ip_address,
-            related_document_ids=list(related_document_ids),
-            change_details=dict(change_details) if change_details is not None else None,
-        )
+        _INSERT,
+        {
+            "space_id": space_id,
+            "category": category,
+            "message": message,
+            "occurred": utcnow(),
+            "user_id": user_id,
+            "username": username,
+            "ip_address": ip_address,
+            "related_document_ids": list(related_document_ids),
+            "change_details": dict(change_details) if change_details is not None else None,
+        },
     )
 
 
