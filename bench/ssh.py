@@ -353,6 +353,11 @@ async def throughput(node: RunningServer, workers: Sequence[SshWorker]) -> Throu
         for client in clients:
             await client.close()
     elapsed = time.perf_counter() - started
+    for failed in [r for r in results if not r.ok][:5]:  # a benchmark that loses tasks says why
+        print(
+            f"task {failed.task.get('Id')} ended {failed.task.get('State')}, its line "
+            f"{'seen' if failed.said_hello else 'not seen'}: {failed.task.get('ErrorMessage')}"
+        )
     per_task = 1000 / THROUGHPUT_TASKS
     return Throughput(
         THROUGHPUT_TASKS / elapsed,
