@@ -174,13 +174,17 @@ async def raw_text(svc: Services, snap: LogSnapshot) -> AsyncIterator[bytes]:
     stamps = _Stamps("%H:%M:%S", "")
     current: list[str | None] = [None]  # the activity of the line before, across pages
 
+    padded: dict[str, str] = {}  # each category as its column shows it, formatted once
+
     def render(rows: Sequence[LogRow]) -> bytes:
-        out = []
-        for row in rows:
-            if row.activity != current[0]:
-                current[0] = row.activity
-                out.append(f"                    | == {names.get(row.activity, row.activity)} ==\n")
-            out.append(f"{stamps(row.occurred)}  {row.category:<9} |   {row.text}\n")
+        out: list[str] = []
+        append = out.append
+        for _, activity, occurred, category, text, _ in rows:
+            if activity != current[0]:
+                current[0] = activity
+                append(f"                    | == {names.get(activity, activity)} ==\n")
+            column = padded.get(category) or padded.setdefault(category, f"{category:<9}")
+            append(f"{stamps(occurred)}  {column} |   {text}\n")
         return "".join(out).encode("utf-8", "replace")
 
     async for chunk in pages(svc, snap, render):
@@ -262,9 +266,9 @@ class _DetailsView:
         stamps, categories = self.stamps, _CATEGORIES
         return ",".join(
             [
-                f'{{"Number":{row.seq},"Category":{categories.get(row.category) or _quote(row.category)},'
-                f'"OccurredAt":"{stamps(row.occurred)}","MessageText":{_quote(row.text)}}}'
-                for row in rows
+                f'{{"Number":{seq},"Category":{categories.get(category) or _quote(category)},'
+                f'"OccurredAt":"{stamps(occurred)}","MessageText":{_quote(text)}}}'
+                for seq, _, occurred, category, text, _ in rows
             ]
         ).encode()
 
@@ -392,15 +396,16 @@ class _StreamLines:
 
     def render(self, rows: Sequence[LogRow]) -> bytes:
         stamps, categories, activities = self._stamps, _CATEGORIES, self._activities
-        out = []
-        for row in rows:
-            activity = activities.get(row.activity)
+        out: list[str] = []
+        append = out.append
+        for seq, activity_id, occurred, category, text, _ in rows:
+            activity = activities.get(activity_id)
             if activity is None:
-                activity = activities[row.activity] = _quote(row.activity)
-            out.append(
-                f'{{"Type":"Log","Number":{row.seq},'
-                f'"Category":{categories.get(row.category) or _quote(row.category)},'
-                f'"OccurredAt":"{stamps(row.occurred)}","MessageText":{_quote(row.text)},'
+                activity = activities[activity_id] = _quote(activity_id)
+            append(
+                f'{{"Type":"Log","Number":{seq},'
+                f'"Category":{categories.get(category) or _quote(category)},'
+                f'"OccurredAt":"{stamps(occurred)}","MessageText":{_quote(text)},'
                 f'"ActivityId":{activity}}}\n'
             )
         if rows:
