@@ -49,6 +49,18 @@ def test_a_worker_that_cannot_be_reached_is_logged_with_the_task_and_worker_ids(
     name = unique("gone")
     worker = add_worker(client, name, [pool], listening_endpoint(agent))
     assert check_health(client, worker)["HealthStatus"] == "Healthy"
+
+    def health_checks(states: str) -> int:
+        found = client.get("/api/Spaces-1/tasks", params={"states": states, "name": "Health"}).json()
+        return int(found["TotalResults"])
+
+    # Adding the worker also queued a prompt check of its own (a moment later, batched): once both
+    # checks have run, nothing checks the worker again before the script, which finds it Healthy in the
+    # store and is dispatched to it.
+    eventually(
+        "the added worker's own health check has run",
+        lambda: health_checks("Success,Failed") >= 2 and health_checks("Queued,Executing") == 0,
+    )
     agent.stop()  # still Healthy in the store, so the next script is dispatched to it and fails there
 
     secret = "hunter2-" + unique("s")  # a script body is the user's: it never reaches the node's log
