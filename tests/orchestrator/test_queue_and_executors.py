@@ -277,3 +277,35 @@ async def test_lines_the_store_refuses_end_their_task_failed_and_hold_no_other_t
     ended = await node.finished(bad)
     assert ended["state"] == "Failed" and "refused" in str(ended["error_message"])
     assert (await node.finished(good))["state"] == "Success"
+
+
+async def test_a_slot_coming_free_claims_only_when_work_may_be_queued(
+    nodes: Callable[..., object], store: Store
+) -> None:
+    """On SQLite every task is queued through this process's wake(), so an ended task's free slot costs
+    no claim statement once the queue was found empty; other nodes may queue work on PostgreSQL, so
+    there every free slot still looks."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    claims: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "UPDATE tasks SET state" in statement and "start_time=" in statement:  # a claim starts tasks
+            claims.append(statement)
+
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    await asyncio.sleep(0.05)  # the queue's first look at start
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            task = await node.submit("auto:0")
+            assert (await node.finished(task))["state"] == "Success"
+            await asyncio.sleep(0.02)  # the ended task's slot is free again
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    if store.is_sqlite:
+        assert len(claims) == 5  # one per submitted task, none per freed slot
+    else:
+        assert len(claims) >= 9  # each freed slot looked for work queued elsewhere
