@@ -81,3 +81,25 @@ def test_a_clean_stop_removes_only_an_empty_memory_backed_folder(tmp_path: Path)
     (root / "handed-over-run").rmdir()
     release_root(root, settings(home))
     assert not root.exists()
+
+
+def statvfs_like(real: os.statvfs_result, flag: int = 0, free_blocks: int | None = None) -> os.statvfs_result:
+    fields = list(real)
+    fields[8] = real.f_flag | flag  # f_flag
+    if free_blocks is not None:
+        fields[4] = free_blocks  # f_bavail
+    return os.statvfs_result(fields)
+
+
+def test_a_noexec_memory_file_system_is_not_used(tmp_path: Path, shm: Path) -> None:
+    home = (tmp_path / "home").resolve()
+    noexec = lambda p: statvfs_like(os.statvfs(p), flag=os.ST_NOEXEC)  # noqa: E731
+    assert work_root(settings(home), shm, noexec) == home / "work"
+    assert not any(shm.iterdir())
+
+
+def test_a_small_memory_file_system_is_not_used(tmp_path: Path, shm: Path) -> None:
+    home = (tmp_path / "home").resolve()
+    small = lambda p: statvfs_like(os.statvfs(p), free_blocks=16)  # noqa: E731  (16 blocks free)
+    assert work_root(settings(home), shm, small) == home / "work"
+    assert work_root(settings(home), shm) != home / "work"  # room enough and exec allowed: memory

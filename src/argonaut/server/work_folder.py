@@ -13,7 +13,9 @@ worker is for light work on the server itself); a node whose built-in worker mus
 
 ``/dev/shm`` is shared by every user of the machine, so the folder there is checked, not trusted: it must be
 a real folder (not a symlink) that this user owns and nobody else may write. Anything else makes the node
-fall back to ``<home>/work`` with a warning, never run scripts in a folder someone else controls.
+fall back to ``<home>/work`` with a warning, never run scripts in a folder someone else controls. So does a
+``/dev/shm`` that scripts could not use as a working folder: mounted ``noexec`` (a script may run a tool
+it downloaded) or small (containers get 64 MB by default), judged by ``statvfs``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import hashlib
 import logging
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from argonaut.config import ServerSettings
@@ -29,15 +32,37 @@ from argonaut.config import ServerSettings
 log = logging.getLogger(__name__)
 
 MEMORY_BACKED = Path("/dev/shm")
+MIN_FREE_BYTES = 1 << 30  # less room than this in /dev/shm, and run folders go to disk
 
 
-def work_root(settings: ServerSettings, memory_backed: Path = MEMORY_BACKED) -> Path:
+def usable_for_scripts(folder: Path, statvfs: Callable[[Path], os.statvfs_result] = os.statvfs) -> str | None:
+    """Why scripts could not work in ``folder``'s file system, or None when they can."""
+    try:
+        info = statvfs(folder)
+    except OSError as exc:
+        return str(exc)
+    if info.f_flag & os.ST_NOEXEC:
+        return "it is mounted noexec, so a script could not run a program it put in its folder"
+    free = info.f_bavail * info.f_frsize
+    if free < MIN_FREE_BYTES:
+        return f"it has {free >> 20} MB free, less than the {MIN_FREE_BYTES >> 20} MB a script may need"
+    return None
+
+
+def work_root(
+    settings: ServerSettings,
+    memory_backed: Path = MEMORY_BACKED,
+    statvfs: Callable[[Path], os.statvfs_result] = os.statvfs,
+) -> Path:
     """The built-in worker's folder of run folders, created and checked; see the module's docstring."""
     mode = 0o711 if settings.built_in_worker_user else 0o700  # the script user traverses, never lists
     if settings.work_folder is not None:
         return _prepared(settings.work_folder, mode)
     on_disk = settings.home / "work"
     if not memory_backed.is_dir() or not os.access(memory_backed, os.W_OK | os.X_OK):
+        return _prepared(on_disk, mode)
+    if (unusable := usable_for_scripts(memory_backed, statvfs)) is not None:
+        log.info("built-in worker: run folders go to %s, not %s: %s", on_disk, memory_backed, unusable)
         return _prepared(on_disk, mode)
     folder = memory_backed_folder(settings.home, memory_backed)
     try:
