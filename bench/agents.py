@@ -28,36 +28,42 @@ polling agent costs the server in memory decide how far one node scales. Against
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
 import itertools
 import os
 import re
 import resource
-import secrets
 import shutil
 import signal
-import string
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _agents import (  # noqa: E402
+    FakePoller,
+    add_worker,
+    api,
+    count_workers,
+    fd_soft_limit,
+    limited,
+    new_pool,
+    open_fds,
+    raise_fd_limit,
+    run_task,
+    subscription_id,
+    wait_healthy,
+)
 from _http import RawClient  # noqa: E402
 from _server import RunningServer, cpu_seconds, percentile, rss_mb, running_node, table  # noqa: E402
 from argonaut.agent import config as agent_config  # noqa: E402
-from argonaut.agent.service import capabilities  # noqa: E402
-from argonaut.protocol.link import Link, MethodError, offer_hello  # noqa: E402
-from argonaut.protocol.messages import Hello  # noqa: E402
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate  # noqa: E402
-from argonaut.security.tls import connecting_context  # noqa: E402
 
-SPACE = "/api/Spaces-1"
 TASK_CAP = 50
 LISTENING_AGENTS = 5
 POLLING_AGENTS = 5
@@ -67,108 +73,10 @@ HEALTH_AGENTS, HEALTH_REGISTRATIONS_EACH, HEALTH_RUNS = 4, 50, 3
 LOAD_LINKS = 1000
 LOAD_CONNECT_CONCURRENCY = 50
 LOAD_REGISTER_CONCURRENCY = 4
-WAIT_S = 120.0
-
-T = TypeVar("T")
-
-
-# -- plumbing --------------------------------------------------------------------------------------------
-
-
-def raise_fd_limit() -> tuple[int, int]:
-    """Soft RLIMIT_NOFILE up to the hard limit, for 1,000 links here; the server inherits it."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
-
-
-def fd_soft_limit(pid: int) -> str:
-    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
-        if line.startswith("Max open files"):
-            return line.split()[3]
-    return "?"
-
-
-def open_fds(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def subscription_id() -> str:
-    return (
-        "poll://" + "".join(secrets.choice(string.ascii_lowercase + string.digits) for _ in range(20)) + "/"
-    )
-
-
-async def api(client: RawClient, method: str, path: str, payload: Any = None, expect: int = 200) -> Any:
-    status, body = await client.request(method, path, payload)
-    if status != expect:
-        raise RuntimeError(f"{method} {path}: {status} {body}")
-    return body
-
-
-async def limited(concurrency: int, jobs: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
-    """Every job's result, at most ``concurrency`` running at once; the first failure cancels the rest."""
-    gate = asyncio.Semaphore(concurrency)
-
-    async def one(job: Callable[[], Awaitable[T]]) -> T:
-        async with gate:
-            return await job()
-
-    async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(one(job)) for job in jobs]
-    return [task.result() for task in tasks]
-
-
-async def follow(client: RawClient, task_id: str) -> dict[str, Any]:
-    final: dict[str, Any] = {}
-    async for event in client.stream_lines(f"/api/tasks/{task_id}/stream"):
-        if event["Type"] == "Task":
-            final = event["Task"]
-    return final
-
-
-async def run_task(client: RawClient, body: dict[str, Any]) -> tuple[float, dict[str, Any]]:
-    """POST a task and follow it to the end: (milliseconds, the finished task)."""
-    started = time.perf_counter()
-    task = await api(client, "POST", f"{SPACE}/tasks", body, expect=201)
-    final = await follow(client, task["Id"])
-    return (time.perf_counter() - started) * 1000, final
 
 
 def script(**target: Any) -> dict[str, Any]:
     return {"Name": "AdHocScript", "Arguments": {"ScriptBody": "echo hello", "Syntax": "Bash", **target}}
-
-
-async def new_pool(client: RawClient, name: str) -> str:
-    return str((await api(client, "POST", f"{SPACE}/workerpools", {"Name": name}, expect=201))["Id"])
-
-
-async def add_worker(client: RawClient, name: str, pool: str, endpoint: dict[str, str]) -> str:
-    body = {"Name": name, "WorkerPoolIds": [pool], "Endpoint": endpoint}
-    return str((await api(client, "POST", f"{SPACE}/workers", body, expect=201))["Id"])
-
-
-async def count_workers(client: RawClient, pool: str, health: str) -> int:
-    page = await api(client, "GET", f"{SPACE}/workers?workerPoolIds={pool}&healthStatuses={health}&take=0")
-    return int(page["TotalResults"])
-
-
-async def wait_healthy(client: RawClient, pool: str, wanted: int, timeout_s: float = WAIT_S) -> float:
-    """Seconds until ``wanted`` workers of ``pool`` are Healthy and no task is queued or running."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout_s:
-        healthy = await count_workers(client, pool, "Healthy")
-        if healthy >= wanted:
-            busy = await api(client, "GET", f"{SPACE}/tasks?states=Queued,Executing,Cancelling&take=0")
-            if busy["TotalResults"] == 0:
-                return time.perf_counter() - started
-        await asyncio.sleep(0.1)
-    page = await api(client, "GET", f"{SPACE}/workers?workerPoolIds={pool}&take=1000")
-    seen = collections.Counter(f"{w['HealthStatus']}: {w['StatusSummary']}" for w in page["Items"])
-    raise RuntimeError(
-        f"{pool}: {healthy}/{wanted} Healthy after {timeout_s:g}s; {dict(seen.most_common(5))}"
-    )
 
 
 # -- agent processes -------------------------------------------------------------------------------------
@@ -363,34 +271,6 @@ async def health_of_many(client: RawClient, fleet: Fleet) -> tuple[list[float], 
 
 
 # -- 4. memory of 1,000 polling links --------------------------------------------------------------------
-
-CAPABILITIES = capabilities().model_dump(mode="json")
-
-
-async def answer(method: str, params: dict[str, Any]) -> dict[str, Any]:
-    if method == "capabilities.v1":
-        return CAPABILITIES
-    raise MethodError("unknown-method", f"the load generator does not offer {method}")
-
-
-@dataclass
-class FakePoller:
-    certificate: NodeCertificate
-    subscription: str
-    link: Link | None = None
-
-    async def connect(self, port: int) -> None:
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=connecting_context(self.certificate), server_hostname="argonaut"
-        )
-        try:
-            await offer_hello(
-                reader, writer, Hello(versions=(1,), role="agent", subscription=self.subscription)
-            )
-        except BaseException:
-            writer.close()
-            raise
-        self.link = Link(reader, writer, answer, name=f"bench {self.subscription}").start()
 
 
 async def memory_of_polling_links(client: RawClient, node: RunningServer, root: Path) -> list[list[object]]:

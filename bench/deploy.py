@@ -37,21 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _agents import SPACE, add_worker, api, follow, new_pool, run_task, subscription_id  # noqa: E402
 from _http import RawClient  # noqa: E402
 from _server import RunningServer, cpu_seconds, percentile, rss_mb, table  # noqa: E402
-from agents import (  # noqa: E402
-    SPACE,
-    AgentProcess,
-    add_worker,
-    api,
-    follow,
-    make_agent,
-    new_pool,
-    run_sections,
-    run_task,
-    script,
-    subscription_id,
-)
+from agents import AgentProcess, make_agent, run_sections, script  # noqa: E402
 from argonaut.agent import config as agent_config  # noqa: E402
 
 TASK_CAP = 50

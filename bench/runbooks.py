@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
+from _agents import SPACE, api, follow  # noqa: E402
 from _http import RawClient  # noqa: E402
 from _server import cpu_seconds, percentile, rss_mb, running_node, table  # noqa: E402
-from agents import SPACE, api, follow  # noqa: E402
 
 RUNS, WARMUPS = 50, 5
 SCRIPT = "echo hello"

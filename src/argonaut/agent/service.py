@@ -31,6 +31,7 @@ from pydantic import BaseModel, ValidationError
 
 from argonaut import __version__
 from argonaut.agent import config as agent_config
+from argonaut.agent.backoff import BACKOFF_FIRST_S, reconnect_delay
 from argonaut.agent.config import ANY_NODE, AgentConfig, KnownServer, PollingServer
 from argonaut.agent.files import FileService
 from argonaut.agent.scripts import ScriptService
@@ -63,8 +64,6 @@ from argonaut.security.tls import accepting_context, connecting_context, peer_th
 
 log = logging.getLogger("argonaut.agent")
 
-BACKOFF_FIRST_S = 0.5
-BACKOFF_MAX_S = 30.0
 CONNECT_TIMEOUT_S = 10.0  # TCP connect + TLS handshake to a server
 
 
@@ -233,8 +232,7 @@ class Agent:
             except Exception as exc:
                 log.warning("polling %s failed: %s", target.url, exc)
             failures += 1
-            delay = random.uniform(0, min(BACKOFF_MAX_S, BACKOFF_FIRST_S * 2 ** min(failures, 10)))
-            await asyncio.sleep(delay)
+            await asyncio.sleep(reconnect_delay(failures))
 
     def _pinned(self, presented: str | None, expected: str) -> bool:
         """The server presented the pinned certificate: the one expected, or for an address any node of

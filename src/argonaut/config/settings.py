@@ -78,7 +78,7 @@ class ServerSettings(BaseSettings):
     )
     node_name: str | None = Field(None, description="Name of this server node; default is the host name")
     comms_max_unauthenticated: int = Field(
-        100,
+        1000,  # 100 throttled 10,000 agents reconnecting after a restart (bench/agents_scale.py)
         ge=1,
         description="Most connections to the comms port still in their TLS handshake or hello; "
         "more are closed at once",

@@ -15,7 +15,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -39,6 +39,7 @@ from argonaut.store.connection import Conn
 from argonaut.store.script_runs_repo import ScriptRun
 
 MAX_CONCURRENT_CHECKS = 100
+MAX_WRITE_BATCH = 500  # checks' results stored in one transaction
 
 Say = Callable[[str, str], None]  # (category, text): where a check reports as it goes
 
@@ -57,6 +58,7 @@ class WorkerHealth:
         self._dispatcher = dispatcher
         self._runner_version = runner_version
         self._cloud = CloudRegionHealth(store, dispatcher, runner_version, built_in_enabled)
+        self._writes = HealthWrites(store)
 
     async def policies(self, conn: Conn, space_id: int, rows: Sequence[Any]) -> dict[int, dict[str, Any]]:
         found: dict[int, dict[str, Any]] = {}
@@ -113,27 +115,18 @@ class WorkerHealth:
             details.pop("UnavailableSince", None)
         cleanup = policy.get("MachineCleanupPolicy") or {}
         unavailable_s = now - float(details.get("UnavailableSince", now))
-        async with self.store.transaction() as conn:
-            if cleanup.get(
-                "DeleteMachinesBehavior"
-            ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
-                cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
-            ):
-                if row.get("kind") == workers_repo.TARGET:
-                    await machines_repo.delete_target(conn, int(row["space_id"]), int(row["id"]))
-                else:
-                    await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
-                say(
-                    "Warning",
-                    f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
-                    "deletes unavailable machines",
-                )
-            else:
-                previous = await workers_repo.record_health(
-                    conn, int(row["id"]), report.status.value, report.summary, latest, details
-                )
-                if previous is not None:
-                    await _record_change(conn, row, previous, report)
+        delete = cleanup.get(
+            "DeleteMachinesBehavior"
+        ) == "DeleteUnavailableMachines" and unavailable_s >= _timeout(
+            cleanup.get("DeleteMachinesElapsedTimeSpan"), minimum_s=0.0
+        )
+        await self._writes.record(_Write(row, report, latest, details, delete))
+        if delete:
+            say(
+                "Warning",
+                f"{row['name']} was deleted: unavailable for {unavailable_s:.0f}s, and its policy "
+                "deletes unavailable machines",
+            )
         return report
 
     async def _run_check_script(
@@ -180,6 +173,101 @@ class WorkerHealth:
                 report.details,
             )
         return report
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """What one check stores: its result, or the machine's deletion (its policy deletes it)."""
+
+    row: Any
+    report: HealthReport
+    latest: bool | None
+    details: dict[str, Any]
+    delete: bool
+
+
+class HealthWrites:
+    """Group commit of checks' results: each check waits for its result to be stored, but the results
+    that arrive while one transaction is being written go together in the next one (at most
+    ``MAX_WRITE_BATCH``), as one select and an executemany (``workers_repo.record_health_many``).
+
+    A check of ten thousand machines so costs a few dozen transactions instead of ten thousand, and a
+    lone check (a step checking its worker) waits for no timer: its transaction starts at once."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queued: list[tuple[_Write, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, write: _Write) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.add_done_callback(_retrieved)  # a check cancelled meanwhile no longer awaits its failure
+        self._queued.append((write, done))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._drain(), name="health-writes")
+        await asyncio.shield(done)  # a cancelled check still has its result stored
+
+    async def _drain(self) -> None:
+        batch: list[tuple[_Write, asyncio.Future[None]]] = []
+        try:
+            while self._queued:
+                batch = self._queued[:MAX_WRITE_BATCH]
+                del self._queued[:MAX_WRITE_BATCH]
+                try:
+                    async with self._store.transaction() as conn:
+                        await _store_writes(conn, [write for write, _ in batch])
+                except Exception:
+                    # One result may be what the store refuses: write each alone, so the others are not
+                    # lost with it, and let that one's check fail as it did when each wrote its own.
+                    for write, done in batch:
+                        try:
+                            async with self._store.transaction() as conn:
+                                await _store_writes(conn, [write])
+                        except Exception as exc:
+                            if not done.done():
+                                done.set_exception(exc)
+                        else:
+                            if not done.done():
+                                done.set_result(None)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        except BaseException:  # cancelled with the loop: nobody may wait for a write that never comes
+            for _, done in [*batch, *self._queued]:
+                done.cancel()
+            self._queued.clear()
+            raise
+        finally:
+            self._writer = None
+
+
+def _retrieved(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
+
+
+async def _store_writes(conn: Conn, writes: Sequence[_Write]) -> None:
+    kept: list[_Write] = []
+    for write in writes:
+        row = write.row
+        if not write.delete:
+            kept.append(write)
+        elif row.get("kind") == workers_repo.TARGET:
+            await machines_repo.delete_target(conn, int(row["space_id"]), int(row["id"]))
+        else:
+            await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
+    records = [
+        workers_repo.HealthRecord(
+            int(w.row["id"]), w.report.status.value, w.report.summary, w.latest, w.details
+        )
+        for w in kept
+    ]
+    changed = await workers_repo.record_health_many(conn, records)
+    for write in kept:
+        previous = changed.pop(int(write.row["id"]), None)
+        if previous is not None:
+            await _record_change(conn, write.row, previous, write.report)
 
 
 async def _record_change(conn: Conn, row: Any, previous: str, report: HealthReport) -> None:

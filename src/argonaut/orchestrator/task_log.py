@@ -8,6 +8,7 @@ are written in the same transaction that completes it, so a finished task never 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import Counter
@@ -17,8 +18,6 @@ from argonaut.store.tasks_repo import LogRow
 
 
 def _iso(ts: float) -> str:
-    from datetime import UTC, datetime
-
     return datetime.fromtimestamp(ts, UTC).isoformat()
 
 
@@ -38,6 +37,7 @@ class TaskLog:
         self.pending: list[LogRow] = []
         self._in_flight: list[LogRow] = []
         self.activities: list[dict[str, Any]] = list(activities or [])
+        self._by_id = {activity["Id"]: activity for activity in self.activities}  # a Health task has 10,000
         self.has_warnings_or_errors = False
         self._counter = len(self.activities)
 
@@ -45,29 +45,29 @@ class TaskLog:
         """A new activity, Running now; or Pending (not started) until :meth:`start_activity`."""
         self._counter += 1
         activity_id = f"ServerTasks-{self.task_id}_{self._counter}"
-        self.activities.append(
-            {
-                "Id": activity_id,
-                "Name": name,
-                "ParentId": parent,
-                "Started": None if pending else _iso(time.time()),
-                "Ended": None,
-                "Status": "Pending" if pending else "Running",
-            }
-        )
+        activity = {
+            "Id": activity_id,
+            "Name": name,
+            "ParentId": parent,
+            "Started": None if pending else _iso(time.time()),
+            "Ended": None,
+            "Status": "Pending" if pending else "Running",
+        }
+        self.activities.append(activity)
+        self._by_id[activity_id] = activity
         return activity_id
 
     def start_activity(self, activity_id: str) -> None:
-        for activity in self.activities:
-            if activity["Id"] == activity_id and activity["Status"] == "Pending":
-                activity["Started"] = _iso(time.time())
-                activity["Status"] = "Running"
+        activity = self._by_id.get(activity_id)
+        if activity is not None and activity["Status"] == "Pending":
+            activity["Started"] = _iso(time.time())
+            activity["Status"] = "Running"
 
     def close_activity(self, activity_id: str, status: str) -> None:
-        for activity in self.activities:
-            if activity["Id"] == activity_id and activity["Ended"] is None:
-                activity["Ended"] = _iso(time.time())
-                activity["Status"] = status
+        activity = self._by_id.get(activity_id)
+        if activity is not None and activity["Ended"] is None:
+            activity["Ended"] = _iso(time.time())
+            activity["Status"] = status
 
     def close_open_activities(self, status: str) -> None:
         for activity in self.activities:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import ssl
+import threading
 from functools import cache
 from typing import Any
 
@@ -69,6 +70,10 @@ def accepting_context(own: NodeCertificate) -> ssl.SSLContext:
     """For the side that accepts connections (listening agent, server comms port): demands a client cert."""
     context = _base(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER), own)
     _require_peer_certificate(context)
+    # No TLS 1.3 session tickets: our peers never resume a session (asyncio offers no way to), and
+    # issuing the two OpenSSL sends by default nearly doubled the accepting side's handshake CPU
+    # (1.7 ms to 0.95 ms here), which is what ten thousand polling agents reconnecting at once cost.
+    context.num_tickets = 0
     return context
 
 
@@ -89,16 +94,46 @@ def peer_thumbprint(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> str | N
 
 
 TLS_READ_BUFFER_BYTES = 16 * 1024
+_read_buffers = threading.local()  # one receive buffer per thread (each runs at most one event loop)
+
+
+def _shared_receive_buffer(self: Any, n: int) -> memoryview:
+    """``SSLProtocol.get_buffer``, answering the thread's one buffer instead of the connection's own.
+
+    The selector transport calls ``get_buffer``, ``recv_into`` and ``buffer_updated`` back to back
+    without yielding, and ``buffer_updated`` copies what arrived into the connection's incoming BIO at
+    once, so nothing else on the thread can touch the buffer in between: one per thread serves every
+    connection of its loop."""
+    view: memoryview | None = getattr(_read_buffers, "view", None)
+    if view is None:
+        view = _read_buffers.view = memoryview(bytearray(TLS_READ_BUFFER_BYTES))
+    self._ssl_buffer_view = view  # what buffer_updated reads back
+    return view
 
 
 def trim_tls_buffers() -> None:
-    """Shrink asyncio's per-connection TLS read buffer from 256 KiB to one TLS record (16 KiB).
+    """Stop asyncio's TLS connections from each keeping a resident receive buffer.
 
     asyncio allocates (and zero-fills, so it is resident) ``SSLProtocol.max_size`` bytes for every TLS
-    connection; with a thousand polling agents that alone was 256 MB of the server's memory. A TLS
-    record carries at most 16 KiB of plaintext, so reads lose nothing but a few wakeups on bulk
-    transfers. Measured by bench/agents.py: about 284 KB per connected agent before, 60 KB after.
+    connection, only ever used between a socket read and the copy into the TLS object that follows it.
+    With a thousand polling agents the default 256 KiB was 256 MB of the server's memory; one TLS record
+    (16 KiB) brought an agent to 60 KB (bench/agents.py). Now every connection of a thread shares one
+    buffer (:func:`_shared_receive_buffer`) and drops its own as soon as it is made: 16 KB less per
+    connected agent (bench/agents_scale.py). Reads still take up to a TLS record at a time.
     """
     from asyncio import sslproto
 
-    sslproto.SSLProtocol.max_size = TLS_READ_BUFFER_BYTES
+    protocol = sslproto.SSLProtocol
+    protocol.max_size = TLS_READ_BUFFER_BYTES
+    if getattr(protocol, "_argonaut_shared_buffer", False):
+        return
+    original_init = protocol.__init__
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        self._ssl_buffer = bytearray()  # the shared one is handed out by get_buffer
+        self._ssl_buffer_view = memoryview(self._ssl_buffer)
+
+    protocol.__init__ = __init__  # type: ignore[method-assign]
+    protocol.get_buffer = _shared_receive_buffer  # type: ignore[method-assign]
+    protocol._argonaut_shared_buffer = True  # type: ignore[attr-defined]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import Select, delete, insert, select, update
+from sqlalchemy import Select, Update, bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
@@ -192,11 +193,7 @@ async def record_health(
     The status moves by a compare-and-set on the one read just before: of two checks racing to record the
     same change (a start notice and a scheduled check, say), only one sees its update take effect
     (PostgreSQL re-reads the row the other updated), so a machine's history gets one entry per change."""
-    values: dict[str, Any] = {"health_status": status, "status_summary": summary}
-    if has_latest_runner is not None:
-        values["has_latest_calamari"] = has_latest_runner
-    if details is not None:
-        values["details"] = details
+    values = _health_values(status, summary, has_latest_runner, details)
     previous = (
         await conn.execute(select(workers.c.health_status).where(workers.c.id == worker_id))
     ).scalar_one_or_none()
@@ -212,11 +209,94 @@ async def record_health(
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class HealthRecord:
+    """One check's result, as :func:`record_health_many` stores it (``record_health``'s arguments)."""
+
+    worker_id: int
+    status: str
+    summary: str
+    has_latest_runner: bool | None
+    details: dict[str, str] | None
+
+
+async def record_health_many(conn: Conn, records: Sequence[HealthRecord]) -> dict[int, str]:
+    """Store many checks' results in a few statements; answers, for each machine whose status these
+    calls changed, the status it replaced (as :func:`record_health` does for one).
+
+    One select reads the current statuses; a change moves by the same compare-and-set as
+    ``record_health`` (rare: a machine's health seldom changes), and every other result is one row of an
+    executemany per shape of values. A health check of ten thousand machines costs a few statements
+    per batch instead of two per machine."""
+    if not records:
+        return {}
+    ids = sorted({r.worker_id for r in records})
+    current = {
+        int(row.id): str(row.health_status)
+        for row in await conn.execute(
+            select(workers.c.id, workers.c.health_status).where(workers.c.id.in_(ids))
+        )
+    }
+    changed: dict[int, str] = {}
+    unchanged: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+    for r in records:
+        previous = current.get(r.worker_id)
+        if previous is None:
+            continue  # deleted since it was checked
+        values = _health_values(r.status, r.summary, r.has_latest_runner, r.details)
+        shape = (r.has_latest_runner is not None, r.details is not None)
+        params = {"b_id": r.worker_id, **{f"b_{k}": v for k, v in values.items()}}
+        if previous != r.status and r.worker_id not in changed:
+            compare = _health_update(*shape, compare=True)
+            moved = await conn.execute(compare, {**params, "b_previous": previous})
+            if moved.rowcount:
+                changed[r.worker_id] = previous
+                current[r.worker_id] = r.status
+                continue
+        unchanged.setdefault(shape, []).append(params)
+    for shape, rows in unchanged.items():
+        await conn.execute(_health_update(*shape, compare=False), rows)
+    return changed
+
+
+@functools.cache
+def _health_update(with_runner: bool, with_details: bool, *, compare: bool) -> Update:
+    """The update one health result makes (by ``b_id``, from ``b_<column>``), built once per shape;
+    with ``compare``, only while the status is still ``b_previous`` (the compare-and-set)."""
+    columns = ["health_status", "status_summary"]
+    columns += ["has_latest_calamari"] if with_runner else []
+    columns += ["details"] if with_details else []
+    statement = update(workers).where(workers.c.id == bindparam("b_id"))
+    if compare:
+        statement = statement.where(workers.c.health_status == bindparam("b_previous"))
+    return statement.values({column: bindparam(f"b_{column}") for column in columns})
+
+
+def _health_values(
+    status: str, summary: str, has_latest_runner: bool | None, details: dict[str, str] | None
+) -> dict[str, Any]:
+    values: dict[str, Any] = {"health_status": status, "status_summary": summary}
+    if has_latest_runner is not None:
+        values["has_latest_calamari"] = has_latest_runner
+    if details is not None:
+        values["details"] = details
+    return values
+
+
+# Built once: a polling agent's arrival runs this, and ten thousand arriving after a node restart should
+# not each pay for building and keying the statement. Only what an arrival needs (where to queue its
+# check), not the whole row with its JSON columns.
+_BY_SUBSCRIPTION = select(workers.c.id, workers.c.space_id, workers.c.kind).where(
+    workers.c.uri == bindparam("uri"), workers.c.thumbprint == bindparam("thumbprint")
+)
+
+
 async def by_subscription(conn: Conn, subscription: str, thumbprint: str) -> Sequence[RowMapping]:
     """Every registration (in any space, worker or deployment target) of the polling agent with this
-    subscription and certificate: one link serves them all, and its arrival checks them all."""
-    query = select(workers).where(workers.c.uri == subscription, workers.c.thumbprint == thumbprint.upper())
-    return (await conn.execute(query)).mappings().all()
+    subscription and certificate, as ``id``, ``space_id`` and ``kind``: one link serves them all, and its
+    arrival checks them all."""
+    params = {"uri": subscription, "thumbprint": thumbprint.upper()}
+    return (await conn.execute(_BY_SUBSCRIPTION, params)).mappings().all()
 
 
 async def all_in_space(conn: Conn, space_id: int) -> Sequence[RowMapping]:
