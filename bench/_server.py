@@ -84,7 +84,9 @@ def running_node(
     keep_home = home is not None
     home = home or Path(tempfile.mkdtemp(prefix="argonaut-bench-"))
     exe = Path(sys.executable).with_name("argonaut")
-    with open(log or os.devnull, "wb") as stderr:
+    # BENCH_SERVER_LOG=<file>: every server's log appended there, to see why a task failed.
+    log = Path(os.environ["BENCH_SERVER_LOG"]) if os.environ.get("BENCH_SERVER_LOG") else log
+    with open(log or os.devnull, "ab") as stderr:
         proc = subprocess.Popen(
             [str(exe), "server", "--home", str(home), "--listen", "127.0.0.1:0", *args],
             stdout=subprocess.PIPE,

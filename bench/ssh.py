@@ -25,7 +25,7 @@ tests' KEY_USER; tests/sshd.py starts them):
    settles on, where OpenSSH's own default is the much slower sntrup761x25519), and through a
    ControlMaster/ControlPersist master started first (50 runs).
 
-The goal: server latency p50 within 1.5x of the reused plain ssh p50. Needs root and openssh-server;
+The goal: server latency p50 within 1.3x of the reused plain ssh p50 (issue 13; 1.5x before). Needs root and openssh-server;
 without them it says so and exits 0, or 1 under CI=true.
 
     .venv/bin/python bench/ssh.py
@@ -63,7 +63,7 @@ FIRST_USE_SAMPLES = SSHDS  # one per sshd: each a connection the restarted serve
 UPLOAD_SAMPLES = 5
 THROUGHPUT_TASKS = 100
 PLAIN_NEW_RUNS, PLAIN_REUSED_RUNS = 20, 50
-GOAL_RATIO = 1.5
+GOAL_RATIO = 1.3
 SERVER_KEX = "curve25519-sha256"  # what asyncssh and OpenSSH 9.2 settle on (asyncssh's debug log says so)
 # No ssh_config of the user or the system (-F): these options are all there is.
 SSH_OPTIONS = (

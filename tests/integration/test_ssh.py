@@ -400,3 +400,21 @@ def test_an_ssh_script_cut_off_by_its_node_is_never_reported_a_success(
     assert final["State"] == "Failed", raw
     message = str(final["ErrorMessage"])
     assert ("shut down" in message) if how == "stopped" else ("outcome is unknown" in message), raw
+
+
+def test_scripts_starting_together_on_an_outdated_runner_update_it_once_and_all_run(
+    server: ServerProcess, sshd: Sshd
+) -> None:
+    c = server.client
+    worker, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
+    assert health(c, worker)["HealthStatus"] == "Healthy"
+    assert run_script(c, "true", WorkerPoolIds=[pool])["State"] == "Success"  # the runner is uploaded
+    version = server_folder(c) / "runner" / "VERSION"
+    version.write_text("0.0.1")  # as a host left with an older runner: new script loops find it outdated
+    body = {"ScriptBody": "echo together", "Syntax": "Bash", "WorkerPoolIds": [pool]}
+    created = [c.post("/api/tasks", json={"Name": "AdHocScript", "Arguments": body}).json() for _ in range(8)]
+    finished = [follow(c, task["Id"]) for task in created]
+    # Each start that found the runner outdated waited for the one update, instead of rewriting the
+    # files under a loop that was reading them.
+    assert [t["State"] for t in finished] == ["Success"] * 8, [t.get("ErrorMessage") for t in finished]
+    assert version.read_text() == RUNNER_VERSION

@@ -159,6 +159,12 @@ class SshDispatcher:
         self._idle: weakref.WeakKeyDictionary[
             asyncssh.SSHClientConnection, list[asyncssh.SSHClientProcess[bytes]]
         ] = weakref.WeakKeyDictionary()
+        # One runner update at a time per connection: scripts starting together all find the runner
+        # outdated, and a second upload rewriting the files under a loop that was reading them made that
+        # loop find it outdated again (bench/ssh.py: up to 13 of 100 scripts failed so).
+        self._updating: weakref.WeakKeyDictionary[asyncssh.SSHClientConnection, asyncio.Lock] = (
+            weakref.WeakKeyDictionary()
+        )
 
     async def _login(self, target: WorkerTarget) -> Login:
         raw = target.endpoint
@@ -202,9 +208,15 @@ class SshDispatcher:
         await connection.run(f"mkdir -p {folder} && chmod 700 .argonaut {self._base}", check=False)
         # One exec channel per file: `cat > file` is binary-safe, has no length limit and needs no
         # subsystem. VERSION goes last, so a half-written runner is never taken for the current one.
+        # Each file is written beside its place and renamed into it: other servers' connections (SSH
+        # workers on one host and user, or homes shared over NFS) may update the same runner at once, and
+        # a loop starting meanwhile must read a whole file, old or new, never one being rewritten.
+        nonce = secrets.token_hex(4)
         for name, text in [*self._runner_files.items(), ("VERSION", self._runner_version)]:
             path = f"{folder}/{name}"
-            written = await connection.run(f"cat > {shlex.quote(path)}", input=text, check=False)
+            part, final = shlex.quote(f"{path}.{nonce}.part"), shlex.quote(path)
+            command = f"cat > {part} && mv -f {part} {final} || {{ rm -f {part}; false; }}"
+            written = await connection.run(command, input=text, check=False)
             if written.exit_status != 0:
                 why = str(written.stderr or "").strip() or f"exit code {written.exit_status}"
                 raise OSError(f"could not write the runner to ~/{path} on the host: {why}")
@@ -223,8 +235,7 @@ class SshDispatcher:
                 loop = await self._loop(connection)
                 updated_from = None
             except _RunnerOutdated:  # the loop checks the runner as it starts: no extra round trip
-                updated_from = await self._install_runner(connection)
-                loop = await self._loop(connection)
+                loop, updated_from = await self._updated_loop(connection)
             remote = _RemoteRun(secrets.token_hex(6))
             script = substitute(job.script_body, job.variables).encode()
             variables = encode_variables(job.variables)
@@ -234,6 +245,13 @@ class SshDispatcher:
             slot.release()
             self._connections.forget(login)
             raise WorkerUnreachable(f"Worker '{target.name}': the SSH connection failed: {exc}") from None
+        except _RunnerOutdated:
+            slot.release()
+            raise WorkerUnreachable(
+                f"Worker '{target.name}': the runner on the host was still not this server's version "
+                f"({self._runner_version}) right after it was uploaded; is something else writing "
+                f"~/{self._base}?"
+            ) from None
         except BaseException:
             slot.release()
             raise
@@ -287,6 +305,18 @@ class SshDispatcher:
         else:
             run.loop.close()
         run.slot.release()
+
+    async def _updated_loop(
+        self, connection: asyncssh.SSHClientConnection
+    ) -> tuple[asyncssh.SSHClientProcess[bytes], str | None]:
+        """A loop on a runner brought up to date, and the version it was updated from (None when another
+        script's start updated it meanwhile)."""
+        async with self._updating.setdefault(connection, asyncio.Lock()):
+            try:
+                return await self._loop(connection), None
+            except _RunnerOutdated:
+                updated_from = await self._install_runner(connection)
+                return await self._loop(connection), updated_from
 
     async def _loop(self, connection: asyncssh.SSHClientConnection) -> asyncssh.SSHClientProcess[bytes]:
         """An idle script loop on this connection, or a new one.
