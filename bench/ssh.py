@@ -25,7 +25,7 @@ tests' KEY_USER; tests/sshd.py starts them):
    settles on, where OpenSSH's own default is the much slower sntrup761x25519), and through a
    ControlMaster/ControlPersist master started first (50 runs).
 
-The goal: server latency p50 within 1.3x of the reused plain ssh p50 (issue 13; 1.5x before). Needs root and openssh-server;
+The goal: server latency p50 within 1.3x of the reused plain ssh p50. Needs root and openssh-server;
 without them it says so and exits 0, or 1 under CI=true.
 
     .venv/bin/python bench/ssh.py
