@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import errno
+import functools
 import os
 import resource
 import secrets
@@ -247,3 +248,30 @@ class FakePoller:
     async def close(self) -> None:
         if self.link is not None:
             await self.link.close()
+
+
+async def register_pollers(
+    url: str, key: str, pool: str, pollers: Sequence[FakePoller], name: str, concurrency: int
+) -> list[str]:
+    """Register each poller as a polling worker in ``pool`` (named ``name`` and its number), over
+    ``concurrency`` keep-alive connections; answers the worker ids."""
+    clients = [RawClient(url, key) for _ in range(concurrency)]
+    free = list(clients)
+
+    async def register(n: int, poller: FakePoller) -> str:
+        client = free.pop()
+        try:
+            endpoint = {
+                "CommunicationStyle": "TentacleActive",
+                "Uri": poller.subscription,
+                "Thumbprint": poller.certificate.thumbprint,
+            }
+            return await add_worker(client, f"{name}-{n:05d}", pool, endpoint)
+        finally:
+            free.append(client)
+
+    try:
+        return await limited(concurrency, [functools.partial(register, n, p) for n, p in enumerate(pollers)])
+    finally:
+        for client in clients:
+            await client.close()

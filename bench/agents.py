@@ -55,6 +55,7 @@ from _agents import (  # noqa: E402
     new_pool,
     open_fds,
     raise_fd_limit,
+    register_pollers,
     run_task,
     subscription_id,
     wait_healthy,
@@ -284,29 +285,8 @@ async def memory_of_polling_links(client: RawClient, node: RunningServer, root: 
     certificates_s = time.perf_counter() - started
 
     rss_unregistered = rss_mb(node.pid)
-    register_clients = [RawClient(node.url, node.key) for _ in range(LOAD_REGISTER_CONCURRENCY)]
-    free_clients = list(register_clients)
-
-    async def register(n: int, poller: FakePoller) -> str:
-        c = free_clients.pop()
-        try:
-            endpoint = {
-                "CommunicationStyle": "TentacleActive",
-                "Uri": poller.subscription,
-                "Thumbprint": poller.certificate.thumbprint,
-            }
-            return await add_worker(c, f"bench-load-{n:04d}", pool, endpoint)
-        finally:
-            free_clients.append(c)
-
     started = time.perf_counter()
-    try:
-        await limited(
-            LOAD_REGISTER_CONCURRENCY, [functools.partial(register, n, p) for n, p in enumerate(pollers)]
-        )
-    finally:
-        for c in register_clients:
-            await c.close()
+    await register_pollers(node.url, node.key, pool, pollers, "bench-load", LOAD_REGISTER_CONCURRENCY)
     register_s = time.perf_counter() - started
 
     fds_before = open_fds(node.pid)

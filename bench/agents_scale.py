@@ -44,7 +44,6 @@ from _agents import (  # noqa: E402
     SPACE,
     FakePoller,
     PollerStats,
-    add_worker,
     api,
     count_workers,
     fd_soft_limit,
@@ -53,6 +52,7 @@ from _agents import (  # noqa: E402
     new_pool,
     open_fds,
     raise_fd_limit,
+    register_pollers,
     subscription_id,
     tasks_in_flight,
     wait_healthy,
@@ -115,28 +115,7 @@ class Nodes:
 
 
 async def register_all(node: RunningServer, pool: str, pollers: list[FakePoller]) -> None:
-    clients = [RawClient(node.url, node.key) for _ in range(REGISTER_CONCURRENCY)]
-    free = list(clients)
-
-    async def register(n: int, poller: FakePoller) -> str:
-        client = free.pop()
-        try:
-            endpoint = {
-                "CommunicationStyle": "TentacleActive",
-                "Uri": poller.subscription,
-                "Thumbprint": poller.certificate.thumbprint,
-            }
-            return await add_worker(client, f"scale-{n:05d}", pool, endpoint)
-        finally:
-            free.append(client)
-
-    try:
-        await limited(
-            REGISTER_CONCURRENCY, [functools.partial(register, n, p) for n, p in enumerate(pollers)]
-        )
-    finally:
-        for client in clients:
-            await client.close()
+    await register_pollers(node.url, node.key, pool, pollers, "scale", REGISTER_CONCURRENCY)
 
 
 # -- a. connecting ---------------------------------------------------------------------------------------
