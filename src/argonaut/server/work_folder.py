@@ -92,7 +92,7 @@ def memory_backed_folder(home: Path, memory_backed: Path = MEMORY_BACKED) -> Pat
 
 def release_root(root: Path, settings: ServerSettings) -> None:
     """At a clean stop, remove the memory-backed folder when no script was handed over in it."""
-    if settings.work_folder is None and root.parent == MEMORY_BACKED:
+    if root == memory_backed_folder(settings.home):
         try:
             root.rmdir()
         except OSError:

@@ -305,12 +305,16 @@ _LOG_COLUMNS = (
 )
 
 
-def _log_lines(task_id: int, before: int | None, activity: str | None, verbose: bool) -> Any:
-    query = select(*_LOG_COLUMNS).where(task_log.c.task_id == task_id)
-    if before is not None:
-        query = query.where(task_log.c.seq < before)
-    if activity is not None:
-        query = query.where(task_log.c.activity == activity)
+@functools.cache
+def _log_lines(bounded: bool, one_activity: bool, verbose: bool) -> Any:
+    """A task's lines (``task_id``; below ``before``, of ``activity`` when asked) as a query per shape,
+    built once: built per page, SQLAlchemy walked it for its cache key each time (a 1,000,000-line log
+    reads 4,000 pages)."""
+    query = select(*_LOG_COLUMNS).where(task_log.c.task_id == bindparam("task_id"))
+    if bounded:
+        query = query.where(task_log.c.seq < bindparam("before"))
+    if one_activity:
+        query = query.where(task_log.c.activity == bindparam("activity"))
     if not verbose:
         query = query.where(task_log.c.category != "Verbose")
     return query
@@ -318,17 +322,7 @@ def _log_lines(task_id: int, before: int | None, activity: str | None, verbose: 
 
 @functools.cache
 def _log_page(bounded: bool, one_activity: bool, verbose: bool) -> Any:
-    """A page query per shape, built once: built per page, SQLAlchemy walked it for its cache key each
-    time (a 1,000,000-line log reads 4,000 pages)."""
-    query = select(*_LOG_COLUMNS).where(
-        task_log.c.task_id == bindparam("task_id"), task_log.c.seq >= bindparam("since")
-    )
-    if bounded:
-        query = query.where(task_log.c.seq < bindparam("before"))
-    if one_activity:
-        query = query.where(task_log.c.activity == bindparam("activity"))
-    if not verbose:
-        query = query.where(task_log.c.category != "Verbose")
+    query = _log_lines(bounded, one_activity, verbose).where(task_log.c.seq >= bindparam("since"))
     return query.order_by(task_log.c.seq).limit(bindparam("limit", type_=Integer))
 
 
@@ -366,9 +360,10 @@ async def log_tail_start(
 
     Walks back ``count`` entries of the activity index, so a tail costs what it shows, not the log.
     """
-    query = _log_lines(task_id, before, activity, verbose).with_only_columns(task_log.c.seq)
+    query = _log_lines(before is not None, True, verbose).with_only_columns(task_log.c.seq)
     query = query.order_by(task_log.c.seq.desc()).offset(count - 1).limit(1)
-    found = (await conn.execute(query)).scalar_one_or_none()
+    parameters = {"task_id": task_id, "before": before, "activity": activity}
+    found = (await conn.execute(query, parameters)).scalar_one_or_none()
     return int(found) if found is not None else None
 
 
