@@ -44,6 +44,7 @@ from argonaut.api import (
 from argonaut.api.access_cache import AccessChanges
 from argonaut.api.audit import AuditTrail
 from argonaut.api.gate import RequestGate
+from argonaut.api.hot_routes import HotRoutes
 from argonaut.api.lenient import LenientRequests
 from argonaut.api.paths import CanonicalPaths
 
@@ -101,6 +102,7 @@ def add_api(app: FastAPI) -> None:
     ]
     served = [url for url in (app.openapi_url, app.docs_url) if url]
     # Innermost of ours: it sees the canonical path, and only requests the gate admitted.
+    app.add_middleware(HotRoutes)  # queue and follow tasks without FastAPI's per-request work
     app.add_middleware(AccessChanges)  # inside the path rewrite, so it sees canonical paths
     app.add_middleware(AuditTrail)
     app.add_middleware(LenientRequests, paths=CanonicalPaths([*route_paths, *served]))

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import RowMapping
 
 from argonaut.api.errors import ApiError, not_found
-from argonaut.api.identity import CSRF_HEADER, SESSION_COOKIE, identify
+from argonaut.api.identity import CSRF_HEADER, SESSION_COOKIE, Identity, identify
 from argonaut.api.services import Services
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.domain.permissions import EVERYWHERE, Grants, Permission, can_see_space, is_granted, reach
@@ -247,7 +247,7 @@ def forbidden(permission: Permission) -> ApiError:
     )
 
 
-async def _user(request: Request, svc: Services) -> tuple[int, str, bool]:
+async def _user(request: Request, svc: Services) -> Identity:
     """The caller's (user id, username, is administrator): by API key, else by login session cookie
     (which also needs the CSRF header on state-changing requests); see ``identity.py``."""
     return await identify(
@@ -292,7 +292,17 @@ async def _space(svc: Services, scope: Scope, text: str | None) -> tuple[int | N
 
 async def _admit(request: Request, permission: Permission, scope: Scope, space_text: str | None) -> Caller:
     svc: Services = request.app.state.services
-    user_id, username, _ = await _user(request, svc)
+    caller = await admit(svc, await _user(request, svc), permission, scope, space_text)
+    request.state.audit_caller = caller  # who acted, for the audit trail (api/audit.py)
+    return caller
+
+
+async def admit(
+    svc: Services, identity: Identity, permission: Permission, scope: Scope, space_text: str | None
+) -> Caller:
+    """The caller ``identity`` is, admitted only if it holds ``permission`` in the request's space: what
+    ``authorize`` checks, for the routes served outside FastAPI too (``hot_routes.py``)."""
+    user_id, username, _ = identity
     grants = svc.grants_cache.get(user_id)
     if grants is None:
         async with svc.store.transaction() as conn:
@@ -305,9 +315,7 @@ async def _admit(request: Request, permission: Permission, scope: Scope, space_t
     # "any": a route whose resource names its own space (unscoped /api/tasks/{id}) checks it itself.
     if scope != "any" and not is_granted(grants, permission, space_id):
         raise forbidden(permission)
-    caller = Caller(user_id, username, grants.is_admin, space_id, space_name, svc, grants)
-    request.state.audit_caller = caller  # who acted, for the audit trail (api/audit.py)
-    return caller
+    return Caller(user_id, username, grants.is_admin, space_id, space_name, svc, grants)
 
 
 def authorize(permission: Permission, scope: Scope) -> Callable[..., Awaitable[Caller]]:

@@ -83,6 +83,48 @@ def _filter_places(
     return projects, environments
 
 
+async def load_task(
+    caller: Caller, scope: Scope, task_id: str, permission: Permission = Permission.TASK_VIEW
+) -> RowMapping:
+    """The task ``task_id`` names, once the caller may see it (404) and hold ``permission`` on it (403)."""
+    number = parse_id(Collection.SERVER_TASKS, task_id)
+    async with caller.services.store.transaction() as conn:
+        row = await tasks_repo.get(conn, number) if number is not None else None
+        # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described
+        # system.
+        if row is None or (scope == "path" and row["space_id"] != caller.space_id):
+            raise not_found(task_id)
+        space_id = int(row["space_id"])
+        if scope == "default":
+            caller.require_space(space_id, task_id)
+            if not caller.may(permission, space_id=space_id):
+                raise forbidden(permission)
+        # A task of a project or environment the caller may not see is 404; one they see but may not
+        # cancel 403. Unrestricted grants cost no query (the stream's hot path).
+        act = permission if permission != Permission.TASK_VIEW else None
+        await require_task_visible(caller, conn, Permission.TASK_VIEW, task_id, int(row["id"]), space_id, act)
+    return row
+
+
+async def queue_task(caller: Caller, body: TaskCreate) -> dict[str, Any]:
+    """Queue the task ``body`` asks for in the caller's space; its resource. Every check comes before the
+    one insert, so a refusal has written nothing."""
+    assert caller.space_id is not None
+    if body.SpaceId and parse_id(Collection.SPACES, body.SpaceId) != caller.space_id:
+        raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
+    task_type = check_task_name(body.Name)
+    svc = caller.services
+    async with svc.store.single() as conn:  # checks that read, then one insert: no transaction needed
+        arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
+        description = body.Description or DESCRIPTIONS[task_type]
+        row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
+    svc.queue.wake()
+    # No PendingReason in this answer: the task was queued this instant and the queue is woken now,
+    # so there is nothing to explain yet, and working it out (three statements in a transaction of
+    # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
+    return resources.task(row, None)
+
+
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
     router = APIRouter(tags=["Tasks"])
     view = authorize(Permission.TASK_VIEW, scope)
@@ -111,25 +153,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         return snap
 
     async def load(caller: Caller, task_id: str, permission: Permission = Permission.TASK_VIEW) -> RowMapping:
-        number = parse_id(Collection.SERVER_TASKS, task_id)
-        async with caller.services.store.transaction() as conn:
-            row = await tasks_repo.get(conn, number) if number is not None else None
-            # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described
-            # system.
-            if row is None or (scope == "path" and row["space_id"] != caller.space_id):
-                raise not_found(task_id)
-            space_id = int(row["space_id"])
-            if scope == "default":
-                caller.require_space(space_id, task_id)
-                if not caller.may(permission, space_id=space_id):
-                    raise forbidden(permission)
-            # A task of a project or environment the caller may not see is 404; one they see but may not
-            # cancel 403. Unrestricted grants cost no query (the stream's hot path).
-            act = permission if permission != Permission.TASK_VIEW else None
-            await require_task_visible(
-                caller, conn, Permission.TASK_VIEW, task_id, int(row["id"]), space_id, act
-            )
-        return row
+        return await load_task(caller, scope, task_id, permission)
 
     @router.get("/tasks", summary="List tasks, newest first (paged)")
     async def list_tasks(
@@ -164,20 +188,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
 
     @router.post("/tasks", status_code=201, summary="Queue a task (AdHocScript runs a script on workers)")
     async def create_task(body: TaskCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
-        assert caller.space_id is not None
-        if body.SpaceId and parse_id(Collection.SPACES, body.SpaceId) != caller.space_id:
-            raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
-        task_type = check_task_name(body.Name)
-        svc = caller.services
-        async with svc.store.single() as conn:  # checks that read, then one insert: no transaction needed
-            arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
-            description = body.Description or DESCRIPTIONS[task_type]
-            row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
-        svc.queue.wake()
-        # No PendingReason in this answer: the task was queued this instant and the queue is woken now,
-        # so there is nothing to explain yet, and working it out (three statements in a transaction of
-        # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
-        return resources.task(row, None)
+        return await queue_task(caller, body)
 
     @router.get("/tasks/{id}", summary="Get a task")
     async def get_task(id: str, caller: Caller = Depends(view_item)) -> dict[str, Any]:  # noqa: A002

@@ -24,7 +24,7 @@ import asyncio
 import json
 import time
 from collections import OrderedDict, defaultdict
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii
 from typing import TYPE_CHECKING, Any
@@ -325,7 +325,7 @@ class LogSizes:
 # -- stream --------------------------------------------------------------------------------------------
 
 
-async def follow(svc: Services, task: RowMapping, since: int) -> AsyncIterator[bytes]:
+async def follow(svc: Services, task: RowMapping, since: int) -> AsyncGenerator[bytes, None]:
     """NDJSON: the log from line ``since``, live lines as they are written, then the finished task.
 
     ``task`` is the row the route read to check the caller may see it."""
