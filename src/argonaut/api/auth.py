@@ -200,6 +200,12 @@ def restricted(caller: Caller, permission: Permission, space_id: int | None = No
     return reach(caller.grants, permission, space) is not EVERYWHERE
 
 
+def task_place_matters(caller: Caller, view: Permission, space_id: int, act: Permission | None) -> bool:
+    """Whether the project and environment of a task decide if the caller may see it (``view``) and act on
+    it (``act``): only when a grant is restricted to some of them (no query either way)."""
+    return restricted(caller, view, space_id) or (act is not None and restricted(caller, act, space_id))
+
+
 async def require_task_visible(
     caller: Caller,
     conn: Conn,
@@ -213,7 +219,7 @@ async def require_task_visible(
     and environment of its deployment or runbook run; then 403 unless ``act`` (if given) reaches them too.
     A task of no project (ad-hoc script, health check) is seen only through an unrestricted grant of the
     permission in the space. Callers whose grants are unrestricted pay no query."""
-    if not restricted(caller, view, space_id) and (act is None or not restricted(caller, act, space_id)):
+    if not task_place_matters(caller, view, space_id, act):
         return
     here = replace(caller, space_id=space_id)  # unscoped /api/tasks/{id}: the task's own space decides
     await require_place_visible(here, conn, view, what, await tasks_repo.task_place(conn, task_id), act)

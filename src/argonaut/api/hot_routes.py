@@ -103,7 +103,7 @@ class HotRoutes:
             since = _since(scope.get("query_string", b""))
             # The unscoped route reaches a task of any space, which then decides (as ``routes_tasks``).
             caller = await _caller(scope, Permission.TASK_VIEW, "path" if space else "any", space)
-            row = await load_task(caller, "path" if space else "default", task)
+            row = await load_task(caller, "path" if space else "default", task, running=True)
         except (_Declined, *_REFUSALS):
             await self.app(scope, receive, send)
             return
@@ -169,18 +169,23 @@ async def _stream(chunks: AsyncGenerator[bytes, None], receive: Receive, send: S
 
     async def send_all() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": _NDJSON_HEADERS})
+        last = False
         async for chunk in chunks:
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+            last = task_logs.is_last(chunk)  # then it ends the response in the same write
+            await send({"type": "http.response.body", "body": chunk, "more_body": not last})
+        if not last:
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
 
     sending = asyncio.ensure_future(send_all())
     watching = asyncio.ensure_future(until_gone())
     try:
         await asyncio.wait((sending, watching), return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (sending, watching):
+        pending = [task for task in (sending, watching) if not task.done()]
+        for task in pending:
             task.cancel()
-        await asyncio.gather(sending, watching, return_exceptions=True)
+        if pending:
+            await asyncio.wait(pending)  # their ends are theirs: only our own cancel would raise here
         await chunks.aclose()
     failed = None if sending.cancelled() else sending.exception()
     if failed is not None and not isinstance(failed, OSError):  # OSError: the client went as we wrote

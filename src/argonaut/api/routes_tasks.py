@@ -32,6 +32,7 @@ from argonaut.api.auth import (
     forbidden,
     require_task_visible,
     restricted,
+    task_place_matters,
     visible,
 )
 from argonaut.api.collections import IdsQuery, SkipQuery, envelope, parse_ids, split_list, take_query
@@ -84,25 +85,38 @@ def _filter_places(
 
 
 async def load_task(
-    caller: Caller, scope: Scope, task_id: str, permission: Permission = Permission.TASK_VIEW
+    caller: Caller,
+    scope: Scope,
+    task_id: str,
+    permission: Permission = Permission.TASK_VIEW,
+    running: bool = False,
 ) -> RowMapping:
-    """The task ``task_id`` names, once the caller may see it (404) and hold ``permission`` on it (403)."""
+    """The task ``task_id`` names, once the caller may see it (404) and hold ``permission`` on it (403).
+
+    ``running``: a row as claimed will do when the task runs on this node (what a follower needs; its
+    state and times may have moved on), which costs no statement."""
     number = parse_id(Collection.SERVER_TASKS, task_id)
-    async with caller.services.store.transaction() as conn:
-        row = await tasks_repo.get(conn, number) if number is not None else None
-        # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described
-        # system.
-        if row is None or (scope == "path" and row["space_id"] != caller.space_id):
-            raise not_found(task_id)
-        space_id = int(row["space_id"])
-        if scope == "default":
-            caller.require_space(space_id, task_id)
-            if not caller.may(permission, space_id=space_id):
-                raise forbidden(permission)
-        # A task of a project or environment the caller may not see is 404; one they see but may not
-        # cancel 403. Unrestricted grants cost no query (the stream's hot path).
-        act = permission if permission != Permission.TASK_VIEW else None
-        await require_task_visible(caller, conn, Permission.TASK_VIEW, task_id, int(row["id"]), space_id, act)
+    svc = caller.services
+    row = svc.queue.running_row(number) if running and number is not None else None
+    if row is None and number is not None:
+        async with svc.store.single() as conn:
+            row = await tasks_repo.get(conn, number)
+    # Unscoped /api/tasks/{id} reaches a task in any space: ids are global, as in the described system.
+    if row is None or (scope == "path" and row["space_id"] != caller.space_id):
+        raise not_found(task_id)
+    space_id = int(row["space_id"])
+    if scope == "default":
+        caller.require_space(space_id, task_id)
+        if not caller.may(permission, space_id=space_id):
+            raise forbidden(permission)
+    # A task of a project or environment the caller may not see is 404; one they see but may not cancel
+    # 403. Unrestricted grants cost no query (the stream's hot path).
+    act = permission if permission != Permission.TASK_VIEW else None
+    if task_place_matters(caller, Permission.TASK_VIEW, space_id, act):
+        async with svc.store.single() as conn:
+            await require_task_visible(
+                caller, conn, Permission.TASK_VIEW, task_id, int(row["id"]), space_id, act
+            )
     return row
 
 
@@ -238,7 +252,7 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         caller: Caller = Depends(view_item),
         since: int = Query(0, ge=0, le=2147483647, description="First log line number to send"),
     ) -> StreamingResponse:
-        row = await load(caller, id)
+        row = await load_task(caller, scope, id, running=True)
         return StreamingResponse(
             task_logs.follow(caller.services, row, since), media_type="application/x-ndjson"
         )

@@ -49,6 +49,7 @@ PAGE_LINES = 250
 SIZE_PAGE_LINES = 5_000
 
 _JSON = json.JSONEncoder(separators=(",", ":"))
+_FINISHED = b'{"Type":"Task",'  # how the last line of follow() starts
 # A str as a JSON string literal, as _JSON writes them (C-accelerated). ASCII-only output cannot fail to
 # encode, whatever a line holds (a lone surrogate from an agent's JSON, say).
 _quote = encode_basestring_ascii
@@ -341,7 +342,8 @@ async def follow(svc: Services, task: RowMapping, since: int) -> AsyncGenerator[
         final: Any = snap.task if TaskState(snap.task["state"]).is_completed else None
         while final is None:
             try:
-                batch = [await asyncio.wait_for(queue.get(), ELSEWHERE_POLL_S)]
+                async with asyncio.timeout(ELSEWHERE_POLL_S):  # no task per wait, as wait_for makes
+                    batch = [await queue.get()]
             except TimeoutError:
                 if svc.queue.live_log(task_id) is not None:
                     continue  # running here: its lines come through the queue
@@ -364,6 +366,12 @@ async def follow(svc: Services, task: RowMapping, since: int) -> AsyncGenerator[
         yield _JSON.encode({"Type": "Task", "Task": resources.task(final)}).encode() + b"\n"
     finally:
         svc.events.unwatch(task_id, queue)
+
+
+def is_last(chunk: bytes) -> bool:
+    """Whether ``chunk`` of :func:`follow` is its last, the finished task: it can end the response in the
+    same write."""
+    return chunk.startswith(_FINISHED)
 
 
 async def _stored_since(

@@ -250,6 +250,12 @@ class TaskQueue:
         running = self._running.get(task_id)
         return running.run.log if running else None
 
+    def running_row(self, task_id: int) -> RowMapping | None:
+        """The row of a task running on this node, as it was claimed: who may see it (its space, project
+        and environment) is as stored, only its state and times have moved on."""
+        running = self._running.get(task_id)
+        return running.run.row if running else None
+
     # -- cancel --------------------------------------------------------------------------------------
 
     async def cancel(self, task_id: int) -> TaskState | None:
@@ -317,7 +323,8 @@ class TaskQueue:
                     self._maybe_queued = True
                     continue  # there may be more queued work and free slots will appear on completion
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle_poll_s)
+                async with asyncio.timeout(self._idle_poll_s):  # no task per wait, as wait_for makes
+                    await self._wake.wait()
             except TimeoutError:
                 self._maybe_queued = True  # the idle poll: look whatever this node was told
 
