@@ -43,7 +43,12 @@ from argonaut.domain.substitution import substitute
 from argonaut.runner.accounts import RunAs, resolve_run_as, unreachable_ancestor
 from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
-from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, detached_command_line
+from argonaut.runner.interpreters import (
+    SCRIPT_FILE_NAMES,
+    VARIABLES_FILE_NAME,
+    detached_command_line,
+    located,
+)
 from argonaut.runner.lines import LineSplitter
 from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
@@ -183,7 +188,7 @@ class DetachedScripts:
                 write_private_file(variables_path, encode_variables(request.variables), run_as)
             argv = detached_command_line(request.syntax, script_path, variables_path, ticket, request.runner)
             env = script_environment(request.env, run_as)
-            if request.syntax == "Python" and shutil.which("python3", path=_search_path(env)) is None:
+            if request.syntax == "Python" and located("python3", env) is None:
                 # A worker without python3 is a reason to fail the step, not to crash the worker: report
                 # it the way a shell reports a missing command, through the files as any run would.
                 _write_line(err, "python3 was not found on this machine, so the script could not start")
@@ -191,6 +196,7 @@ class DetachedScripts:
                 return
             process = subprocess.Popen(
                 argv,
+                executable=located(argv[0], env) or argv[0],
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
@@ -506,10 +512,6 @@ def _pidfd_or_none(pid: int) -> int:
 
 def _write_line(fd: int, text: str) -> None:
     os.write(fd, text.encode() + b"\n")
-
-
-def _search_path(env: dict[str, str] | None) -> str:
-    return (env if env is not None else os.environ).get("PATH", os.defpath)
 
 
 def _warner(output: ScriptOutput) -> Callable[[str], None]:

