@@ -378,11 +378,13 @@ async def _stored_since(
     svc: Services, task_id: int, lines: _StreamLines
 ) -> AsyncIterator[tuple[bytes, RowMapping | None]]:
     """Lines the store holds from ``lines.next_seq`` on, then the task row if it has finished. The state is
-    read first: a finished task's last lines were stored with its completion, so none is missed."""
+    read first: a finished task's last lines were stored with its completion, so none is missed. The row's
+    ``log_count`` (kept in the transaction of every batch of lines) says whether there is any line to read:
+    a queued task, polled until it starts, costs one read per poll."""
     async with svc.store.single() as conn:
         task = await tasks_repo.get(conn, task_id)
     done = task if task is not None and TaskState(task["state"]).is_completed else None
-    while True:
+    while task is None or int(task["log_count"]) > lines.next_seq:
         async with svc.log_turns:
             async with svc.store.single() as conn:
                 page = await tasks_repo.read_log_page(conn, task_id, lines.next_seq, PAGE_LINES)
