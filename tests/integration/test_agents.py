@@ -175,6 +175,25 @@ def test_cancel_reaches_the_agent_and_kills_the_process_group(
     assert_process_gone(child, "the script's child on the agent")
 
 
+def test_a_line_from_an_agent_reaches_the_log_while_the_script_goes_on(
+    server: ServerProcess, agent_factory: Any
+) -> None:
+    """The agent may hold a line a moment to send the script's end with it, never until the end."""
+    agent = agent_factory(trust=[server_thumbprint(server.client)])
+    pool = new_pool(server.client)
+    worker = add_worker(server.client, unique("live"), [pool], listening_endpoint(agent))
+    assert check_health(server.client, worker)["HealthStatus"] == "Healthy"
+    flag = agent.home / "seen-by-the-test"
+    # The script goes on only once the test has seen its first line, or gives up after 8 s: sooner than
+    # the server's long poll (10 s) gives up waiting, so a line held to the end of a poll fails here.
+    body = f"echo started\nfor i in $(seq 160); do [ -e {flag} ] && echo went on && exit 0; sleep 0.05; done"
+    created = server.client.post("/api/tasks", json=script_task(body, WorkerPoolIds=[pool])).json()
+    wait_for_log_line(server.client, created["Id"], "started")
+    flag.touch()
+    assert follow(server.client, created["Id"])["State"] == "Success"
+    assert "went on" in server.client.get(f"/api/tasks/{created['Id']}/raw").text
+
+
 def test_health_follows_the_agent_going_away_and_coming_back(
     server: ServerProcess, agent_factory: Any
 ) -> None:
