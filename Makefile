@@ -39,7 +39,7 @@ contracts: $(STAMP)
 check: lint typecheck contracts
 
 test: $(STAMP) system-deps check
-	$(BIN)/pytest -n 2 --dist loadfile -q -p no:cacheprovider
+	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 -q -p no:cacheprovider
 
 bench: $(STAMP)
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

@@ -154,7 +154,11 @@ class ServerProcess:
 
 
 # The longest single test (the OpenAPI fuzzer: minutes) starts first, so the other test process works
-# through the rest beside it instead of both waiting on it at the end.
+# through the rest beside it instead of both waiting on it at the end. Then the folders in their order:
+# real servers and agents (integration, orchestrator, portal) before the quick unit tests, which fill
+# the gaps at the end. xdist hands out whole files in this order only because the Makefile passes
+# --no-loadscope-reorder: its own order (files with more tests first) put the fuzzer's one test last,
+# and a 17-minute run spent its last minutes on it alone.
 _FIRST = ("test_openapi_fuzz.py",)
 
 
