@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -121,6 +122,9 @@ def test_discovery_finds_the_host_key_without_logging_in(server: ServerProcess, 
 
 def test_scripts_run_over_ssh_with_the_runner_uploaded(server: ServerProcess, sshd: Sshd) -> None:
     c = server.client
+    # A host this server never used: an earlier test on this test process's shared server may have
+    # uploaded the runner to the same account.
+    shutil.rmtree(server_folder(c) / "runner", ignore_errors=True)
     worker, pool = ssh_worker(c, sshd, key_account(c, sshd.client_key))
     first = health(c, worker)
     assert first["HealthStatus"] == "Healthy", first["StatusSummary"]
