@@ -153,17 +153,25 @@ class ServerProcess:
         self.proc = None
 
 
-# The longest single test (the OpenAPI fuzzer: minutes) starts first, so the other test process works
-# through the rest beside it instead of both waiting on it at the end. Then the folders in their order:
-# real servers and agents (integration, orchestrator, portal) before the quick unit tests, which fill
-# the gaps at the end. xdist hands out whole files in this order only because the Makefile passes
-# --no-loadscope-reorder: its own order (files with more tests first) put the fuzzer's one test last,
-# and a 17-minute run spent its last minutes on it alone.
-_FIRST = ("test_openapi_fuzz.py",)
+# xdist hands out whole files in the order sorted here (the Makefile passes --no-loadscope-reorder: its
+# own order, files with more tests first, put the fuzzer's one test last, and a 17-minute run spent its
+# last minutes on it alone):
+# 1. The longest single test (the OpenAPI fuzzer: minutes), so the other test process works beside it
+#    instead of both waiting on it at the end.
+# 2. The portal's files, each driving its own chromium: taken one after another by the other process
+#    while the fuzzer runs, never two browsers at once (both processes in them made a 15-minute run).
+# 3. The rest in their folders' order: real servers and agents before the quick unit tests, which fill
+#    the gaps at the end.
+_FIRST = "test_openapi_fuzz.py"
+_BROWSER = "portal"
+
+
+def _turn(item: pytest.Item) -> int:
+    return 0 if item.path.name == _FIRST else 1 if item.path.parent.name == _BROWSER else 2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: item.path.name not in _FIRST)  # stable: the rest keep their order
+    items.sort(key=_turn)  # stable: each file's tests, and files of one turn, keep their order
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
