@@ -33,3 +33,10 @@ def test_a_program_removed_since_it_was_found_is_looked_up_again(tmp_path: Path)
     assert located("argonaut-test-tool", env) == str(new)
     new.unlink()
     assert located("argonaut-test-tool", env) is None
+
+
+def test_a_program_installed_after_a_miss_is_found(tmp_path: Path) -> None:
+    env = {"PATH": str(tmp_path / "bin")}
+    assert located("argonaut-test-tool", env) is None
+    tool = _tool(tmp_path / "bin")  # python3 installed on a worker after a script found it missing
+    assert located("argonaut-test-tool", env) == str(tool)

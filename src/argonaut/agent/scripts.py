@@ -13,6 +13,7 @@ import base64
 import contextlib
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,15 +73,10 @@ class ScriptService:
     async def status(self, query: ScriptStatusQuery) -> ScriptStatus:
         script = self._get(query.ticket)
         if query.wait_ms and not script.finished and len(script.lines) <= query.since:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(query.wait_ms / 1000):
-                    while not script.finished and len(script.lines) <= query.since:
-                        await _changed(script)
-            if not script.finished and len(script.lines) > query.since:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(LINGER_S, query.wait_ms / 1000)):
-                        while not script.finished:
-                            await _changed(script)
+            wait_s = query.wait_ms / 1000
+            await _wait_until(script, lambda: script.finished or len(script.lines) > query.since, wait_s)
+            if len(script.lines) > query.since:  # woken by lines: the end may be moments away
+                await _wait_until(script, lambda: script.finished, min(LINGER_S, wait_s))
         return self._status(script, query.since)
 
     async def cancel(self, query: ScriptStatusQuery) -> ScriptStatus:
@@ -178,9 +174,13 @@ def _artifact(artifact: Any) -> ArtifactData:
     )
 
 
-async def _changed(script: _Script) -> None:
-    script.changed.clear()
-    await script.changed.wait()
+async def _wait_until(script: _Script, done: Callable[[], bool], timeout_s: float) -> None:
+    """Until ``done()`` holds, re-checked whenever the script changes, or ``timeout_s`` passed."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout_s):
+            while not done():
+                script.changed.clear()
+                await script.changed.wait()
 
 
 def _waiting_line(exclusive: bool) -> LogEntry:

@@ -47,6 +47,7 @@ from argonaut.runner.interpreters import (
     SCRIPT_FILE_NAMES,
     VARIABLES_FILE_NAME,
     detached_command_line,
+    executable_for,
     located,
 )
 from argonaut.runner.lines import LineSplitter
@@ -196,7 +197,7 @@ class DetachedScripts:
                 return
             process = subprocess.Popen(
                 argv,
-                executable=located(argv[0], env) or argv[0],
+                executable=executable_for(argv, env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

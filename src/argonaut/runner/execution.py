@@ -8,8 +8,6 @@ interpreter's own start-up time.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,7 +16,13 @@ from argonaut.domain.substitution import substitute
 from argonaut.runner.accounts import RunAs, resolve_run_as, spawn_options, unreachable_ancestor
 from argonaut.runner.artifacts import collect_artifacts
 from argonaut.runner.environment import script_environment
-from argonaut.runner.interpreters import SCRIPT_FILE_NAMES, VARIABLES_FILE_NAME, command_line, located
+from argonaut.runner.interpreters import (
+    SCRIPT_FILE_NAMES,
+    VARIABLES_FILE_NAME,
+    command_line,
+    executable_for,
+    located,
+)
 from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.pipes import OutputPipes
@@ -86,7 +90,7 @@ async def _execute(
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
-                executable=located(argv[0], env) or argv[0],
+                executable=executable_for(argv, env),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=pipes.stdout_fd,
                 stderr=pipes.stderr_fd,
@@ -96,8 +100,7 @@ async def _execute(
                 **spawn_options(run_as, loop),
             )
         except FileNotFoundError:
-            search_path = (env if env is not None else os.environ).get("PATH", os.defpath)
-            if shutil.which(argv[0], path=search_path) is not None:
+            if located(argv[0], env) is not None:
                 raise
             # A worker without python3 is a reason to fail the step, not to crash the worker: report it
             # the way a shell reports a missing command.
