@@ -267,8 +267,13 @@ def test_the_worker_sharing_script_runs_unchanged(server: ServerProcess) -> None
     pool_id = next(p["Id"] for p in c.get(f"/api/{initial}/workerpools/all").json() if p["Name"] == pool_name)
     assert c.post(f"/api/{initial}/workers", json=listening(unique("shared"), [pool_id])).status_code == 201
 
-    # Get space list
-    spaces = c.get("/api/spaces?skip=0").json()["Items"]
+    # Get space list (page after page: the shared server may hold more spaces than one page)
+    page = c.get("/api/spaces?skip=0").json()
+    spaces = page["Items"]
+    while len(spaces) < page["TotalResults"]:
+        page = c.get(f"/api/spaces?skip={len(spaces)}").json()
+        assert page["Items"], page
+        spaces += page["Items"]
     assert {initial, remaining} <= {s["Id"] for s in spaces}
     for space in (initial, remaining):
         pools = c.get(f"/api/{space}/workerPools?skip=0")
