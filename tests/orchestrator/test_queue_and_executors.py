@@ -8,13 +8,17 @@ and a node that starts again follows what was handed over to its real end, with 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from fake_dispatcher import FakeDispatcher, FakeScript
 
+from argonaut.api import task_logs
 from argonaut.domain.scripts import BuiltInTarget, ScriptHandle, ScriptJob, ScriptKind
 from argonaut.domain.tasks import IllegalTransition, TaskState, TaskType
 from argonaut.orchestrator.action_runner import ActionRunner
@@ -34,6 +38,7 @@ class Node:
 
     queue: TaskQueue
     store: Store
+    events: TaskEvents
 
     async def submit(self, body: str, **arguments: object) -> int:
         args = {"ScriptBody": body, "Syntax": "Bash", "TargetType": "OctopusServer", **arguments}
@@ -73,10 +78,11 @@ async def nodes(store: Store, tmp_path: Path) -> AsyncIterator[Callable[..., obj
             TaskType.AD_HOC_SCRIPT.value: AdHocScripts(tools, dispatcher, health, True),
             TaskType.HEALTH.value: HealthChecks(health, tools),
         }
-        queue = TaskQueue(store, TaskEvents(), executors, dispatcher, "test-node", cap, flush_interval_s=0.01)
+        events = TaskEvents()
+        queue = TaskQueue(store, events, executors, dispatcher, "test-node", cap, flush_interval_s=0.01)
         await queue.start()
         started.append(queue)
-        return Node(queue, store)
+        return Node(queue, store, events)
 
     yield start
     for queue in started:
@@ -116,6 +122,51 @@ async def test_the_task_cap_holds(nodes: Callable[..., object]) -> None:
         fake.by_body(f"held {n}")[0].end(0)
     assert [(await node.finished(t))["state"] for t in ids] == ["Success"] * 5
     assert fake.most_running == 2
+
+
+async def test_a_follower_of_a_queued_task_waits_on_its_watch_not_on_the_store(
+    nodes: Callable[..., object], store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of tasks waits for the cap with a client following each. With one node per database (SQLite)
+    every change to a queued task reaches its follower through the watch, so the follower reads the task
+    once and never polls; where other nodes may run it (PostgreSQL) it polls the store."""
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake, cap=1)  # type: ignore[operator]
+    await node.submit("holds the slot")
+    await until(lambda: bool(fake.by_body("holds the slot")), "the first task started")
+    waiting = await node.submit("waits")
+    reads: list[int] = []
+    real_get = tasks_repo.get
+
+    async def counted_get(conn: Any, task_id: int) -> Any:
+        reads.append(task_id)
+        return await real_get(conn, task_id)
+
+    row = await node.task(waiting)  # as the stream's route reads it
+    monkeypatch.setattr(tasks_repo, "get", counted_get)
+    svc = SimpleNamespace(store=node.store, queue=node.queue, events=node.events, log_turns=asyncio.Lock())
+
+    async def follow() -> list[dict[str, Any]]:
+        chunks = [chunk async for chunk in task_logs.follow(svc, row, 0)]  # type: ignore[arg-type]
+        return [json.loads(line) for line in b"".join(chunks).splitlines()]
+
+    following = asyncio.ensure_future(follow())
+    await asyncio.sleep(4 * task_logs.ELSEWHERE_POLL_S)
+    assert not following.done()
+    polls = reads.count(waiting)
+    fake.by_body("holds the slot")[0].end(0)
+    await until(lambda: bool(fake.by_body("waits")), "the waiting task started")
+    fake.by_body("waits")[0].say("hello from the queued task")
+    fake.by_body("waits")[0].end(0)
+    seen = await asyncio.wait_for(following, 30)
+    assert [e["MessageText"] for e in seen if e["Type"] == "Log" and "hello" in e["MessageText"]] == [
+        "hello from the queued task"
+    ]
+    assert seen[-1]["Type"] == "Task" and seen[-1]["Task"]["State"] == "Success"
+    if store_url.startswith("sqlite"):
+        assert polls == 1 and reads.count(waiting) == 1  # the snapshot's read; the end came by the watch
+    else:
+        assert polls >= 3  # another node may claim it unseen: the store says when
 
 
 async def test_cancel_stops_the_script_through_its_handle(nodes: Callable[..., object]) -> None:

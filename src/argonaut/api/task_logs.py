@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 # Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
 # requests waiting (a few ms; see bench/logs.py) and what each reader holds.
 ELSEWHERE_POLL_S = 0.25  # how often a stream reads the store for a task this node does not run
+# With one node per database every change reaches a follower through its watch (a claim here, a cancel,
+# the end): its poll only notices a task deleted under it (a space or a run removed). Polling a queued
+# task every 250 ms had cost three task reads per task while a burst waited for the cap.
+LONE_NODE_POLL_S = 5.0
 PAGE_LINES = 250
 # Lines per query when only counting characters for PhysicalLogSize: SQLite does that work alone.
 SIZE_PAGE_LINES = 5_000
@@ -340,9 +344,10 @@ async def follow(svc: Services, task: RowMapping, since: int) -> AsyncGenerator[
         async for chunk in pages(svc, snap, lines.render, since):
             yield chunk
         final: Any = snap.task if TaskState(snap.task["state"]).is_completed else None
+        poll_s = LONE_NODE_POLL_S if svc.queue.sees_every_change else ELSEWHERE_POLL_S
         while final is None:
             try:
-                async with asyncio.timeout(ELSEWHERE_POLL_S):  # no task per wait, as wait_for makes
+                async with asyncio.timeout(poll_s):  # no task per wait, as wait_for makes
                     batch = [await queue.get()]
             except TimeoutError:
                 if svc.queue.live_log(task_id) is not None:

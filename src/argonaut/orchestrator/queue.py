@@ -246,6 +246,13 @@ class TaskQueue:
         """Task-cap slots in use here: running tasks, less those only waiting (for a person, a child)."""
         return sum(1 for r in self._running.values() if r.run.holds_slot)
 
+    @property
+    def sees_every_change(self) -> bool:
+        """Whether every task of the store runs on this node, so that each change to a task's state or log
+        reaches its watchers here (one node per SQLite database). A follower then needs no store poll to
+        learn that a queued task started or ended elsewhere."""
+        return self._single_node
+
     def live_log(self, task_id: int) -> TaskLog | None:
         running = self._running.get(task_id)
         return running.run.log if running else None
