@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from argonaut.domain import audit
 from argonaut.domain.ids import Collection, format_id, parse_id
 from argonaut.service import events
+from argonaut.store.connection import Conn
 
 log = logging.getLogger(__name__)
 
@@ -133,45 +134,62 @@ class AuditTrail:
         body: bytes,
         request: Any,
     ) -> None:
-        svc = scope["app"].state.services
         caller = state.get(CALLER_STATE)
         if caller is None:
             return  # nobody was admitted (a route without the auth dependency): nothing to attribute
-        after = _json(body) if body else None
-        resource = after if isinstance(after, Mapping) else before if isinstance(before, Mapping) else {}
-        resource_id = resource.get("Id") if isinstance(resource.get("Id"), str) else action.path_id
-        if action.category in (audit.TASK_CANCELED, audit.INTERRUPTION_SUBMITTED, audit.RESPONSIBILITY_TAKEN):
-            resource_id = action.path_id or resource_id
-        name = resource.get("Name") if isinstance(resource.get("Name"), str) else None
-        if action.noun == "task":
-            described = resource.get("Description")
-            name = described if isinstance(described, str) and described else name
-        space_id = caller.space_id
-        if space_id is None and isinstance(resource.get("SpaceId"), str):
-            space_id = parse_id(Collection.SPACES, resource["SpaceId"])
-        related = [resource_id] if resource_id else []
-        related += [v for k in _REFERENCES if isinstance(v := resource.get(k), str) and v]
-        if space_id is not None:
-            related.append(format_id(Collection.SPACES, space_id))
-        found = audit.changes(before, after, request) if action.category == audit.MODIFIED else None
-        details: dict[str, Any] = {
-            **audit.change_details(resource, found),
-            "IdentityEstablishedWith": _identity(scope),
-            "UserAgent": _header(scope, b"user-agent"),
-        }
-        client = scope.get("client")
-        async with svc.store.single() as conn:  # one insert: autocommit on PostgreSQL
-            await events.record(
-                conn,
-                action.category,
-                audit.message(caller.username, action, resource_id, name),
-                space_id=space_id,
-                user_id=caller.user_id,
-                username=caller.username,
-                ip_address=client[0] if client else None,
-                related_document_ids=list(dict.fromkeys(related)),
-                change_details=details,
-            )
+        fields = _event(scope, caller, action, before, _json(body) if body else None, request)
+        async with scope["app"].state.services.store.single() as conn:  # one insert: autocommit on PostgreSQL
+            await events.record(conn, **fields)
+
+
+async def record_with_change(conn: Conn, scope: Scope, resource: Mapping[str, Any]) -> None:
+    """Write, in the change's own statement or transaction, the event the trail would write after the
+    answer ``resource`` of a create (the same event, field for field), so that the trail writes none.
+
+    For the hottest create (queuing a task) that saves a commit and re-reading the answer's JSON."""
+    caller = scope.get("state", {}).get(CALLER_STATE)
+    action = audit.classify(scope["method"], scope["path"])
+    if caller is not None and action is not None:
+        await events.record(conn, **_event(scope, caller, action, None, resource, None))
+
+
+def _event(
+    scope: Scope, caller: Any, action: audit.Action, before: Any, after: Any, request: Any
+) -> dict[str, Any]:
+    """The fields of ``events.record`` for what ``caller`` did: ``after`` is the answer's resource,
+    ``before`` the resource as a GET answered it before a modification or deletion."""
+    resource = after if isinstance(after, Mapping) else before if isinstance(before, Mapping) else {}
+    resource_id = resource.get("Id") if isinstance(resource.get("Id"), str) else action.path_id
+    if action.category in (audit.TASK_CANCELED, audit.INTERRUPTION_SUBMITTED, audit.RESPONSIBILITY_TAKEN):
+        resource_id = action.path_id or resource_id
+    name = resource.get("Name") if isinstance(resource.get("Name"), str) else None
+    if action.noun == "task":
+        described = resource.get("Description")
+        name = described if isinstance(described, str) and described else name
+    space_id = caller.space_id
+    if space_id is None and isinstance(resource.get("SpaceId"), str):
+        space_id = parse_id(Collection.SPACES, resource["SpaceId"])
+    related = [resource_id] if resource_id else []
+    related += [v for k in _REFERENCES if isinstance(v := resource.get(k), str) and v]
+    if space_id is not None:
+        related.append(format_id(Collection.SPACES, space_id))
+    found = audit.changes(before, after, request) if action.category == audit.MODIFIED else None
+    details: dict[str, Any] = {
+        **audit.change_details(resource, found),
+        "IdentityEstablishedWith": _identity(scope),
+        "UserAgent": _header(scope, b"user-agent"),
+    }
+    client = scope.get("client")
+    return {
+        "category": action.category,
+        "message": audit.message(caller.username, action, resource_id, name),
+        "space_id": space_id,
+        "user_id": caller.user_id,
+        "username": caller.username,
+        "ip_address": client[0] if client else None,
+        "related_document_ids": list(dict.fromkeys(related)),
+        "change_details": details,
+    }
 
 
 def _json(body: bytes) -> Any:

@@ -89,7 +89,7 @@ class HotRoutes:
             task = TaskCreate.model_validate(_json_object(body))
             caller = await _caller(scope, Permission.TASK_CREATE, "path" if space else "default", space)
             scope.setdefault("state", {})[CALLER_STATE] = caller  # who acted, for the audit trail
-            resource = await queue_task(caller, task)
+            resource = await queue_task(caller, task, scope)
         except (_Declined, *_REFUSALS):
             await self.app(scope, replay, send)
             return

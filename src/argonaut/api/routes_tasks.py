@@ -20,11 +20,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from sqlalchemy.engine import RowMapping
+from starlette.types import Scope as AsgiScope
 
 from argonaut.api import resources, task_logs
+from argonaut.api.audit import record_with_change
 from argonaut.api.auth import (
     Caller,
     Scope,
@@ -120,23 +122,27 @@ async def load_task(
     return row
 
 
-async def queue_task(caller: Caller, body: TaskCreate) -> dict[str, Any]:
+async def queue_task(caller: Caller, body: TaskCreate, request: AsgiScope) -> dict[str, Any]:
     """Queue the task ``body`` asks for in the caller's space; its resource. Every check comes before the
-    one insert, so a refusal has written nothing."""
+    insert, so a refusal has written nothing; the audit event of ``request`` is written with the task."""
     assert caller.space_id is not None
     if body.SpaceId and parse_id(Collection.SPACES, body.SpaceId) != caller.space_id:
         raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
     task_type = check_task_name(body.Name)
     svc = caller.services
-    async with svc.store.single() as conn:  # checks that read, then one insert: no transaction needed
+    # Checks that read, the insert and its event: one transaction on SQLite; on PostgreSQL autocommit
+    # statements, as the event was written after the answer before (a lost event is logged, not undone).
+    async with svc.store.single() as conn:
         arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
         description = body.Description or DESCRIPTIONS[task_type]
         row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
+        # No PendingReason in this answer: the task was queued this instant and the queue is woken now,
+        # so there is nothing to explain yet, and working it out (three statements in a transaction of
+        # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
+        resource = resources.task(row, None)
+        await record_with_change(conn, request, resource)
     svc.queue.wake()
-    # No PendingReason in this answer: the task was queued this instant and the queue is woken now,
-    # so there is nothing to explain yet, and working it out (three statements in a transaction of
-    # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
-    return resources.task(row, None)
+    return resource
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple
@@ -201,8 +207,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
         )
 
     @router.post("/tasks", status_code=201, summary="Queue a task (AdHocScript runs a script on workers)")
-    async def create_task(body: TaskCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
-        return await queue_task(caller, body)
+    async def create_task(
+        body: TaskCreate, request: Request, caller: Caller = Depends(create)
+    ) -> dict[str, Any]:
+        return await queue_task(caller, body, request.scope)
 
     @router.get("/tasks/{id}", summary="Get a task")
     async def get_task(id: str, caller: Caller = Depends(view_item)) -> dict[str, Any]:  # noqa: A002
