@@ -128,8 +128,9 @@ async def test_a_follower_of_a_queued_task_waits_on_its_watch_not_on_the_store(
     nodes: Callable[..., object], store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A burst of tasks waits for the cap with a client following each. With one node per database (SQLite)
-    every change to a queued task reaches its follower through the watch, so the follower reads the task
-    once and never polls; where other nodes may run it (PostgreSQL) it polls the store."""
+    every change to a queued task reaches its follower through the watch, so the follower never reads the
+    task again (the route read it after watching) nor polls; where other nodes may run it (PostgreSQL) it
+    polls the store."""
     fake = FakeDispatcher()
     node: Node = await nodes(fake, cap=1)  # type: ignore[operator]
     await node.submit("holds the slot")
@@ -142,12 +143,13 @@ async def test_a_follower_of_a_queued_task_waits_on_its_watch_not_on_the_store(
         reads.append(task_id)
         return await real_get(conn, task_id)
 
-    row = await node.task(waiting)  # as the stream's route reads it
+    watch = node.events.watch(waiting)  # as the stream's route does, before it reads the task
+    row = await node.task(waiting)
     monkeypatch.setattr(tasks_repo, "get", counted_get)
     svc = SimpleNamespace(store=node.store, queue=node.queue, events=node.events, log_turns=asyncio.Lock())
 
     async def follow() -> list[dict[str, Any]]:
-        chunks = [chunk async for chunk in task_logs.follow(svc, row, 0)]  # type: ignore[arg-type]
+        chunks = [chunk async for chunk in task_logs.follow(svc, row, 0, watch)]  # type: ignore[arg-type]
         return [json.loads(line) for line in b"".join(chunks).splitlines()]
 
     following = asyncio.ensure_future(follow())
@@ -164,9 +166,36 @@ async def test_a_follower_of_a_queued_task_waits_on_its_watch_not_on_the_store(
     ]
     assert seen[-1]["Type"] == "Task" and seen[-1]["Task"]["State"] == "Success"
     if store_url.startswith("sqlite"):
-        assert polls == 1 and reads.count(waiting) == 1  # the snapshot's read; the end came by the watch
+        assert polls == reads.count(waiting) == 0  # the route read it; the end came by the watch
     else:
         assert polls >= 3  # another node may claim it unseen: the store says when
+
+
+async def test_a_follower_of_a_task_that_ends_as_it_arrives_misses_no_line(
+    nodes: Callable[..., object],
+) -> None:
+    """The stream's route takes the row the task was claimed with (no read) and then watches: a line
+    printed before the watch, with the task ending before the follower's snapshot, is only in the store."""
+    fake = FakeDispatcher()
+    node: Node = await nodes(fake)  # type: ignore[operator]
+    task_id = await node.submit("ends soon")
+    await until(lambda: bool(fake.by_body("ends soon")), "started")
+    script = fake.by_body("ends soon")[0]
+    script.say("before anyone watched")
+    await until(lambda: node.queue.live_log(task_id) is not None, "running")
+    await asyncio.sleep(0.1)  # the line reaches the task's log, unwatched
+    watch = node.events.watch(task_id)
+    claimed = node.queue.running_row(task_id)
+    assert claimed is not None and claimed["state"] == "Executing"
+    script.say("after the watch")
+    script.end(0)
+    await node.finished(task_id)
+    svc = SimpleNamespace(store=node.store, queue=node.queue, events=node.events, log_turns=asyncio.Lock())
+    chunks = [chunk async for chunk in task_logs.follow(svc, claimed, 0, watch)]  # type: ignore[arg-type]
+    seen = [json.loads(line) for line in b"".join(chunks).splitlines()]
+    said = [e["MessageText"] for e in seen if e["Type"] == "Log" and e["MessageText"] in script.lines]
+    assert said == ["before anyone watched", "after the watch"]
+    assert seen[-1]["Type"] == "Task" and seen[-1]["Task"]["State"] == "Success"
 
 
 async def test_cancel_stops_the_script_through_its_handle(nodes: Callable[..., object]) -> None:

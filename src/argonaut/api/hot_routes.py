@@ -39,6 +39,7 @@ from argonaut.api.identity import user_for_key
 from argonaut.api.routes_tasks import load_task, queue_task
 from argonaut.api.services import Services
 from argonaut.api.task_inputs import TaskCreate
+from argonaut.domain.ids import Collection, parse_id
 from argonaut.domain.permissions import Permission
 from argonaut.service.errors import Invalid, NotFound
 from argonaut.store.common import Conflict, Refused
@@ -103,11 +104,22 @@ class HotRoutes:
             since = _since(scope.get("query_string", b""))
             # The unscoped route reaches a task of any space, which then decides (as ``routes_tasks``).
             caller = await _caller(scope, Permission.TASK_VIEW, "path" if space else "any", space)
-            row = await load_task(caller, "path" if space else "default", task, running=True)
         except (_Declined, *_REFUSALS):
             await self.app(scope, receive, send)
             return
-        await _stream(task_logs.follow(caller.services, row, since), receive, send)
+        # Watch before the task is read, so the row read can stand in for it (task_logs.snapshot).
+        events, number = caller.services.events, parse_id(Collection.SERVER_TASKS, task)
+        watch = events.watch(number) if number is not None else None
+        try:
+            try:
+                row = await load_task(caller, "path" if space else "default", task, running=True)
+            except _REFUSALS:
+                await self.app(scope, receive, send)
+                return
+            await _stream(task_logs.follow(caller.services, row, since, watch), receive, send)
+        finally:
+            if number is not None and watch is not None:
+                events.unwatch(number, watch)
 
 
 async def _caller(scope: Scope, permission: Permission, where: AuthScope, space: str | None) -> Caller:

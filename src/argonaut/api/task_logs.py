@@ -34,7 +34,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.api import resources
 from argonaut.domain.ids import Collection, format_id
 from argonaut.domain.tasks import TaskState
-from argonaut.orchestrator.events import Completed
+from argonaut.orchestrator.events import Completed, Event
 from argonaut.store import tasks_repo
 from argonaut.store.tasks_repo import LogRow
 
@@ -85,12 +85,17 @@ class LogSnapshot:
         ]
 
 
-async def snapshot(svc: Services, task_id: int, loaded: RowMapping | None = None) -> LogSnapshot | None:
+async def snapshot(
+    svc: Services, task_id: int, loaded: RowMapping | None = None, watched: bool = False
+) -> LogSnapshot | None:
     """The task and where its log stands now; None if there is no such task.
 
     ``loaded`` is the task's row as read a moment ago: when the task is running on this node its live log
     says all a follower needs (the row's state only tells it is not finished), so the row is not read
-    again. Views that show the task itself pass none.
+    again. Nor is it when ``watched`` (the follower's watch was registered before ``loaded`` was read) and
+    the row was queued or finished: a queued task's every line comes after the watch, a finished one's are
+    all stored. An executing row that no live log backs is read again: its task may have ended since, with
+    lines stored after the row and published before the watch. Views that show the task itself pass none.
     """
     # The live log first: a line not unstored at this moment is stored already, so store + unstored
     # misses nothing, and lines numbered from ``end`` on are the ones written after this moment.
@@ -98,7 +103,7 @@ async def snapshot(svc: Services, task_id: int, loaded: RowMapping | None = None
     unstored = live.unstored() if live else []
     end = live.next_seq if live else None
     activities = [dict(a) for a in live.activities] if live else None
-    if live is not None and loaded is not None:
+    if loaded is not None and (live is not None or (watched and _settled(loaded))):
         task: RowMapping | None = loaded
     else:
         async with svc.store.single() as conn:
@@ -117,6 +122,11 @@ async def snapshot(svc: Services, task_id: int, loaded: RowMapping | None = None
     if activities is None:
         activities = list(task["activities"])
     return LogSnapshot(task, activities, unstored, end, stored_end)
+
+
+def _settled(row: RowMapping) -> bool:
+    state = TaskState(row["state"])
+    return state is TaskState.QUEUED or state.is_completed
 
 
 async def pages(
@@ -330,14 +340,18 @@ class LogSizes:
 # -- stream --------------------------------------------------------------------------------------------
 
 
-async def follow(svc: Services, task: RowMapping, since: int) -> AsyncGenerator[bytes, None]:
+async def follow(
+    svc: Services, task: RowMapping, since: int, watching: asyncio.Queue[Event] | None = None
+) -> AsyncGenerator[bytes, None]:
     """NDJSON: the log from line ``since``, live lines as they are written, then the finished task.
 
-    ``task`` is the row the route read to check the caller may see it."""
+    ``task`` is the row the route read to check the caller may see it; ``watching`` the task's watch when
+    the route registered it before that read (see ``snapshot``), which then saves reading it again."""
     task_id = int(task["id"])
-    queue = svc.events.watch(task_id)  # watch first, so nothing between the snapshot and the queue is lost
+    # Watch first, so nothing between the snapshot and the queue is lost.
+    queue = watching if watching is not None else svc.events.watch(task_id)
     try:
-        snap = await snapshot(svc, task_id, task)
+        snap = await snapshot(svc, task_id, task, watched=watching is not None)
         if snap is None:
             return
         lines = _StreamLines(since)
