@@ -26,7 +26,7 @@ from argonaut.orchestrator.adhoc import AdHocScripts
 from argonaut.orchestrator.events import TaskEvents
 from argonaut.orchestrator.health import HealthChecks, WorkerHealth
 from argonaut.orchestrator.process_run import Tools
-from argonaut.orchestrator.queue import Executor, TaskQueue
+from argonaut.orchestrator.queue import Executor, TaskQueue, TaskRun
 from argonaut.store import Store, script_runs_repo, tasks_repo
 
 pytestmark = pytest.mark.databases("SQLite", "PostgreSQL")
@@ -196,6 +196,22 @@ async def test_a_follower_of_a_task_that_ends_as_it_arrives_misses_no_line(
     said = [e["MessageText"] for e in seen if e["Type"] == "Log" and e["MessageText"] in script.lines]
     assert said == ["before anyone watched", "after the watch"]
     assert seen[-1]["Type"] == "Task" and seen[-1]["Task"]["State"] == "Success"
+
+
+async def test_only_a_slot_given_up_or_taken_back_wakes_the_claim_loop() -> None:
+    """On a shared database every wake is a claim statement: a script's end, with the task's slot held
+    throughout, must not make one (it did, once per script, on PostgreSQL)."""
+    run = TaskRun(row={}, log=None, root_activity="root")  # type: ignore[arg-type]
+    told: list[bool] = []
+    run.on_wait_change = lambda: told.append(run.holds_slot)
+    with run.working():
+        pass
+    assert told == []
+    async with run.waiting():  # waiting for a person: the slot is free meanwhile
+        assert told == [False]
+        with run.working():  # a script of the task runs meanwhile
+            pass
+    assert told == [False, True]
 
 
 async def test_cancel_stops_the_script_through_its_handle(nodes: Callable[..., object]) -> None:

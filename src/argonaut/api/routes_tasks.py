@@ -130,9 +130,9 @@ async def queue_task(caller: Caller, body: TaskCreate, request: AsgiScope) -> di
         raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
     task_type = check_task_name(body.Name)
     svc = caller.services
-    # Checks that read, the insert and its event: one transaction on SQLite; on PostgreSQL autocommit
-    # statements, as the event was written after the answer before (a lost event is logged, not undone).
-    async with svc.store.single() as conn:
+    # Checks that read, the insert and its event in one transaction: no task without its event, and on
+    # PostgreSQL one commit (a WAL flush each) where two autocommit inserts made two.
+    async with svc.store.transaction() as conn:
         arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
         description = body.Description or DESCRIPTIONS[task_type]
         row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)

@@ -76,6 +76,7 @@ class TaskRun:
     busy: int = 0
     process_state: dict[str, Any] | None = None  # a process run's final cursor, stored on completion
     on_wait_change: Callable[[], None] | None = None
+    _held: bool = field(default=True, init=False, repr=False)  # holds_slot as last told to on_wait_change
 
     @property
     def holds_slot(self) -> bool:
@@ -104,8 +105,12 @@ class TaskRun:
             self._changed()
 
     def _changed(self) -> None:
-        if self.on_wait_change is not None:
-            self.on_wait_change()
+        # Only a slot given up or taken back is news to the claim loop: on a shared database every wake
+        # is a claim statement, and each script's end used to wake it with nothing changed.
+        if self.holds_slot != self._held:
+            self._held = self.holds_slot
+            if self.on_wait_change is not None:
+                self.on_wait_change()
 
     @property
     def task_id(self) -> int:
