@@ -10,9 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from collections.abc import Iterable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, null, or_, select, union_all, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
@@ -323,6 +323,8 @@ def _log_lines(bounded: bool, one_activity: bool, verbose: bool) -> Any:
 @functools.cache
 def _log_page(bounded: bool, one_activity: bool, verbose: bool) -> Any:
     query = _log_lines(bounded, one_activity, verbose).where(task_log.c.seq >= bindparam("since"))
+    # A NULL ``cursor`` as the sixth column: each row then has LogRow's fields, in order and by name.
+    query = query.add_columns(null().label("cursor"))
     return query.order_by(task_log.c.seq).limit(bindparam("limit", type_=Integer))
 
 
@@ -342,9 +344,10 @@ async def read_log_page(
     """
     query = _log_page(before is not None, activity is not None, verbose)
     parameters = {"task_id": task_id, "since": since, "before": before, "activity": activity, "limit": limit}
+    # The rows as fetched: they unpack and read by name as LogRows do, and making a LogRow of each was a
+    # sixth of reading a big log.
     rows: Any = (await conn.execute(query, parameters)).all()
-    # Unpacking a fetched row is several times faster than reading its columns by name.
-    return [LogRow(*row) for row in rows]
+    return cast(list[LogRow], rows)
 
 
 async def log_tail_start(
