@@ -11,7 +11,8 @@ does not audit (sign-in and sign-out, which their routes record themselves). For
   event (users, API keys and teams record theirs, with what only they know), writes the event
   (category, message, related ids, ``ChangeDetails`` with the differences, sensitive values only marked
   as changed) in a statement of its own, *then* sends the answer: a client that got its answer finds
-  its event.
+  its event. A route may write that same event in its own transaction instead (``record_with_change``;
+  queuing a task does), and then the trail writes none.
 
 Who acted comes from the ``Caller`` the auth dependency leaves in the request's state; the resource's id
 and space from the answer (``Id``, ``SpaceId``), else the path.
