@@ -41,13 +41,13 @@ from argonaut.store.tasks_repo import LogRow
 if TYPE_CHECKING:
     from argonaut.api.services import Services
 
-# Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
-# requests waiting (a few ms; see bench/logs.py) and what each reader holds.
 ELSEWHERE_POLL_S = 0.25  # how often a stream reads the store for a task this node does not run
 # With one node per database every change reaches a follower through its watch (a claim here, a cancel,
 # the end): its poll only notices a task deleted under it (a space or a run removed). Polling a queued
 # task every 250 ms had cost three task reads per task while a burst waited for the cap.
 LONE_NODE_POLL_S = 5.0
+# Lines per query: one turn reads and renders a page, so this bounds how long log readers keep other
+# requests waiting (a few ms; see bench/logs.py) and what each reader holds.
 PAGE_LINES = 250
 # Lines per query when only counting characters for PhysicalLogSize: SQLite does that work alone.
 SIZE_PAGE_LINES = 5_000
@@ -423,20 +423,20 @@ class _StreamLines:
     def __init__(self, since: int) -> None:
         self.next_seq = since
         self._stamps = _Stamps("%Y-%m-%dT%H:%M:%S", "+00:00")
-        self._activities: dict[str, str] = {}
+        self._endings: dict[str, str] = {}  # activity id -> how its lines end: its id, quoted, and "}\n"
 
     def render(self, rows: Sequence[LogRow]) -> bytes:
-        categories, activities, stamps = _CATEGORIES, self._activities, self._stamps.page(rows)
+        categories, endings, stamps = _CATEGORIES, self._endings, self._stamps.page(rows)
         out: list[str] = []
         append = out.append
         for (seq, activity_id, _, category, text, _), stamp in zip(rows, stamps, strict=True):
-            activity = activities.get(activity_id)
-            if activity is None:
-                activity = activities[activity_id] = f',"ActivityId":{_quote(activity_id)}}}\n'
+            ending = endings.get(activity_id)
+            if ending is None:
+                ending = endings[activity_id] = f',"ActivityId":{_quote(activity_id)}}}\n'
             append(
                 f'{{"Type":"Log","Number":{seq},'
                 f'"Category":{categories.get(category) or _quote(category)},'
-                f'"OccurredAt":"{stamp}","MessageText":{_quote(text)}{activity}'
+                f'"OccurredAt":"{stamp}","MessageText":{_quote(text)}{ending}'
             )
         if rows:
             self.next_seq = rows[-1].seq + 1
