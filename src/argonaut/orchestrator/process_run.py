@@ -421,15 +421,14 @@ class ProcessRun:
         wait_from = time.monotonic()
         while True:
             async with self.tools.store.transaction() as conn:
-                if not (
-                    mutex
-                    and lease_on is not None
-                    and await leases_repo.busy(conn, self.source.space_id, lease_on)
-                ):
-                    lease_id = None
-                    if lease_on is not None:
-                        run.took_leases = True
-                        lease_id = await leases_repo.take(conn, lease_on, run.task_id, mutex)
+                lease_id = None
+                if lease_on is not None and mutex:  # a target: one step at a time
+                    space = self.source.space_id
+                    lease_id = await leases_repo.take_unless_busy(conn, space, lease_on, run.task_id)
+                elif lease_on is not None:
+                    lease_id = await leases_repo.take(conn, lease_on, run.task_id, False)
+                if lease_on is None or lease_id is not None:
+                    run.took_leases = run.took_leases or lease_id is not None
                     activity = run.log.open_activity(label, parent=parent, pending=True)
                     notes = {"Label": spot.label, "Key": spot.key, "Variables": {}}
                     await script_runs_repo.record(conn, run.task_id, activity, handle, notes)

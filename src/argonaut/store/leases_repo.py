@@ -5,7 +5,7 @@ Released on every way a task ends; stale ones are swept at start.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, exists, insert, literal, select
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
@@ -40,13 +40,15 @@ async def sweep_stale(conn: Conn) -> int:
     return int(result.rowcount or 0)
 
 
-async def busy(conn: Conn, space_id: int, worker_id: int) -> bool:
-    """Whether any task holds a lease on this machine (a deployment target runs one step at a time).
-
-    The answer decides a lease taken in the same transaction, so it waits for the space's leasing turn
-    first (across nodes on PostgreSQL), or two deployments could both find the target free."""
+async def take_unless_busy(conn: Conn, space_id: int, worker_id: int, task_id: int) -> int | None:
+    """An exclusive lease on this machine for the task, unless any task holds one on it (a deployment
+    target runs one step at a time): the lease's id, or None when it is busy. One statement where a count
+    and an insert were two. It waits for the space's leasing turn first (across nodes on PostgreSQL), or
+    two deployments could both find the target free."""
     await take_turns(conn, LEASING, space_id)
-    count = await conn.execute(
-        select(func.count()).select_from(worker_leases).where(worker_leases.c.worker_id == worker_id)
-    )
-    return bool(count.scalar_one())
+    free = ~exists().where(worker_leases.c.worker_id == worker_id)
+    values = select(
+        literal(worker_id), literal(task_id), literal(True), literal(utcnow(), worker_leases.c.created.type)
+    ).where(free)
+    taken = insert(worker_leases).from_select(["worker_id", "task_id", "exclusive", "created"], values)
+    return (await conn.execute(taken.returning(worker_leases.c.id))).scalar_one_or_none()
