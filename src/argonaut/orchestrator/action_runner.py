@@ -124,7 +124,7 @@ class ActionRunner:
             if recorded.lease_id is not None and run.stop is None and not remaining.last:
                 # Free the worker for others while this task's other runs go on; a task's last run
                 # leaves its lease to the completing transaction, which releases them all.
-                async with self._store.transaction() as conn:
+                async with self._store.single() as conn:  # one delete: atomic by itself
                     await leases_repo.release(conn, recorded.lease_id)
         failure, outputs, artifacts = self._keep_results(run, recorded, outcome)
         await self._share(artifacts)
@@ -166,7 +166,7 @@ class ActionRunner:
         if handle.kind is not ScriptKind.BUILT_IN:
             # Agents and SSH forget a script when they restart, so a node that restarts must know it was
             # asked to start and never ask again. The built-in worker's own folder records that.
-            async with self._store.transaction() as conn:
+            async with self._store.single() as conn:  # one update, committed before the start is asked
                 await script_runs_repo.mark_started(conn, handle.ticket)
         started = await self._dispatcher.start(handle, job)
         if started.runner_updated_from and isinstance(handle.target, WorkerTarget):

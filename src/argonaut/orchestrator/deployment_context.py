@@ -232,7 +232,7 @@ class DeploymentContextLoader:
     async def refresh_targets(self, context: RunContext, conn: Any = None) -> None:
         """The environment's targets with their health as it is now (after checking some, say)."""
         if conn is None:
-            async with self._store.transaction() as conn:
+            async with self._store.single() as conn:
                 rows = await machines_repo.targets_in_environment(
                     conn, context.space_id, int(context.environment["id"])
                 )

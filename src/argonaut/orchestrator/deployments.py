@@ -170,7 +170,7 @@ class Deployments:
             pools = context.pools_found
             context.pools_found = None
             if pools is None:
-                async with self._store.transaction() as conn:
+                async with self._store.single() as conn:
                     pools = await pools_repo.all_pools_with_members(conn, context.space_id)
             plan = plan_deployment(context.steps, context.targets, context.pools(pools), context.planning)
             unchecked = {*plan.unchecked_worker_ids, *plan.unchecked_target_ids} - checked

@@ -460,7 +460,7 @@ class ProcessRun:
             number = parse_id(Collection.MACHINES, machine) or parse_id(Collection.WORKERS, machine)
         if number is None:
             return f"No place to run on for '{spot.label}'"
-        async with self.tools.store.transaction() as conn:
+        async with self.tools.store.single() as conn:  # one read: no BEGIN/COMMIT round trips on PostgreSQL
             row = await workers_repo.machine_row(conn, self.source.space_id, number)
         if row is None:
             return f"'{spot.label}' no longer exists"
