@@ -89,7 +89,8 @@ class Relay:
     async def via(self, subscription: str, thumbprint: str) -> RelayedLink | None:
         """A relayed link to the agent, if another live node holds one."""
         seen_after = utcnow() - dt.timedelta(seconds=self._offline_after_s)
-        async with self._store.transaction() as conn:
+        # Asked before every relayed call: one read in autocommit, not three round trips of a transaction.
+        async with self._store.single() as conn:
             holder = await relay_repo.holder(conn, subscription, thumbprint, self.node, seen_after)
         if holder is None:
             return None
