@@ -293,9 +293,10 @@ class ProcessRun:
         if not self.options.persist:
             return
         self._unsaved = False
-        async with self._save, self.tools.store.transaction() as conn:
-            await tasks_repo.save_process_state(conn, self.run.task_id, self.state.to_json())
-            await tasks_repo.save_activities(conn, self.run.task_id, self.run.log.activities)
+        async with self._save, self.tools.store.single() as conn:  # one statement
+            await tasks_repo.save_activities(
+                conn, self.run.task_id, self.run.log.activities, self.state.to_json()
+            )
 
     # -- actions -------------------------------------------------------------------------------------
 
@@ -433,10 +434,10 @@ class ProcessRun:
                     notes = {"Label": spot.label, "Key": spot.key, "Variables": {}}
                     await script_runs_repo.record(conn, run.task_id, activity, handle, notes)
                     run.track(activity, handle)
-                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities)
+                    state = None
                     if self._unsaved and self.options.persist:
-                        self._unsaved = False
-                        await tasks_repo.save_process_state(conn, run.task_id, self.state.to_json())
+                        self._unsaved, state = False, self.state.to_json()
+                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities, state)
                     if waited:  # for /metrics: how long the step waited for its target
                         self.tools.runner.waited_for_lease("target", time.monotonic() - wait_from)
                     return RecordedRun(spot.label, activity, handle, dict(variables), lease_id)

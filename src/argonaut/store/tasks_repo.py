@@ -37,6 +37,14 @@ _SAVE_ACTIVITIES = (
     .where(tasks.c.id == bindparam("task_id"))
     .values(activities=bindparam("activities", type_=tasks.c.activities.type))
 )
+_SAVE_PROGRESS = (
+    update(tasks)
+    .where(tasks.c.id == bindparam("task_id"))
+    .values(
+        activities=bindparam("activities", type_=tasks.c.activities.type),
+        process_state=bindparam("process_state", type_=tasks.c.process_state.type),
+    )
+)
 _SET_LOG_COUNT = update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
 _COMPLETE = (
     update(tasks)
@@ -277,14 +285,16 @@ async def append_logs(conn: Conn, task_id: int, rows: Sequence[LogRow], count_to
         await conn.execute(_SET_LOG_COUNT, {"task_id": task_id, "count": rows[-1].seq + 1})
 
 
-async def save_activities(conn: Conn, task_id: int, activities: list[dict[str, Any]]) -> None:
-    """Keep a running task's activity tree stored, so a node that restarts can resume it."""
-    await conn.execute(_SAVE_ACTIVITIES, {"task_id": task_id, "activities": activities})
-
-
-async def save_process_state(conn: Conn, task_id: int, state: dict[str, Any]) -> None:
-    """A process run's step cursor: which steps ended, how, and the outputs later steps read."""
-    await conn.execute(update(tasks).where(tasks.c.id == task_id).values(process_state=state))
+async def save_activities(
+    conn: Conn, task_id: int, activities: list[dict[str, Any]], process_state: dict[str, Any] | None = None
+) -> None:
+    """Keep a running task's activity tree stored, so a node that restarts can resume it; with a process
+    run's step cursor (``process_state``) in the same statement when it changed too."""
+    if process_state is None:
+        await conn.execute(_SAVE_ACTIVITIES, {"task_id": task_id, "activities": activities})
+    else:
+        values = {"task_id": task_id, "activities": activities, "process_state": process_state}
+        await conn.execute(_SAVE_PROGRESS, values)
 
 
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
