@@ -244,6 +244,11 @@ def test_runs_by_id_and_by_run_make_runbook_run_tasks(server: ServerProcess) -> 
     assert run["Links"]["Runbook"].endswith(f"/runbooks/{runbook['Id']}")
     assert run["Links"]["Environment"].endswith(f"/environments/{s.env['Dev']}")
     assert run["Links"]["Interruptions"].endswith(f"regarding={run['Id']}")
+    events = ok(s.c.get("/api/events", params={"regarding": run["Id"]}))["Items"]
+    assert [e["Category"] for e in events] == ["RunbookRunQueued"], events  # once, with the run
+    assert {run["Id"], run["TaskId"], runbook["Id"], s.project["Id"], s.env["Dev"]} <= set(
+        events[0]["RelatedDocumentIds"]
+    )
     task = ok(s.c.get(f"/api/tasks/{run['TaskId']}"))
     assert task["Name"] == "RunbookRun"
     assert task["Arguments"] == {"RunbookRunId": run["Id"]}

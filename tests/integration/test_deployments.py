@@ -114,6 +114,14 @@ def test_steps_run_in_order_with_scoped_variables_outputs_and_masking(server: Se
     assert steps == ["Step 1: Say hello", "Step 2: Use it", "Step 3: Only on failure"]
     statuses = [a["Status"] for a in details["ActivityLogs"][0]["Children"]]
     assert statuses == ["Success", "Success", "Skipped"]
+    # Audited once, with what it concerns (written in the transaction that queued it).
+    deployment_id = task["Arguments"]["DeploymentId"]
+    events = ok(server.client.get("/api/events", params={"regarding": deployment_id}))["Items"]
+    assert [e["Category"] for e in events] == ["DeploymentQueued"], events
+    assert deployment_id in events[0]["Message"] and events[0]["Username"] == "admin"
+    related = set(events[0]["RelatedDocumentIds"])
+    assert {deployment_id, task["Id"], project.project["Id"], project.environments[dev]} <= related
+    assert project.space in related
 
 
 def test_a_failed_step_skips_success_steps_and_runs_failure_and_always_steps(server: ServerProcess) -> None:

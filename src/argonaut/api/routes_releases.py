@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field
 
 from argonaut.api import resources_releases as shapes
+from argonaut.api.audit import record_with_change
 from argonaut.api.auth import Caller, Scope, authorize, require_in_project, require_visible, visible
 from argonaut.api.collections import (
     IdsQuery,
@@ -249,7 +250,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             )
 
     @router.post("/deployments", status_code=201, summary="Deploy a release to an environment")
-    async def create_deployment(body: DeploymentCreate, caller: Caller = Depends(deploy)) -> dict[str, Any]:
+    async def create_deployment(
+        body: DeploymentCreate, request: Request, caller: Caller = Depends(deploy)
+    ) -> dict[str, Any]:
         assert caller.space_id is not None
         new = deploy_service.NewDeployment(
             release_id=body_id(Collection.RELEASES, body.ReleaseId, "ReleaseId"),
@@ -276,8 +279,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
             await require_in_project(
                 caller, conn, Permission.DEPLOYMENT_CREATE, int(row["project_id"]), int(row["environment_id"])
             )
+            resource = shapes.deployment(row)
+            await record_with_change(conn, request.scope, resource)  # its audit event, in this transaction
         caller.services.queue.wake()
-        return shapes.deployment(row)
+        return resource
 
     @router.get("/deployments", summary="List deployments, newest first")
     async def list_deployments(

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from argonaut.api import resources_runbooks as shapes
+from argonaut.api.audit import record_with_change
 from argonaut.api.auth import (
     Caller,
     Scope,
@@ -62,7 +63,9 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
     remove = authorize(Permission.RUNBOOK_RUN_DELETE, scope)
 
     @router.post("/runbookRuns", status_code=201, summary="Run a runbook snapshot in an environment")
-    async def create_run(body: RunbookRunCreate, caller: Caller = Depends(create)) -> dict[str, Any]:
+    async def create_run(
+        body: RunbookRunCreate, request: Request, caller: Caller = Depends(create)
+    ) -> dict[str, Any]:
         assert caller.space_id is not None
         _no_tenants(body.TenantId)
         options = runbook_runs.RunOptions(
@@ -91,8 +94,10 @@ def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each rout
                 int(run["project_id"]),
                 int(run["environment_id"]),
             )
+            resource = shapes.run(run)
+            await record_with_change(conn, request.scope, resource)  # its audit event, in this transaction
         caller.services.queue.wake()
-        return shapes.run(run)
+        return resource
 
     @router.post(
         "/runbooks/{id}/run",
