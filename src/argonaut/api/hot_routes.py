@@ -102,24 +102,27 @@ class HotRoutes:
     async def _follow(self, scope: Scope, receive: Receive, send: Send, space: str | None, task: str) -> None:
         try:
             since = _since(scope.get("query_string", b""))
+            number = parse_id(Collection.SERVER_TASKS, task)
+            if number is None:
+                raise _Declined  # FastAPI's 404
             # The unscoped route reaches a task of any space, which then decides (as ``routes_tasks``).
             caller = await _caller(scope, Permission.TASK_VIEW, "path" if space else "any", space)
         except (_Declined, *_REFUSALS):
             await self.app(scope, receive, send)
             return
         # Watch before the task is read, so the row read can stand in for it (task_logs.snapshot).
-        events, number = caller.services.events, parse_id(Collection.SERVER_TASKS, task)
-        watch = events.watch(number) if number is not None else None
+        events = caller.services.events
+        watch = events.watch(number)
         try:
-            try:
-                row = await load_task(caller, "path" if space else "default", task, running=True)
-            except _REFUSALS:
-                await self.app(scope, receive, send)
-                return
+            row = await load_task(caller, "path" if space else "default", task, running=True)
+        except _REFUSALS:
+            events.unwatch(number, watch)
+            await self.app(scope, receive, send)
+            return
+        try:
             await _stream(task_logs.follow(caller.services, row, since, watch), receive, send)
         finally:
-            if number is not None and watch is not None:
-                events.unwatch(number, watch)
+            events.unwatch(number, watch)  # also when the client went before the stream began
 
 
 async def _caller(scope: Scope, permission: Permission, where: AuthScope, space: str | None) -> Caller:

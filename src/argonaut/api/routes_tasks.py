@@ -122,9 +122,10 @@ async def load_task(
     return row
 
 
-async def queue_task(caller: Caller, body: TaskCreate, request: AsgiScope) -> dict[str, Any]:
+async def queue_task(caller: Caller, body: TaskCreate, asgi_scope: AsgiScope) -> dict[str, Any]:
     """Queue the task ``body`` asks for in the caller's space; its resource. Every check comes before the
-    insert, so a refusal has written nothing; the audit event of ``request`` is written with the task."""
+    insert, so a refusal has written nothing; the audit event of the request (``asgi_scope``) is written
+    with the task."""
     assert caller.space_id is not None
     if body.SpaceId and parse_id(Collection.SPACES, body.SpaceId) != caller.space_id:
         raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
@@ -140,7 +141,7 @@ async def queue_task(caller: Caller, body: TaskCreate, request: AsgiScope) -> di
         # so there is nothing to explain yet, and working it out (three statements in a transaction of
         # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
         resource = resources.task(row, None)
-        await record_with_change(conn, request, resource)
+        await record_with_change(conn, asgi_scope, resource)
     svc.queue.wake()
     return resource
 

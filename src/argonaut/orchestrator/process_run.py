@@ -428,8 +428,9 @@ class ProcessRun:
                     lease_id = await leases_repo.take_unless_busy(conn, space, lease_on, run.task_id)
                 elif lease_on is not None:
                     lease_id = await leases_repo.take(conn, lease_on, run.task_id, False)
-                if lease_on is None or lease_id is not None:
-                    run.took_leases = run.took_leases or lease_id is not None
+                if lease_id is not None:
+                    run.took_leases = True
+                if lease_on is None or lease_id is not None:  # else the target is busy: wait below
                     activity = run.log.open_activity(label, parent=parent, pending=True)
                     notes = {"Label": spot.label, "Key": spot.key, "Variables": {}}
                     await script_runs_repo.record(conn, run.task_id, activity, handle, notes)

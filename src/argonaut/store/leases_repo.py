@@ -5,7 +5,7 @@ Released on every way a task ends; stale ones are swept at start.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, insert, literal, select
+from sqlalchemy import bindparam, delete, exists, insert, literal, select
 
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
@@ -40,15 +40,28 @@ async def sweep_stale(conn: Conn) -> int:
     return int(result.rowcount or 0)
 
 
+# Built once (a statement built per call is walked for its cache key each time): an exclusive lease,
+# unless the machine has any.
+_TAKE_UNLESS_BUSY = (
+    insert(worker_leases)
+    .from_select(
+        ["worker_id", "task_id", "exclusive", "created"],
+        select(
+            bindparam("worker_id", type_=worker_leases.c.worker_id.type),
+            bindparam("task_id", type_=worker_leases.c.task_id.type),
+            literal(True),
+            bindparam("created", type_=worker_leases.c.created.type),
+        ).where(~exists().where(worker_leases.c.worker_id == bindparam("worker_id"))),
+    )
+    .returning(worker_leases.c.id)
+)
+
+
 async def take_unless_busy(conn: Conn, space_id: int, worker_id: int, task_id: int) -> int | None:
     """An exclusive lease on this machine for the task, unless any task holds one on it (a deployment
     target runs one step at a time): the lease's id, or None when it is busy. One statement where a count
     and an insert were two. It waits for the space's leasing turn first (across nodes on PostgreSQL), or
     two deployments could both find the target free."""
     await take_turns(conn, LEASING, space_id)
-    free = ~exists().where(worker_leases.c.worker_id == worker_id)
-    values = select(
-        literal(worker_id), literal(task_id), literal(True), literal(utcnow(), worker_leases.c.created.type)
-    ).where(free)
-    taken = insert(worker_leases).from_select(["worker_id", "task_id", "exclusive", "created"], values)
-    return (await conn.execute(taken.returning(worker_leases.c.id))).scalar_one_or_none()
+    parameters = {"worker_id": worker_id, "task_id": task_id, "created": utcnow()}
+    return (await conn.execute(_TAKE_UNLESS_BUSY, parameters)).scalar_one_or_none()
