@@ -6,8 +6,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, make_url
 
+from argonaut.store.checkpoints import JOURNAL_SIZE_LIMIT, WalCheckpointer
 from argonaut.store.connection import Conn, InlineConnection
 from argonaut.store.database import create_postgres_engine, create_sqlite_engine, is_sqlite
 from argonaut.store.migrations.runner import upgrade_to_head
@@ -21,6 +22,7 @@ class Store:
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
         self._lock = asyncio.Lock()
         self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
+        self._checkpoints: WalCheckpointer | None = None
 
     async def open(self) -> None:
         """Bring the schema to the newest revision; a no-op when it is current."""
@@ -38,8 +40,25 @@ class Store:
             self._held = None
         if self._sqlite is not None:
             self._sqlite.dispose()
+        if self._checkpoints is not None:
+            self._checkpoints.stop()
+            self._checkpoints = None
         if self._postgres is not None:
             await self._postgres.dispose()
+
+    def _connect_held(self) -> Connection:
+        """The node's one SQLite connection: opening one per transaction costs more than the statements
+        inside. Its write-ahead log is checkpointed by a thread of its own (``checkpoints.py``)."""
+        assert self._sqlite is not None
+        held = self._sqlite.connect()
+        path = make_url(self.url).database
+        if path and path != ":memory:":
+            held.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            held.exec_driver_sql(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
+            held.commit()
+            self._checkpoints = WalCheckpointer(path)
+            self._checkpoints.start()
+        return held
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Conn]:
@@ -51,8 +70,7 @@ class Store:
         if self._sqlite is not None:
             async with self._lock:
                 if self._held is None:
-                    # Opening a Connection per transaction costs more than the statements inside.
-                    self._held = self._sqlite.connect()
+                    self._held = self._connect_held()
                 with self._held.begin():
                     yield InlineConnection(self._held)
         else:

@@ -1,0 +1,73 @@
+"""The embedded database's write-ahead log is copied into the database file by a thread of its own, so
+no commit on the event loop waits for a checkpoint's fsyncs, and the log stays bounded."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from sqlalchemy import text
+
+from argonaut.store import Store, tasks_repo
+from argonaut.store.checkpoints import WalCheckpointer
+
+
+def wait_until(check: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.05)
+    return False
+
+
+async def test_committed_data_reaches_the_database_file_without_a_commit_checkpointing(tmp_path: Path) -> None:
+    path = tmp_path / "argonaut.db"
+    store = Store(f"sqlite+aiosqlite:///{path}")
+    await store.open()
+    try:
+        async with store.transaction() as conn:
+            task = await tasks_repo.create_task(conn, None, "AdHocScript", "first", {})
+            node_setting = (await conn.execute(text("PRAGMA wal_autocheckpoint"))).scalar()
+        assert node_setting == 0, "the node's connection must leave checkpoints to the thread"
+        size_before = path.stat().st_size
+        # A few hundred pages: far below the 1,000 that SQLite's own checkpoint waits for.
+        async with store.transaction() as conn:
+            for n in range(40):
+                await tasks_repo.create_task(conn, None, "AdHocScript", "x" * 4000 + str(n), {})
+        assert wait_until(lambda: path.stat().st_size > size_before), "the log was never copied into the file"
+        # What the file holds is what was committed: a reader of the file alone (no log) sees the task.
+        wal = Path(f"{path}-wal")
+        copy = tmp_path / "copy.db"
+        copy.write_bytes(path.read_bytes())
+        assert wal.exists()
+        with sqlite3.connect(copy) as reader:
+            names = [row[0] for row in reader.execute("SELECT description FROM tasks ORDER BY id")]
+        assert names[0] == "first" and task["description"] == "first"
+        assert len(names) == 41
+    finally:
+        await store.close()
+
+
+def test_a_log_past_its_limit_is_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "big.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (v TEXT)")
+    for _ in range(300):
+        writer.execute("INSERT INTO t VALUES (?)", ("y" * 4000,))
+    wal = Path(f"{path}-wal")
+    assert wal.stat().st_size > 300 * 4096
+    checkpoints = WalCheckpointer(str(path), interval=0.05, limit_frames=100)
+    checkpoints.start()
+    try:
+        # A passive checkpoint copies the log but leaves the file as long as it was; past the limit the
+        # thread empties it.
+        assert wait_until(lambda: wal.stat().st_size == 0), f"the log is still {wal.stat().st_size} bytes"
+    finally:
+        checkpoints.stop()
+    assert writer.execute("SELECT count(*) FROM t").fetchone()[0] == 300
+    writer.close()
+
