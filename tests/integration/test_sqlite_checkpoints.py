@@ -22,7 +22,9 @@ def wait_until(check: object, timeout: float = 10.0) -> bool:
     return False
 
 
-async def test_committed_data_reaches_the_database_file_without_a_commit_checkpointing(tmp_path: Path) -> None:
+async def test_committed_data_reaches_the_database_file_without_a_commit_checkpointing(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "argonaut.db"
     store = Store(f"sqlite+aiosqlite:///{path}")
     await store.open()
@@ -70,4 +72,3 @@ def test_a_log_past_its_limit_is_emptied(tmp_path: Path) -> None:
         checkpoints.stop()
     assert writer.execute("SELECT count(*) FROM t").fetchone()[0] == 300
     writer.close()
-

@@ -9,20 +9,29 @@ hop to a worker thread for every statement (measured in bench/adhoc.py). Both an
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from argonaut.store import hot
+
 
 class InlineConnection:
     """A synchronous SQLAlchemy connection presented with the async ``execute`` repositories call."""
 
-    def __init__(self, sync: Connection) -> None:
+    def __init__(self, sync: Connection, raw: sqlite3.Connection) -> None:
         self.sync_connection = sync
         self.dialect = sync.dialect
+        self._raw = raw
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+        if hot.is_hot(statement):
+            result = hot.run(self._raw, statement, parameters, self.dialect)
+            if result is not None:
+                # A HotResult answers the part of CursorResult's API that hot statements' callers use.
+                return result  # type: ignore[return-value]
         return self.sync_connection.execute(statement, parameters)
 
 

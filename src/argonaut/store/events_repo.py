@@ -13,12 +13,13 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import events
 from argonaut.store.timeutil import utcnow
 
 # Built once: an insert built per call with .values() made SQLAlchemy walk its literals for a cache key on
 # every request that writes an event (every POST /tasks does).
-_INSERT = insert(events)
+_INSERT = hot(insert(events))  # and on SQLite it skips SQLAlchemy's per-execution work (store/hot.py)
 
 
 async def insert_event(

@@ -14,6 +14,7 @@ from argonaut.domain.workers import HealthStatus, WorkerCandidate
 from argonaut.store.common import Refused, slugify
 from argonaut.store.connection import Conn
 from argonaut.store.database import LEASING, take_turns
+from argonaut.store.hot import hot
 from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import worker_leases, worker_pool_members, worker_pools, workers
 
@@ -160,7 +161,8 @@ def _candidates_statement(default_only: bool | None) -> Any:
 
 
 # Built once: planning a step runs this on every task (see tasks_repo for why statements are prebuilt).
-_CANDIDATES = {True: _candidates_statement(True), False: _candidates_statement(False)}
+# The default pool's is hot (store/hot.py); a list of pool ids is expanded per call, so SQLAlchemy runs it.
+_CANDIDATES = {True: hot(_candidates_statement(True)), False: _candidates_statement(False)}
 _ALL_POOLS = _candidates_statement(None)
 
 

@@ -17,12 +17,14 @@ from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.scripts import Cursor, ScriptHandle, ScriptKind, WorkerTarget
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import script_runs, task_log
 from argonaut.store.timeutil import utcnow
 
-_RECORD = insert(script_runs)
-_FORGET = delete(script_runs).where(script_runs.c.task_id == bindparam("task_id"))
-_SET_CURSOR = (
+# Each runs for every script: on SQLite they skip SQLAlchemy's per-execution work (store/hot.py).
+_RECORD = hot(insert(script_runs))
+_FORGET = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))
+_SET_CURSOR = hot(
     update(script_runs)
     .where(script_runs.c.ticket == bindparam("t"))
     .values(cursor=bindparam("c", type_=script_runs.c.cursor.type))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,6 +23,7 @@ class Store:
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
         self._lock = asyncio.Lock()
         self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
+        self._raw: sqlite3.Connection | None = None  # its sqlite3 connection, for hot statements
         self._checkpoints: WalCheckpointer | None = None
 
     async def open(self) -> None:
@@ -37,7 +39,7 @@ class Store:
     async def close(self) -> None:
         if self._held is not None:
             self._held.close()
-            self._held = None
+            self._held = self._raw = None
         if self._sqlite is not None:
             self._sqlite.dispose()
         if self._checkpoints is not None:
@@ -71,8 +73,10 @@ class Store:
             async with self._lock:
                 if self._held is None:
                     self._held = self._connect_held()
+                    self._raw = self._held.connection.driver_connection
+                assert self._raw is not None
                 with self._held.begin():
-                    yield InlineConnection(self._held)
+                    yield InlineConnection(self._held, self._raw)
         else:
             assert self._postgres is not None
             async with self._postgres.begin() as conn:

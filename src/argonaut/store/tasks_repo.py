@@ -19,6 +19,7 @@ from argonaut.domain.tasks import TaskState, transition
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
+from argonaut.store.hot import hot
 from argonaut.store.tables import deployments, runbook_runs, task_log, tasks
 from argonaut.store.timeutil import utcnow
 
@@ -51,7 +52,7 @@ _COMPLETE = (
     .where(
         tasks.c.id == bindparam("task_id"),
         # Only a running task completes: a finished task never changes state again.
-        tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]),
+        or_(tasks.c.state == TaskState.EXECUTING.value, tasks.c.state == TaskState.CANCELLING.value),
     )
     .values(
         state=bindparam("state"),
@@ -97,7 +98,19 @@ def _claim_statement(skip_locked: bool) -> Any:
     return claim.returning(*tasks.c)
 
 
-_CLAIM = {False: _claim_statement(False), True: _claim_statement(True)}
+_CLAIM = {False: hot(_claim_statement(False)), True: _claim_statement(True)}
+# Each runs for every task: on SQLite they skip SQLAlchemy's per-execution work (store/hot.py).
+for _statement in (
+    _INSERT,
+    _GET,
+    _INSERT_LOGS,
+    _SAVE_ACTIVITIES,
+    _SAVE_PROGRESS,
+    _SET_LOG_COUNT,
+    _COMPLETE,
+    _COMPLETE_WITH_PROCESS,
+):
+    hot(_statement)
 
 
 class LogRow(NamedTuple):
@@ -254,7 +267,7 @@ async def take_over(conn: Conn, row: RowMapping, node: str) -> RowMapping | None
         update(tasks)
         .where(
             tasks.c.id == row["id"],
-            tasks.c.state.in_([TaskState.EXECUTING.value, TaskState.CANCELLING.value]),
+            or_(tasks.c.state == TaskState.EXECUTING.value, tasks.c.state == TaskState.CANCELLING.value),
             tasks.c.server_node.is_(None) if old_owner is None else tasks.c.server_node == old_owner,
         )
         .values(server_node=node, last_updated_time=utcnow())

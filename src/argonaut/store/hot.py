@@ -1,0 +1,174 @@
+"""The statements every task runs, run on SQLite without SQLAlchemy's per-execution work.
+
+SQLAlchemy spends 45–80 µs of Python on each execution of even a prebuilt statement (an execution
+context, parameter and result processing set up afresh), where sqlite3 itself takes 4–5 µs. A task
+runs about nine statements, and that work was the largest single cost of a task: 17% of the server's
+time under a burst of ad-hoc scripts (cProfile, issue 13).
+
+A statement marked with :func:`hot` is compiled once per set of parameter names into its SQL, the
+order its parameters go in, and the type processors of its parameters and result columns, all taken
+from SQLAlchemy, so values are written and read exactly as through SQLAlchemy. The inline connection
+then runs it straight on the sqlite3 connection, inside the same transaction. PostgreSQL runs the same
+statement object through SQLAlchemy, unchanged. A statement this cannot plan (Python-side column
+defaults, parameters expanded at execution) goes through SQLAlchemy on SQLite too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import namedtuple
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from keyword import iskeyword
+from typing import Any, TypeVar
+
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+S = TypeVar("S")
+Processor = Callable[[Any], Any] | None
+
+_HOT: dict[int, Any] = {}  # id(statement) -> statement (held, so the id stays its own)
+_PLANS: dict[tuple[int, tuple[str, ...]], _Plan | None] = {}
+
+
+def hot(statement: S) -> S:
+    """Mark a prebuilt statement (a module-level constant) to run without SQLAlchemy on SQLite."""
+    _HOT[id(statement)] = statement
+    return statement
+
+
+def is_hot(statement: object) -> bool:
+    return id(statement) in _HOT
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    sql: str
+    names: tuple[str, ...]  # the parameters' names, in their order in ``sql``
+    defaults: dict[str, Any]  # values written into the statement itself (literals, constants)
+    binds: tuple[Processor, ...]  # per parameter, in order
+    row: Any  # a named-tuple class of the result columns, or None for no result rows
+    results: tuple[Processor, ...]  # per result column
+    converts: bool  # whether any result column has a processor
+
+    def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        # Processors are called on None too, as SQLAlchemy does: JSON writes None as 'null'.
+        values = []
+        for name, process in zip(self.names, self.binds, strict=True):
+            value = given[name] if name in given else self.defaults[name]
+            values.append(value if process is None else process(value))
+        return tuple(values)
+
+    def rows(self, fetched: list[Any]) -> list[Any]:
+        make = self.row._make
+        if not self.converts:
+            return [make(row) for row in fetched]
+        results = self.results
+        return [
+            make([v if p is None else p(v) for p, v in zip(results, row, strict=True)]) for row in fetched
+        ]
+
+
+def _plan(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    if "__[POSTCOMPILE" in compiled.string or compiled.insert_prefetch or compiled.update_prefetch:
+        return None
+    by_name = {name: bind for bind, name in compiled.bind_names.items()}
+    names = tuple(compiled.positiontup or ())
+    if any(name not in by_name for name in names):
+        return None
+    key_of = {name: by_name[name].key for name in names}
+    if any(key_of[name] != name and key_of[name] in keys for name in names):
+        return None  # a parameter given under a key other than its name: leave it to SQLAlchemy
+    defaults = {name: by_name[name].effective_value for name in names}
+    binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
+    columns = list(statement.exported_columns.items()) if _returns_rows(statement) else []
+    if any(not key.isidentifier() or iskeyword(key) or key.startswith("_") for key, _ in columns):
+        return None  # rows read by attribute need identifiers as column keys
+    row = namedtuple("HotRow", [key for key, _ in columns]) if columns else None
+    results = tuple(
+        column.type.dialect_impl(dialect).result_processor(dialect, None) for _, column in columns
+    )
+    return _Plan(compiled.string, names, defaults, binds, row, results, any(p is not None for p in results))
+
+
+def _returns_rows(statement: Any) -> bool:
+    if getattr(statement, "is_select", False):
+        return True
+    return bool(getattr(statement, "_returning", ()))
+
+
+def run(raw: sqlite3.Connection, statement: Any, parameters: Any, dialect: Dialect) -> HotResult | None:
+    """Run a hot statement with a dict of parameters or a list of them (executemany); None when it
+    cannot be planned, and the caller runs it through SQLAlchemy."""
+    many: list[Mapping[str, Any]] | None = list(parameters) if isinstance(parameters, list | tuple) else None
+    if many is not None and not many:
+        return None
+    first: Mapping[str, Any] = many[0] if many else (parameters or {})
+    key = (id(statement), tuple(first))
+    try:
+        plan = _PLANS[key]
+    except KeyError:
+        plan = _PLANS[key] = _plan(statement, key[1], dialect)
+    if plan is None:
+        return None
+    try:
+        if many:
+            cursor = raw.executemany(plan.sql, [plan.parameters(p) for p in many])
+            return HotResult([], None, cursor.rowcount)
+        cursor = raw.execute(plan.sql, plan.parameters(first))
+        fetched = plan.rows(cursor.fetchall()) if plan.row is not None else []
+        return HotResult(fetched, plan.row, cursor.rowcount)
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error) from exc
+
+
+class HotResult:
+    """The part of SQLAlchemy's result API that the repositories use on hot statements: rows that
+    read by attribute and index, ``mappings()``, ``first``/``one``/``all``/``scalar``, ``rowcount``."""
+
+    __slots__ = ("_rows", "_row", "rowcount")
+
+    def __init__(self, rows: list[Any], row: Any, rowcount: int) -> None:
+        self._rows = rows
+        self._row = row
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+    def first(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            raise _no_single_row(len(self._rows))
+        return self._rows[0]
+
+    def scalar(self) -> Any:
+        return self._rows[0][0] if self._rows else None
+
+    def scalar_one(self) -> Any:
+        return self.one()[0]
+
+    def scalar_one_or_none(self) -> Any:
+        if len(self._rows) > 1:
+            raise _no_single_row(len(self._rows))
+        return self._rows[0][0] if self._rows else None
+
+    def mappings(self) -> HotResult:
+        return HotResult([row._asdict() for row in self._rows], self._row, self.rowcount)
+
+
+def _no_single_row(count: int) -> Exception:
+    from sqlalchemy.exc import MultipleResultsFound, NoResultFound
+
+    return (
+        NoResultFound("No row was found when one was required")
+        if count == 0
+        else MultipleResultsFound("Multiple rows were found when exactly one was required")
+    )
