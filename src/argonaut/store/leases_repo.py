@@ -10,25 +10,27 @@ from sqlalchemy import bindparam, delete, exists, insert, literal, select
 from argonaut.domain.tasks import TaskState
 from argonaut.store.connection import Conn
 from argonaut.store.database import LEASING, take_turns
+from argonaut.store.hot import hot
 from argonaut.store.tables import tasks, worker_leases
 from argonaut.store.timeutil import utcnow
 
+# Built once and hot (store/hot.py): a script on a worker takes and releases a lease.
+_TAKE = hot(insert(worker_leases).returning(worker_leases.c.id))
+_RELEASE_TASK = hot(delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id")))
+_RELEASE = hot(delete(worker_leases).where(worker_leases.c.id == bindparam("lease_id")))
+
 
 async def take(conn: Conn, worker_id: int, task_id: int, exclusive: bool = False) -> int:
-    result = await conn.execute(
-        insert(worker_leases).values(
-            worker_id=worker_id, task_id=task_id, exclusive=exclusive, created=utcnow()
-        )
-    )
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    values = {"worker_id": worker_id, "task_id": task_id, "exclusive": exclusive, "created": utcnow()}
+    return int((await conn.execute(_TAKE, values)).scalar_one())
 
 
 async def release_task(conn: Conn, task_id: int) -> None:
-    await conn.execute(delete(worker_leases).where(worker_leases.c.task_id == task_id))
+    await conn.execute(_RELEASE_TASK, {"task_id": task_id})
 
 
 async def release(conn: Conn, lease_id: int) -> None:
-    await conn.execute(delete(worker_leases).where(worker_leases.c.id == lease_id))
+    await conn.execute(_RELEASE, {"lease_id": lease_id})
 
 
 async def sweep_stale(conn: Conn) -> int:

@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, insert, select, true, update
+from sqlalchemy import ColumnElement, Select, Table, bindparam, insert, select, true, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.timeutil import utcnow
 
 
@@ -46,6 +47,12 @@ class SpaceScoped:
         self.only: ColumnElement[bool] = only if only is not None else true()
         # The order lists answer in: by name unless the kind has its own.
         self.order_by = tuple(order_by) if order_by is not None else (table.c.name_key,)
+        # Built once and hot (store/hot.py): planning a script reads its worker and policy this way.
+        self._get = hot(
+            select(table).where(
+                table.c.space_id == bindparam("space_id"), self.only, table.c.id == bindparam("row_id")
+            )
+        )
 
     def select(self, space_id: int) -> Select[Any]:
         """Every row of this kind in the space."""
@@ -53,8 +60,8 @@ class SpaceScoped:
         return select(t).where(t.c.space_id == space_id, self.only)
 
     async def get(self, conn: Conn, space_id: int, row_id: int) -> RowMapping | None:
-        query = self.select(space_id).where(self.table.c.id == row_id)
-        return (await conn.execute(query)).mappings().first()
+        found = await conn.execute(self._get, {"space_id": space_id, "row_id": row_id})
+        return found.mappings().first()
 
     async def find_by_name(self, conn: Conn, space_id: int, name: str) -> RowMapping | None:
         query = self.select(space_id).where(self.table.c.name_key == name_key(name))

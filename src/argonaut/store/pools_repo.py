@@ -60,6 +60,9 @@ async def create_pool(
 
 
 async def get_many(conn: Conn, space_id: int, pool_ids: Sequence[int]) -> Sequence[RowMapping]:
+    if len(pool_ids) == 1:  # a script on one worker: its pool (hot, through the space-scoped lookup)
+        found = await get(conn, space_id, pool_ids[0])
+        return [found] if found is not None else []
     query = select(worker_pools).where(worker_pools.c.space_id == space_id, worker_pools.c.id.in_(pool_ids))
     return (await conn.execute(query)).mappings().all()
 

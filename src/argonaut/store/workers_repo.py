@@ -13,6 +13,7 @@ from sqlalchemy.engine import RowMapping
 from argonaut.domain.ids import Collection, format_id
 from argonaut.store.common import paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import worker_pool_members, workers
 from argonaut.store.timeutil import utcnow
@@ -88,16 +89,27 @@ async def list_workers(
     return await paged(conn, _filtered(space_id, f), skip, take)
 
 
+_POOLS_OF_ONE = hot(
+    select(worker_pool_members)
+    .where(worker_pool_members.c.worker_id == bindparam("worker_id"))
+    .order_by(worker_pool_members.c.pool_id)
+)
+
+
 async def pool_ids_of(conn: Conn, worker_ids: Sequence[int]) -> dict[int, list[int]]:
     result: dict[int, list[int]] = {wid: [] for wid in worker_ids}
     if not worker_ids:
         return result
-    query = (
-        select(worker_pool_members)
-        .where(worker_pool_members.c.worker_id.in_(worker_ids))
-        .order_by(worker_pool_members.c.pool_id)
-    )
-    for row in (await conn.execute(query)).mappings():
+    if len(worker_ids) == 1:  # a script on one worker: the common case, built once and hot
+        rows = await conn.execute(_POOLS_OF_ONE, {"worker_id": worker_ids[0]})
+    else:
+        query = (
+            select(worker_pool_members)
+            .where(worker_pool_members.c.worker_id.in_(worker_ids))
+            .order_by(worker_pool_members.c.pool_id)
+        )
+        rows = await conn.execute(query)
+    for row in rows.mappings():
         result[row["worker_id"]].append(row["pool_id"])
     return result
 
