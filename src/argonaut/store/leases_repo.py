@@ -44,7 +44,7 @@ async def sweep_stale(conn: Conn) -> int:
 
 # Built once (a statement built per call is walked for its cache key each time): an exclusive lease,
 # unless the machine has any.
-_TAKE_UNLESS_BUSY = (
+_TAKE_UNLESS_BUSY = hot(
     insert(worker_leases)
     .from_select(
         ["worker_id", "task_id", "exclusive", "created"],

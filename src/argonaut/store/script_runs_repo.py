@@ -30,6 +30,16 @@ _SET_CURSOR = hot(
     .values(cursor=bindparam("c", type_=script_runs.c.cursor.type))
 )
 
+_FINISH = hot(
+    update(script_runs)
+    .where(script_runs.c.ticket == bindparam("t"))
+    .values(
+        finished=True,
+        failure=bindparam("failure", type_=script_runs.c.failure.type),
+        outcome=bindparam("outcome", type_=script_runs.c.outcome.type),
+    )
+)
+
 
 @dataclass(frozen=True, slots=True)
 class ScriptRun:
@@ -87,11 +97,8 @@ async def save_cursors(conn: Conn, cursors: Mapping[str, Cursor]) -> None:
 async def finish(
     conn: Conn, ticket: str, failure: str | None, outcome: Mapping[str, Any] | None = None
 ) -> None:
-    await conn.execute(
-        update(script_runs)
-        .where(script_runs.c.ticket == ticket)
-        .values(finished=True, failure=failure, outcome=dict(outcome) if outcome is not None else None)
-    )
+    values = {"t": ticket, "failure": failure, "outcome": dict(outcome) if outcome is not None else None}
+    await conn.execute(_FINISH, values)
 
 
 async def for_task(conn: Conn, task_id: int) -> list[ScriptRun]:

@@ -330,10 +330,18 @@ async def listening_by_thumbprint(conn: Conn, thumbprint: str) -> Sequence[RowMa
     return (await conn.execute(query)).mappings().all()
 
 
+_MACHINE_ROW = hot(
+    select(workers).where(
+        workers.c.space_id == bindparam("space_id"), workers.c.id == bindparam("machine_id")
+    )
+)
+
+
 async def machine_row(conn: Conn, space_id: int, machine_id: int) -> RowMapping | None:
-    """A worker or a deployment target: the engine reaches both the same way."""
-    query = select(workers).where(workers.c.space_id == space_id, workers.c.id == machine_id)
-    return (await conn.execute(query)).mappings().first()
+    """A worker or a deployment target: the engine reaches both the same way (a step reads its target
+    this way on every target, so the statement is built once and hot)."""
+    found = await conn.execute(_MACHINE_ROW, {"space_id": space_id, "machine_id": machine_id})
+    return found.mappings().first()
 
 
 def machine_id(row_id: int, kind: str) -> str:
