@@ -166,7 +166,7 @@ def _candidates_statement(default_only: bool | None) -> Any:
 # Built once: planning a step runs this on every task (see tasks_repo for why statements are prebuilt).
 # The default pool's is hot (store/hot.py); a list of pool ids is expanded per call, so SQLAlchemy runs it.
 _CANDIDATES = {True: hot(_candidates_statement(True)), False: _candidates_statement(False)}
-_ALL_POOLS = _candidates_statement(None)
+_ALL_POOLS = hot(_candidates_statement(None))
 
 
 async def pools_with_members(

@@ -11,16 +11,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import processes, variable_sets
 from argonaut.store.timeutil import utcnow
 
+# Built once and hot (store/hot.py): every deployment and runbook run reads its frozen process and
+# variables.
+_GET = {
+    table.name: hot(select(table).where(table.c.id == bindparam("row_id")))
+    for table in (processes, variable_sets)
+}
+
 
 async def _get(conn: Conn, table: Table, row_id: str) -> RowMapping | None:
-    return (await conn.execute(select(table).where(table.c.id == row_id))).mappings().first()
+    return (await conn.execute(_GET[table.name], {"row_id": row_id})).mappings().first()
 
 
 async def get_process(conn: Conn, process_id: str) -> RowMapping | None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select, update
+from sqlalchemy import Select, bindparam, delete, func, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.ids import Collection, format_id
 from argonaut.store.common import Conflict, conflict_if_taken, name_key, paged
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import (
     artifact_chunks,
     artifacts,
@@ -82,9 +83,16 @@ async def update_runbook(conn: Conn, runbook_id: int, values: dict[str, Any], by
         )
 
 
+_GET_RUNBOOK = hot(
+    select(runbooks).where(
+        runbooks.c.space_id == bindparam("space_id"), runbooks.c.id == bindparam("runbook_id")
+    )
+)
+
+
 async def get_runbook(conn: Conn, space_id: int, runbook_id: int) -> RowMapping | None:
-    query = select(runbooks).where(runbooks.c.space_id == space_id, runbooks.c.id == runbook_id)
-    return (await conn.execute(query)).mappings().first()
+    found = await conn.execute(_GET_RUNBOOK, {"space_id": space_id, "runbook_id": runbook_id})
+    return found.mappings().first()
 
 
 async def find_runbook_by_name(conn: Conn, project_id: int, name: str) -> RowMapping | None:
@@ -154,11 +162,17 @@ async def create_snapshot(conn: Conn, values: dict[str, Any], by: str) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
-async def get_snapshot(conn: Conn, space_id: int, snapshot_id: int) -> RowMapping | None:
-    query = select(runbook_snapshots).where(
-        runbook_snapshots.c.space_id == space_id, runbook_snapshots.c.id == snapshot_id
+_GET_SNAPSHOT = hot(
+    select(runbook_snapshots).where(
+        runbook_snapshots.c.space_id == bindparam("space_id"),
+        runbook_snapshots.c.id == bindparam("snapshot_id"),
     )
-    return (await conn.execute(query)).mappings().first()
+)
+
+
+async def get_snapshot(conn: Conn, space_id: int, snapshot_id: int) -> RowMapping | None:
+    found = await conn.execute(_GET_SNAPSHOT, {"space_id": space_id, "snapshot_id": snapshot_id})
+    return found.mappings().first()
 
 
 async def find_snapshot_by_name(conn: Conn, runbook_id: int, name: str) -> RowMapping | None:
@@ -220,13 +234,19 @@ async def delete_snapshot(conn: Conn, snapshot: RowMapping) -> None:
 # --- Runs --------------------------------------------------------------------------------------------
 
 
+# Built once and hot (store/hot.py), as every statement a run makes on its way to its task.
+_CREATE_RUN = hot(insert(runbook_runs).returning(runbook_runs.c.id))
+_SET_RUN_TASK = hot(
+    update(runbook_runs).where(runbook_runs.c.id == bindparam("run_id")).values(task_id=bindparam("task_id"))
+)
+
+
 async def create_run(conn: Conn, values: dict[str, Any]) -> int:
-    result = await conn.execute(insert(runbook_runs).values(created=utcnow(), **values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return int((await conn.execute(_CREATE_RUN, {**values, "created": utcnow()})).scalar_one())
 
 
 async def set_run_task(conn: Conn, run_id: int, task_id: int) -> None:
-    await conn.execute(update(runbook_runs).where(runbook_runs.c.id == run_id).values(task_id=task_id))
+    await conn.execute(_SET_RUN_TASK, {"run_id": run_id, "task_id": task_id})
 
 
 def _joined() -> Select[Any]:
@@ -245,17 +265,23 @@ def _joined() -> Select[Any]:
     )
 
 
+_GET_RUN = hot(
+    _joined().where(
+        runbook_runs.c.space_id == bindparam("space_id"), runbook_runs.c.id == bindparam("run_id")
+    )
+)
+_RUN_BY_ID = hot(_joined().where(runbook_runs.c.id == bindparam("run_id")))
+
+
 async def get_run(conn: Conn, space_id: int, run_id: int) -> RowMapping | None:
-    query = _joined().where(runbook_runs.c.space_id == space_id, runbook_runs.c.id == run_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(_GET_RUN, {"space_id": space_id, "run_id": run_id})).mappings().first()
 
 
 async def run_by_id(conn: Conn, run_id: int) -> RowMapping | None:
     """For the engine, which knows the run from its task's arguments: the run's columns, ``task_state``,
     ``runbook_name``, ``snapshot_name`` and the snapshot's ``process_snapshot_id`` and
     ``variables_snapshot_id`` (what to run)."""
-    query = _joined().where(runbook_runs.c.id == run_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(_RUN_BY_ID, {"run_id": run_id})).mappings().first()
 
 
 async def list_runs(
@@ -287,12 +313,18 @@ async def list_runs(
     return await paged(conn, query, skip, take)
 
 
+_COUNT_RUNS = hot(
+    select(func.count().label("count")).where(
+        runbook_runs.c.runbook_id == bindparam("runbook_id"),
+        runbook_runs.c.environment_id == bindparam("environment_id"),
+    )
+)
+
+
 async def count_runs_in_environment(conn: Conn, runbook_id: int, environment_id: int) -> int:
     """How many runs a runbook has in one environment: retention reads them only when over its limit."""
-    query = select(func.count()).where(
-        runbook_runs.c.runbook_id == runbook_id, runbook_runs.c.environment_id == environment_id
-    )
-    return int((await conn.execute(query)).scalar_one())
+    parameters = {"runbook_id": runbook_id, "environment_id": environment_id}
+    return int((await conn.execute(_COUNT_RUNS, parameters)).scalar_one())
 
 
 async def runs_in_environment(conn: Conn, runbook_id: int, environment_id: int) -> Sequence[RowMapping]:

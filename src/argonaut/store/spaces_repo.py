@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store import lifecycles_repo, policies_repo, pools_repo, project_groups_repo
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged, slugify
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import spaces
 from argonaut.store.timeutil import utcnow
 
@@ -46,8 +47,11 @@ async def find_by_name(conn: Conn, name: str) -> RowMapping | None:
     return (await conn.execute(query)).mappings().first()
 
 
+_GET = hot(select(spaces).where(spaces.c.id == bindparam("space_id")))  # every task's space: built once
+
+
 async def get(conn: Conn, space_id: int) -> RowMapping | None:
-    return (await conn.execute(select(spaces).where(spaces.c.id == space_id))).mappings().first()
+    return (await conn.execute(_GET, {"space_id": space_id})).mappings().first()
 
 
 async def default_space(conn: Conn) -> RowMapping | None:
