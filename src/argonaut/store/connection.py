@@ -28,7 +28,7 @@ class InlineConnection:
 
     async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
         if hot.is_hot(statement):
-            result = hot.run(self._raw, statement, parameters, self.dialect)
+            result = hot.run(self.sync_connection, self._raw, statement, parameters)
             if result is not None:
                 # A HotResult answers the part of CursorResult's API that hot statements' callers use.
                 return result  # type: ignore[return-value]

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from keyword import iskeyword
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 
 S = TypeVar("S")
@@ -99,9 +99,13 @@ def _returns_rows(statement: Any) -> bool:
     return bool(getattr(statement, "_returning", ()))
 
 
-def run(raw: sqlite3.Connection, statement: Any, parameters: Any, dialect: Dialect) -> HotResult | None:
+def run(sync: Connection, raw: sqlite3.Connection, statement: Any, parameters: Any) -> HotResult | None:
     """Run a hot statement with a dict of parameters or a list of them (executemany); None when it
-    cannot be planned, and the caller runs it through SQLAlchemy."""
+    cannot be planned, and the caller runs it through SQLAlchemy.
+
+    Listeners of SQLAlchemy's ``before_cursor_execute`` still hear of it (with no cursor and no
+    execution context), so what counts or traces statements counts these too."""
+    dialect = sync.dialect
     many: list[Mapping[str, Any]] | None = list(parameters) if isinstance(parameters, list | tuple) else None
     if many is not None and not many:
         return None
@@ -113,6 +117,8 @@ def run(raw: sqlite3.Connection, statement: Any, parameters: Any, dialect: Diale
         plan = _PLANS[key] = _plan(statement, key[1], dialect)
     if plan is None:
         return None
+    if sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, plan.sql, parameters, None, many is not None)
     try:
         if many:
             cursor = raw.executemany(plan.sql, [plan.parameters(p) for p in many])
