@@ -93,7 +93,7 @@ def _compiled(bundle: RunnerBundle) -> tuple[str, str, str]:
 
 
 def command_line(
-    syntax: Syntax, script: Path, variables_file: Path, bundle: RunnerBundle | None = None
+    syntax: Syntax, script: str | Path, variables_file: str | Path, bundle: RunnerBundle | None = None
 ) -> list[str]:
     bash_bootstrap, bash_helpers, python_bootstrap = _compiled(bundle or PACKAGE_BUNDLE)
     if syntax == "Bash":
@@ -106,7 +106,11 @@ def command_line(
 
 
 def detached_command_line(
-    syntax: Syntax, script: Path, variables_file: Path, ticket: str, bundle: RunnerBundle | None = None
+    syntax: Syntax,
+    script: str | Path,
+    variables_file: str | Path,
+    ticket: str,
+    bundle: RunnerBundle | None = None,
 ) -> list[str]:
     """The command of a script that must outlive the process starting it (see ``runner.detached``).
 

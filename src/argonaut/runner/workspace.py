@@ -39,7 +39,7 @@ def create_work_dir(work_root: Path, owner: RunAs | None) -> Path:
     return work_dir
 
 
-def write_private_file(path: Path, data: bytes, owner: RunAs | None) -> None:
+def write_private_file(path: str | Path, data: bytes, owner: RunAs | None) -> None:
     """Create ``path`` (which must not exist) readable by the script's user only."""
     fd = os.open(path, _FILE_FLAGS, 0o600)
     try:
