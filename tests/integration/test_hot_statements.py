@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 
 from argonaut.domain.scripts import BuiltInTarget, ScriptHandle, ScriptKind
 from argonaut.domain.tasks import TaskState
@@ -127,5 +127,18 @@ async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_er
         assert is_unique_violation(raised.value)
         async with store.transaction() as conn:  # the failed transaction was rolled back, nothing half-done
             assert [run.activity for run in await script_runs_repo.for_task(conn, int(task["id"]))] == ["A"]
+    finally:
+        await store.close()
+
+
+async def test_a_hot_statement_missing_a_parameter_is_refused_as_sqlalchemy_refuses_it(
+    tmp_path: Path,
+) -> None:
+    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    await store.open()
+    try:
+        with pytest.raises(InvalidRequestError, match="task_id"):
+            async with store.transaction() as conn:
+                await conn.execute(tasks_repo._GET, {})
     finally:
         await store.close()

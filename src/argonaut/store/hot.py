@@ -23,7 +23,7 @@ from keyword import iskeyword
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError
 
 S = TypeVar("S")
 Processor = Callable[[Any], Any] | None
@@ -51,8 +51,12 @@ class _Plan:
     row: Any  # a named-tuple class of the result columns, or None for no result rows
     results: tuple[Processor, ...]  # per result column
     converts: bool  # whether any result column has a processor
+    required: frozenset[str]  # parameters with no value of their own: a call must give them
 
     def parameters(self, given: Mapping[str, Any]) -> tuple[Any, ...]:
+        if not self.required.issubset(given):
+            missing = sorted(self.required.difference(given))
+            raise InvalidRequestError(f"A value is required for bind parameter {missing[0]!r}")
         # Processors are called on None too, as SQLAlchemy does: JSON writes None as 'null'.
         values = []
         for name, process in zip(self.names, self.binds, strict=True):
@@ -90,7 +94,9 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | No
     results = tuple(
         column.type.dialect_impl(dialect).result_processor(dialect, None) for _, column in columns
     )
-    return _Plan(compiled.string, names, defaults, binds, row, results, any(p is not None for p in results))
+    required = frozenset(name for name in names if by_name[name].required)
+    converts = any(p is not None for p in results)
+    return _Plan(compiled.string, names, defaults, binds, row, results, converts, required)
 
 
 def _returns_rows(statement: Any) -> bool:
@@ -127,7 +133,8 @@ def run(sync: Connection, raw: sqlite3.Connection, statement: Any, parameters: A
         fetched = plan.rows(cursor.fetchall()) if plan.row is not None else []
         return HotResult(fetched, plan.row, cursor.rowcount)
     except sqlite3.Error as exc:
-        raise DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error) from exc
+        # Without the parameters: a refused row's values (a script's arguments, say) stay out of logs.
+        raise DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, hide_parameters=True) from exc
 
 
 class HotResult:
