@@ -41,7 +41,7 @@ check: lint typecheck contracts
 test: $(STAMP) system-deps check
 	$(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder --durations=15 -q -p no:cacheprovider
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	@for b in bench/[!_]*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The portal's pictures in docs/screenshots (a real server, headless chromium); commit them when pages change.
