@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -23,7 +22,6 @@ class Store:
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
         self._lock = asyncio.Lock()
         self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
-        self._raw: sqlite3.Connection | None = None  # its sqlite3 connection, for hot statements
         self._checkpoints: WalCheckpointer | None = None
 
     async def open(self) -> None:
@@ -39,7 +37,7 @@ class Store:
     async def close(self) -> None:
         if self._held is not None:
             self._held.close()
-            self._held = self._raw = None
+            self._held = None
         if self._sqlite is not None:
             self._sqlite.dispose()
         if self._checkpoints is not None:
@@ -73,10 +71,12 @@ class Store:
             async with self._lock:
                 if self._held is None:
                     self._held = self._connect_held()
-                    self._raw = self._held.connection.driver_connection
-                assert self._raw is not None
                 with self._held.begin():
-                    yield InlineConnection(self._held, self._raw)
+                    # Its sqlite3 connection for hot statements, asked each time: SQLAlchemy replaces
+                    # it if it ever invalidates the one it had.
+                    raw = self._held.connection.driver_connection
+                    assert raw is not None
+                    yield InlineConnection(self._held, raw)
         else:
             assert self._postgres is not None
             async with self._postgres.begin() as conn:
