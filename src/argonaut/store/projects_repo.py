@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, Refused, conflict_if_taken, name_key, paged
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.named import SpaceScoped, new_row
 from argonaut.store.tables import channels, projects, releases
 from argonaut.store.timeutil import utcnow
@@ -81,9 +82,16 @@ async def delete_project(conn: Conn, space_id: int, project_id: int) -> None:
 # --- Channels --------------------------------------------------------------------------------------
 
 
+_GET_CHANNEL = hot(  # built once and hot (store/hot.py): every deployment reads its channel
+    select(channels).where(
+        channels.c.space_id == bindparam("space_id"), channels.c.id == bindparam("channel_id")
+    )
+)
+
+
 async def get_channel(conn: Conn, space_id: int, channel_id: int) -> RowMapping | None:
-    query = select(channels).where(channels.c.space_id == space_id, channels.c.id == channel_id)
-    return (await conn.execute(query)).mappings().first()
+    found = await conn.execute(_GET_CHANNEL, {"space_id": space_id, "channel_id": channel_id})
+    return found.mappings().first()
 
 
 async def default_channel(conn: Conn, project_id: int) -> RowMapping | None:

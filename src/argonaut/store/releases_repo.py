@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from argonaut.store.common import Conflict, conflict_if_taken, paged
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 from argonaut.store.tables import deployments, releases, tasks
 from argonaut.store.timeutil import utcnow
 
@@ -41,9 +42,17 @@ async def create_release(conn: Conn, values: dict[str, Any]) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+# Built once and hot (store/hot.py): a deployment reads its release, and itself, several times.
+_GET_RELEASE = hot(
+    select(releases).where(
+        releases.c.space_id == bindparam("space_id"), releases.c.id == bindparam("release_id")
+    )
+)
+
+
 async def get_release(conn: Conn, space_id: int, release_id: int) -> RowMapping | None:
-    query = select(releases).where(releases.c.space_id == space_id, releases.c.id == release_id)
-    return (await conn.execute(query)).mappings().first()
+    found = await conn.execute(_GET_RELEASE, {"space_id": space_id, "release_id": release_id})
+    return found.mappings().first()
 
 
 async def find_release(conn: Conn, project_id: int, version: str) -> RowMapping | None:
@@ -106,15 +115,22 @@ def _with_task() -> Any:
     )
 
 
+_GET_DEPLOYMENT = hot(
+    _with_task().where(
+        deployments.c.space_id == bindparam("space_id"), deployments.c.id == bindparam("deployment_id")
+    )
+)
+_DEPLOYMENT_BY_ID = hot(_with_task().where(deployments.c.id == bindparam("deployment_id")))
+
+
 async def get_deployment(conn: Conn, space_id: int, deployment_id: int) -> RowMapping | None:
-    query = _with_task().where(deployments.c.space_id == space_id, deployments.c.id == deployment_id)
-    return (await conn.execute(query)).mappings().first()
+    found = await conn.execute(_GET_DEPLOYMENT, {"space_id": space_id, "deployment_id": deployment_id})
+    return found.mappings().first()
 
 
 async def deployment_by_id(conn: Conn, deployment_id: int) -> RowMapping | None:
     """For the engine, which knows the deployment from its task's arguments."""
-    query = _with_task().where(deployments.c.id == deployment_id)
-    return (await conn.execute(query)).mappings().first()
+    return (await conn.execute(_DEPLOYMENT_BY_ID, {"deployment_id": deployment_id})).mappings().first()
 
 
 async def list_deployments(
