@@ -4,22 +4,13 @@ no commit on the event loop waits for a checkpoint's fsyncs, and the log stays b
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 from sqlalchemy import text
 
 from argonaut.store import Store, tasks_repo
 from argonaut.store.checkpoints import WalCheckpointer
-
-
-def wait_until(check: object, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
+from conftest import eventually
 
 
 async def test_committed_data_reaches_the_database_file_without_a_commit_checkpointing(
@@ -38,7 +29,7 @@ async def test_committed_data_reaches_the_database_file_without_a_commit_checkpo
         async with store.transaction() as conn:
             for n in range(40):
                 await tasks_repo.create_task(conn, None, "AdHocScript", "x" * 4000 + str(n), {})
-        assert wait_until(lambda: path.stat().st_size > size_before), "the log was never copied into the file"
+        eventually("the log copied into the database file", lambda: path.stat().st_size > size_before, 10)
         # What the file holds is what was committed: a reader of the file alone (no log) sees the task.
         wal = Path(f"{path}-wal")
         copy = tmp_path / "copy.db"
@@ -67,7 +58,7 @@ def test_a_log_past_its_limit_is_emptied(tmp_path: Path) -> None:
     try:
         # A passive checkpoint copies the log but leaves the file as long as it was; past the limit the
         # thread empties it.
-        assert wait_until(lambda: wal.stat().st_size == 0), f"the log is still {wal.stat().st_size} bytes"
+        eventually("the log emptied", lambda: wal.stat().st_size == 0, 10)
     finally:
         checkpoints.stop()
     assert writer.execute("SELECT count(*) FROM t").fetchone()[0] == 300

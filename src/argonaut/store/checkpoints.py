@@ -39,7 +39,6 @@ class WalCheckpointer:
         self._path = path
         self._interval = interval
         self._limit_frames = limit_frames
-        self.checkpoints = 0  # how many ran, for tests and curious operators
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoints", daemon=True)
 
@@ -70,5 +69,4 @@ class WalCheckpointer:
         except sqlite3.Error as exc:  # e.g. the file was removed under us; the next round tries again
             log.warning("SQLite checkpoint failed: %s", exc)
             return 0
-        self.checkpoints += 1
         return int(row[1]) if row and row[1] is not None else 0

@@ -87,7 +87,7 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | No
         return None  # a parameter given under a key other than its name: leave it to SQLAlchemy
     defaults = {name: by_name[name].effective_value for name in names}
     binds = tuple(by_name[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names)
-    columns = list(statement.exported_columns.items()) if _returns_rows(statement) else []
+    columns = list(statement.exported_columns.items())  # none for a statement that returns no rows
     if any(not key.isidentifier() or iskeyword(key) or key.startswith("_") for key, _ in columns):
         return None  # rows read by attribute need identifiers as column keys
     row = namedtuple("HotRow", [key for key, _ in columns]) if columns else None
@@ -97,12 +97,6 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | No
     required = frozenset(name for name in names if by_name[name].required)
     converts = any(p is not None for p in results)
     return _Plan(compiled.string, names, defaults, binds, row, results, converts, required)
-
-
-def _returns_rows(statement: Any) -> bool:
-    if getattr(statement, "is_select", False):
-        return True
-    return bool(getattr(statement, "_returning", ()))
 
 
 def run(sync: Connection, raw: sqlite3.Connection, statement: Any, parameters: Any) -> HotResult | None:

@@ -25,20 +25,21 @@ from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
 # costs more than SQLite takes to run it.
-_INSERT = insert(tasks).returning(*tasks.c)
-_GET = select(tasks).where(tasks.c.id == bindparam("task_id"))
+# hot(): each runs for every task, so on SQLite it skips SQLAlchemy's per-execution work (store/hot.py).
+_INSERT = hot(insert(tasks).returning(*tasks.c))
+_GET = hot(select(tasks).where(tasks.c.id == bindparam("task_id")))
 _LOGS_SINCE = (
     select(task_log.c.seq, task_log.c.activity, task_log.c.occurred, task_log.c.category, task_log.c.text)
     .where(task_log.c.task_id == bindparam("task_id"), task_log.c.seq >= bindparam("since"))
     .order_by(task_log.c.seq)
 )
-_INSERT_LOGS = insert(task_log)
-_SAVE_ACTIVITIES = (
+_INSERT_LOGS = hot(insert(task_log))
+_SAVE_ACTIVITIES = hot(
     update(tasks)
     .where(tasks.c.id == bindparam("task_id"))
     .values(activities=bindparam("activities", type_=tasks.c.activities.type))
 )
-_SAVE_PROGRESS = (
+_SAVE_PROGRESS = hot(
     update(tasks)
     .where(tasks.c.id == bindparam("task_id"))
     .values(
@@ -46,13 +47,16 @@ _SAVE_PROGRESS = (
         process_state=bindparam("process_state", type_=tasks.c.process_state.type),
     )
 )
-_SET_LOG_COUNT = update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
-_COMPLETE = (
+_SET_LOG_COUNT = hot(
+    update(tasks).where(tasks.c.id == bindparam("task_id")).values(log_count=bindparam("count"))
+)
+# Running: Executing or Cancelling. Spelled with OR, not IN: a hot statement cannot hold an IN list.
+_RUNNING = or_(tasks.c.state == TaskState.EXECUTING.value, tasks.c.state == TaskState.CANCELLING.value)
+_COMPLETE = hot(
     update(tasks)
     .where(
         tasks.c.id == bindparam("task_id"),
-        # Only a running task completes: a finished task never changes state again.
-        or_(tasks.c.state == TaskState.EXECUTING.value, tasks.c.state == TaskState.CANCELLING.value),
+        _RUNNING,  # only a running task completes: a finished task never changes state again
     )
     .values(
         state=bindparam("state"),
@@ -67,8 +71,8 @@ _COMPLETE = (
     .returning(*tasks.c)
 )
 # A process run also leaves its final cursor (its steps and outputs, which a parent step reads).
-_COMPLETE_WITH_PROCESS = _COMPLETE.values(
-    process_state=bindparam("process_state", type_=tasks.c.process_state.type)
+_COMPLETE_WITH_PROCESS = hot(
+    _COMPLETE.values(process_state=bindparam("process_state", type_=tasks.c.process_state.type))
 )
 
 
@@ -99,18 +103,6 @@ def _claim_statement(skip_locked: bool) -> Any:
 
 
 _CLAIM = {False: hot(_claim_statement(False)), True: _claim_statement(True)}
-# Each runs for every task: on SQLite they skip SQLAlchemy's per-execution work (store/hot.py).
-for _statement in (
-    _INSERT,
-    _GET,
-    _INSERT_LOGS,
-    _SAVE_ACTIVITIES,
-    _SAVE_PROGRESS,
-    _SET_LOG_COUNT,
-    _COMPLETE,
-    _COMPLETE_WITH_PROCESS,
-):
-    hot(_statement)
 
 
 class LogRow(NamedTuple):
@@ -267,7 +259,7 @@ async def take_over(conn: Conn, row: RowMapping, node: str) -> RowMapping | None
         update(tasks)
         .where(
             tasks.c.id == row["id"],
-            or_(tasks.c.state == TaskState.EXECUTING.value, tasks.c.state == TaskState.CANCELLING.value),
+            _RUNNING,
             tasks.c.server_node.is_(None) if old_owner is None else tasks.c.server_node == old_owner,
         )
         .values(server_node=node, last_updated_time=utcnow())
