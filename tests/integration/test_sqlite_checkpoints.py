@@ -30,13 +30,28 @@ async def test_committed_data_reaches_the_database_file_without_a_commit_checkpo
             for n in range(40):
                 await tasks_repo.create_task(conn, None, "AdHocScript", "x" * 4000 + str(n), {})
         eventually("the log copied into the database file", lambda: path.stat().st_size > size_before, 10)
-        # What the file holds is what was committed: a reader of the file alone (no log) sees the task.
+        # What the file holds is what was committed: a reader of the file alone (no log) sees the tasks.
+        # A copy taken while a checkpoint is still writing pages is torn, so copies are taken until one
+        # reads whole.
         wal = Path(f"{path}-wal")
         copy = tmp_path / "copy.db"
-        copy.write_bytes(path.read_bytes())
+        names: list[str] = []
+
+        def file_alone_holds_every_task() -> bool:
+            copy.write_bytes(path.read_bytes())
+            reader = sqlite3.connect(copy)
+            try:
+                names[:] = [row[0] for row in reader.execute("SELECT description FROM tasks ORDER BY id")]
+            except sqlite3.DatabaseError:  # torn mid-checkpoint
+                return False
+            finally:
+                reader.close()
+                for leftover in ("-wal", "-shm"):
+                    Path(f"{copy}{leftover}").unlink(missing_ok=True)
+            return len(names) == 41
+
+        eventually("the database file alone holding all 41 tasks", file_alone_holds_every_task, 10)
         assert wal.exists()
-        with sqlite3.connect(copy) as reader:
-            names = [row[0] for row in reader.execute("SELECT description FROM tasks ORDER BY id")]
         assert names[0] == "first" and task["description"] == "first"
         assert len(names) == 41
     finally:
