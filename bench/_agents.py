@@ -146,12 +146,16 @@ class PollerStats:
     ended, and how many ``capabilities.v1`` calls (health checks) they answered."""
 
     attempts: collections.Counter[int] = field(default_factory=collections.Counter)
+    linked: collections.Counter[int] = field(default_factory=collections.Counter)  # links made per second
     outcomes: collections.Counter[str] = field(default_factory=collections.Counter)
+    connect_s: list[float] = field(default_factory=list)  # attempt to link, of the attempts that linked
     checks: int = 0
 
     def reset(self) -> None:
         self.attempts.clear()
+        self.linked.clear()
         self.outcomes.clear()
+        self.connect_s.clear()
         self.checks = 0
 
 
@@ -198,8 +202,9 @@ class FakePoller:
         """One attempt: TLS, hello, then the link serves the server's calls."""
         self.prepare()
         assert self._context is not None
+        began = asyncio.get_running_loop().time()
         if self.stats is not None:
-            self.stats.attempts[int(asyncio.get_running_loop().time())] += 1
+            self.stats.attempts[int(began)] += 1
         local = (self.local_host, 0) if self.local_host else None
         reader, writer = await asyncio.wait_for(
             asyncio.open_connection(
@@ -224,6 +229,9 @@ class FakePoller:
         self.connected_at = time.perf_counter()
         if self.stats is not None:
             self.stats.outcomes["connected"] += 1
+            now = asyncio.get_running_loop().time()
+            self.stats.linked[int(now)] += 1
+            self.stats.connect_s.append(now - began)
 
     async def keep_polling(self, port: int) -> None:
         """What the real agent's polling loop does: hold a link, and after it ends or an attempt fails

@@ -14,10 +14,12 @@ a. Connecting: the 10,000 workers are registered through the API (``POST /worker
 b. One ``Health`` task over the pool of 10,000: POST to the stream's end, three runs.
 c. Restart: SIGTERM the node, start it again on the same home and comms port. Every agent reconnects
    as the real agent does (``argonaut.agent.backoff.reconnect_delay``: exponential backoff with full
-   jitter), and the node's admission control closes connections beyond its unauthenticated cap at once.
+   jitter); beyond the node's cap of unauthenticated connections, new ones wait in the listen backlog
+   (an attempt that waits past the agent's 10 s connect deadline "timed out").
    Time from the SIGTERM (and from the new node answering) until all 10,000 are linked again, and
    until each has answered a health check on its new link and the API reports all 10,000 Healthy;
-   the peak rate of connection attempts per second, and how the attempts ended.
+   the peak rate of connection attempts per second, how the attempts ended, links made per second,
+   and how long the attempts that linked took.
 
     .venv/bin/python bench/agents_scale.py
     BENCH_AGENTS=2000 BENCH_SECTIONS=ac .venv/bin/python bench/agents_scale.py   # a quicker look
@@ -233,7 +235,8 @@ async def restart(
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
     first = min(stats.attempts) if stats.attempts else 0
-    per_second = [stats.attempts.get(first + s, 0) for s in range(max(stats.attempts, default=0) - first + 1)]
+    seconds = range(max(stats.attempts, default=0) - first + 1)
+    per_second = [stats.attempts.get(first + s, 0) for s in seconds]
     rows: list[list[object]] = [
         ["SIGTERM to the old node's exit (s)", stopped - terminated, ""],
         ["SIGTERM to the new node answering (s)", up - terminated, ""],
@@ -243,6 +246,7 @@ async def restart(
         ["connection attempts, peak per second", max(per_second, default=0), ""],
         ["connection attempts, in all", sum(per_second), ""],
         *[[f"  attempts: {name}", count, ""] for name, count in stats.outcomes.most_common()],
+        ["attempt to link, p50 / p95 of those that linked (s)", _quantiles(stats.connect_s), ""],
         ["capabilities calls answered (health checks)", stats.checks, f">= {len(pollers)}"],
         ["server CPU, up to all Healthy (s)", cpu_s, ""],
         ["server CPU per agent, up to all Healthy (ms)", cpu_s * 1000 / len(pollers), ""],
@@ -251,8 +255,16 @@ async def restart(
         ["tasks still queued or running at the end", in_flight, ""],
         ["Health tasks stored (all runs, both nodes)", tasks["TotalResults"], ""],
     ]
-    timeline = [[s, n] for s, n in enumerate(per_second)]
+    timeline = [[s, n, stats.linked.get(first + s, 0)] for s, n in enumerate(per_second)]
     return node, rows, timeline
+
+
+def _quantiles(samples: list[float]) -> str:
+    ordered = sorted(samples)
+    if not ordered:
+        return "-"
+    p50, p95 = ordered[len(ordered) // 2], ordered[min(len(ordered) - 1, len(ordered) * 95 // 100)]
+    return f"{p50:.2f} / {p95:.2f}"
 
 
 def _down(poller: FakePoller) -> bool:
@@ -322,7 +334,8 @@ async def main() -> None:
             ["measure", "value", "goal"],
             rows,
         )
-        table("c. connection attempts per second after the SIGTERM", ["second", "attempts"], timeline)
+        columns = ["second", "attempts", "linked"]
+        table("c. connection attempts and links made per second after the SIGTERM", columns, timeline)
     except BaseException:
         if nodes.log.exists():
             print(f"\nthe server's log, last lines:\n{nodes.log.read_text()[-4000:]}", file=sys.stderr)

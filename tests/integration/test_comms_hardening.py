@@ -138,32 +138,49 @@ def test_an_oversized_or_garbage_hello_is_one_warning_line(
     assert not any("Traceback" in line for line in port.output), "\n".join(port.output)
 
 
-def test_unauthenticated_connections_are_capped(
+def test_connections_beyond_the_cap_wait_for_room(
     make_port: tuple[Callable[..., Port], NodeCertificate],
 ) -> None:
     make, stranger = make_port
     port = make(max_unauthenticated=3)
-    with ExitStack() as held:
+    idle = ExitStack()
+    with idle:
         for _ in range(3):  # connected, saying nothing: each holds a place in its TLS handshake
-            held.enter_context(socket.create_connection(("127.0.0.1", port.port), timeout=BOUND_S))
-        with socket.create_connection(("127.0.0.1", port.port), timeout=BOUND_S) as extra:
-            assert closed_by_peer(extra), "a connection over the cap was kept open"
+            idle.enter_context(socket.create_connection(("127.0.0.1", port.port), timeout=BOUND_S))
+        waiting = connecting_context(stranger).wrap_socket(
+            socket.create_connection(("127.0.0.1", port.port), timeout=BOUND_S),
+            server_hostname="argonaut",
+            do_handshake_on_connect=False,
+        )
+        waiting.settimeout(2.0)
+        with pytest.raises(TimeoutError):  # not accepted: no one answers its ClientHello
+            waiting.do_handshake()
         eventually(
             "a warning about the cap",
-            lambda: any("unauthenticated connections are already in flight" in x for x in port.output),
+            lambda: any("connections wait in the listen backlog" in x for x in port.output),
             BOUND_S,
         )
-
-    # The idle ones went away: there is room again.
-    def handshake() -> bool:
-        try:
-            with tls(port.port, stranger) as sock:
-                return isinstance(exchange_hello(sock, port.good_hello), port.good_answer)
-        except (ConnectionError, ssl.SSLError, AssertionError):
-            return False
-
-    eventually("a TLS handshake once the idle connections closed", handshake, BOUND_S)
+    # The idle ones went away: the connection that waited is accepted and served, nothing lost.
+    with waiting:
+        waiting.settimeout(BOUND_S)
+        waiting.do_handshake()
+        assert isinstance(exchange_hello(waiting, port.good_hello), port.good_answer)
     assert not any("Traceback" in line for line in port.output), "\n".join(port.output)
+
+
+def test_idle_connections_do_not_hold_up_handshakes(server_factory: Any, tmp_path: Path) -> None:
+    """Two handshakes at a time, both taken by peers that say nothing: an agent that speaks up is
+    served within its turn's bound, not after the idle ones' 60 s handshake deadline."""
+    stranger = load_or_create_certificate(tmp_path, "a stranger")
+    srv = server_factory(
+        env={"ARGONAUT_COMMS_HANDSHAKE_TIMEOUT_S": "60", "ARGONAUT_COMMS_HANDSHAKES_AT_ONCE": "2"}
+    )
+    hello = Hello(versions=(1,), role="agent", subscription="poll://nobodyregisteredthis/")
+    with ExitStack() as idle:
+        for _ in range(2):
+            idle.enter_context(socket.create_connection(("127.0.0.1", srv.comms_port), timeout=BOUND_S))
+        with tls(srv.comms_port, stranger) as sock:  # BOUND_S, well under the idle ones' 60 s
+            assert isinstance(exchange_hello(sock, hello), Refused)
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ from argonaut.protocol.methods import (
     TicketOnly,
 )
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION, RunnerBundle, load_bundle, save_bundle
-from argonaut.security.admission import Admission
+from argonaut.security.admission import Admission, AdmittingServer
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint, trim_tls_buffers
 
@@ -137,17 +137,17 @@ class Agent:
 
     # -- listening -----------------------------------------------------------------------------------
 
-    async def serve_listening(self) -> asyncio.Server:
+    async def serve_listening(self) -> AdmittingServer:
         context = accepting_context(self.certificate)
 
         async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            with self._admission.slot(writer) as admitted:
-                link = await self._admit(reader, writer, context) if admitted else None
+            with self._admission.held():
+                link = await self._admit(reader, writer, context)
             if link is not None:
                 await self._serve_link(link)
 
         # Without ssl=: the handshake starts in _admit, so unauthenticated connections can be counted.
-        server = await asyncio.start_server(accept, self.config.listen_address, self.config.listen_port)
+        server = await self._admission.serve(accept, self.config.listen_address, self.config.listen_port)
         bound = server.sockets[0].getsockname()
         print(f"Listening on {bound[0]}:{bound[1]} for servers", flush=True)
         return server

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 from argonaut.protocol.link import Link, LinkTimings, await_hello, offer_hello, write_frame
 from argonaut.protocol.messages import Hello, ProtocolError, Refused, Welcome, negotiate
-from argonaut.security.admission import Admission
+from argonaut.security.admission import Admission, AdmittingServer
 from argonaut.security.tls import peer_thumbprint
 
 if TYPE_CHECKING:
@@ -256,6 +256,16 @@ class Connections:
 
     # -- the polling hub -------------------------------------------------------------------------------
 
+    async def serve_polling(
+        self, host: str, port: int, authorize: Authorize, announce: Announce | None = None
+    ) -> AdmittingServer:
+        """Open the comms port (without TLS: admission accepts, counts and upgrades each connection)."""
+
+        async def accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await self.accept_polling(reader, writer, authorize, announce)
+
+        return await self._admission.serve(accept, host, port)
+
     async def accept_polling(
         self,
         reader: asyncio.StreamReader,
@@ -263,9 +273,9 @@ class Connections:
         authorize: Authorize,
         announce: Announce | None = None,
     ) -> None:
-        """Serve one connection to the comms port (opened without TLS: admission upgrades it)."""
-        with self._admission.slot(writer) as admitted:
-            admitted_link = await self._admit(reader, writer, authorize, announce) if admitted else None
+        """Serve one connection the comms port accepted."""
+        with self._admission.held():
+            admitted_link = await self._admit(reader, writer, authorize, announce)
         if admitted_link is not None:
             await self._hold(*admitted_link)
 

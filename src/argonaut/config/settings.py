@@ -81,7 +81,12 @@ class ServerSettings(BaseSettings):
         1000,  # 100 throttled 10,000 agents reconnecting after a restart (bench/agents_scale.py)
         ge=1,
         description="Most connections to the comms port still in their TLS handshake or hello; "
-        "more are closed at once",
+        "more wait in the listen backlog until places free up",
+    )
+    comms_handshakes_at_once: int = Field(
+        256,
+        ge=1,
+        description="Most TLS handshakes on the comms port at once; other connections wait their turn",
     )
     comms_handshake_timeout_s: float = Field(
         10.0, gt=0, description="How long a connection to the comms port may take over its TLS handshake"

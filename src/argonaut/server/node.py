@@ -5,7 +5,6 @@ The ASGI app's lifespan owns a :class:`Node`; everything a request needs is on `
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import socket
@@ -44,7 +43,7 @@ from argonaut.orchestrator.runner_updates import RunnerUpdates
 from argonaut.orchestrator.trigger_schedule import TriggerSchedule
 from argonaut.protocol.link import LinkTimings
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION
-from argonaut.security.admission import Admission
+from argonaut.security.admission import Admission, AdmittingServer
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.master_key import SecretBox
 from argonaut.security.tls import accepting_context, connecting_context, trim_tls_buffers
@@ -87,7 +86,7 @@ class Node:
     connections: Connections
     ssh_connections: SshConnections
     schedule: HealthSchedule
-    comms: asyncio.Server | None
+    comms: AdmittingServer | None
     seeded: Seeded | None
     heartbeat: NodeHeartbeat
     triggers: TriggerSchedule | None = None  # fires scheduled triggers, once per cluster
@@ -113,7 +112,10 @@ class Node:
             connecting_context(certificate),
             accept_context=accepting_context(certificate),
             admission=Admission(
-                "comms port", settings.comms_max_unauthenticated, settings.comms_handshake_timeout_s
+                "comms port",
+                settings.comms_max_unauthenticated,
+                settings.comms_handshake_timeout_s,
+                turns=settings.comms_handshakes_at_once,
             ),
             timings=LinkTimings(
                 call_timeout_s=settings.comms_call_timeout_s,
@@ -254,15 +256,14 @@ class Node:
         node.comms = await node._open_comms_port()
         return node
 
-    async def _open_comms_port(self) -> asyncio.Server:
+    async def _open_comms_port(self) -> AdmittingServer:
         # Without ssl=: each connection's TLS handshake is started by the comms code, which counts
         # and caps the connections not yet authenticated (see security/admission.py).
-        server = await asyncio.start_server(
-            lambda reader, writer: self.connections.accept_polling(
-                reader, writer, self._authorize_polling, self._listening_agent_started
-            ),
+        server = await self.connections.serve_polling(
             self.settings.listen_host,
             self.settings.comms_port,
+            self._authorize_polling,
+            self._listening_agent_started,
         )
         host, port = server.sockets[0].getsockname()[:2]
         self.services.comms_port = int(port)
