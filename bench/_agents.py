@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from _http import RawClient
 from argonaut.agent.backoff import reconnect_delay
-from argonaut.agent.service import capabilities
+from argonaut.agent.service import CONNECT_TIMEOUT_S, HELLO_TIMEOUT_S, capabilities
 from argonaut.protocol.link import Link, LinkTimings, MethodError, offer_hello
 from argonaut.protocol.messages import Hello, ProtocolError
 from argonaut.security.certificates import NodeCertificate
@@ -164,7 +164,7 @@ def outcome_of(exc: BaseException) -> str:
     if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
         return "port closed (node down)"
     if isinstance(exc, ConnectionResetError | ssl.SSLError | asyncio.IncompleteReadError | EOFError):
-        return "closed at once (admission control)"
+        return "closed by the node before the hello"
     if isinstance(exc, TimeoutError):
         return "timed out"
     if isinstance(exc, ProtocolError):
@@ -198,8 +198,8 @@ class FakePoller:
             self._context = connecting_context(self.certificate)
         return self
 
-    async def connect(self, port: int, timeout_s: float = 10.0) -> None:
-        """One attempt: TLS, hello, then the link serves the server's calls."""
+    async def connect(self, port: int) -> None:
+        """One attempt with the real agent's deadlines: TLS, hello, then the link serves the server."""
         self.prepare()
         assert self._context is not None
         began = asyncio.get_running_loop().time()
@@ -213,13 +213,13 @@ class FakePoller:
                 ssl=self._context,
                 server_hostname="argonaut",
                 local_addr=local,
-                ssl_handshake_timeout=timeout_s,
+                ssl_handshake_timeout=CONNECT_TIMEOUT_S,
             ),
-            timeout_s,
+            CONNECT_TIMEOUT_S,
         )
         try:
             hello = Hello(versions=(1,), role="agent", subscription=self.subscription)
-            await asyncio.wait_for(offer_hello(reader, writer, hello), timeout_s)
+            await asyncio.wait_for(offer_hello(reader, writer, hello), HELLO_TIMEOUT_S)
         except BaseException:
             writer.transport.abort()
             raise

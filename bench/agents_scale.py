@@ -235,7 +235,7 @@ async def restart(
             loop.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
     first = min(stats.attempts) if stats.attempts else 0
-    seconds = range(max(stats.attempts, default=0) - first + 1)
+    seconds = range(max([*stats.attempts, *stats.linked], default=0) - first + 1)
     per_second = [stats.attempts.get(first + s, 0) for s in seconds]
     rows: list[list[object]] = [
         ["SIGTERM to the old node's exit (s)", stopped - terminated, ""],

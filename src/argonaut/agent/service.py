@@ -64,7 +64,12 @@ from argonaut.security.tls import accepting_context, connecting_context, peer_th
 
 log = logging.getLogger("argonaut.agent")
 
-CONNECT_TIMEOUT_S = 10.0  # TCP connect + TLS handshake to a server
+# TCP connect + TLS handshake to a server. A node whose places for unauthenticated connections are all
+# taken (10,000 agents reconnecting after a restart) leaves new ones in its listen backlog: waiting there
+# is being served in order, so giving up after 10 s only to back off and start again at the back of the
+# line drew the reconnect out (bench/agents_scale.py). A server that is down refuses at once.
+CONNECT_TIMEOUT_S = 30.0
+HELLO_TIMEOUT_S = 10.0  # the hello exchange on a link just made
 
 
 def capabilities(runner_version: str = RUNNER_VERSION) -> Capabilities:
@@ -172,7 +177,7 @@ class Agent:
                 writer.close()
                 return None
             write_frame(writer, Welcome(version=version))
-            await asyncio.wait_for(writer.drain(), CONNECT_TIMEOUT_S)
+            await asyncio.wait_for(writer.drain(), HELLO_TIMEOUT_S)
         except (ProtocolError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
             log.warning(
                 "dropped a connection from %s (certificate %s) before its hello: %s",
@@ -218,7 +223,7 @@ class Agent:
                         subscription=target.subscription_id,
                         agent_version=__version__,
                     )
-                    await asyncio.wait_for(offer_hello(reader, writer, hello), CONNECT_TIMEOUT_S)
+                    await asyncio.wait_for(offer_hello(reader, writer, hello), HELLO_TIMEOUT_S)
                 except BaseException:
                     writer.transport.abort()  # refused or unanswered: nothing to say goodbye to
                     raise
@@ -255,7 +260,7 @@ class Agent:
                             f"the server at {target.url} presented another certificate"
                         )
                     hello = Hello(versions=(1,), role="agent", purpose="announce", agent_version=__version__)
-                    await asyncio.wait_for(offer_hello(reader, writer, hello), CONNECT_TIMEOUT_S)
+                    await asyncio.wait_for(offer_hello(reader, writer, hello), HELLO_TIMEOUT_S)
                 finally:
                     writer.close()
                 log.info("told %s that this agent started", target.url)
