@@ -35,10 +35,10 @@ def statements_executed() -> Iterator[list[str]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
-async def a_task_lifetime(path: Path, executed: list[str]) -> tuple[list[Any], int]:
+async def a_task_lifetime(url: str, executed: list[str]) -> tuple[list[Any], int]:
     """What the repositories answer over one task's life, from queuing to completion, and how many
     statements went through SQLAlchemy meanwhile."""
-    store = Store(f"sqlite+aiosqlite:///{path}")
+    store = Store(url)
     await store.open()
     answers: list[Any] = []
     before = len([s for s in executed if not s.startswith("hot: ")])
@@ -61,21 +61,40 @@ async def a_task_lifetime(path: Path, executed: list[str]) -> tuple[list[Any], i
                 [LogRow(0, "A", 1_700_000_000.5, "Info", "hello"), LogRow(1, "A", 1.7e9, "Error", "x")],
             )
             await tasks_repo.save_activities(conn, task_id, [{"Id": "A", "Children": []}], {"Step": 1})
-            done = await tasks_repo.complete(
+            handle = ScriptHandle(ScriptKind.BUILT_IN, "ticket-1", BuiltInTarget(), resumable=True)
+            await script_runs_repo.record(conn, task_id, "A", handle)
+        async with store.single() as conn:  # as the queue ends a task: on PostgreSQL one statement
+            done = await tasks_repo.finish(
                 conn,
                 task_id,
-                TaskState.SUCCESS,
-                None,
-                [{"Id": "A"}],
-                [{"Name": "out", "Value": None}],
-                True,
-                2,
+                [LogRow(2, "A", 1.7e9, "Info", "last ‘line’"), LogRow(3, "B", 1.7e9, "Verbose", "")],
+                release_leases=True,
+                forget_scripts=True,
+                state=TaskState.SUCCESS,
+                error_message=None,
+                activities=[{"Id": "A"}],
+                output_variables=[{"Name": "out", "Value": None}],
+                has_warnings_or_errors=True,
+                log_count=4,
             )
             answers.append(dict(done) if done else None)
-            answers.append(
-                await tasks_repo.complete(conn, task_id, TaskState.FAILED, "again", [], [], False, 2)
+        async with store.single() as conn:
+            again = await tasks_repo.finish(
+                conn,
+                task_id,
+                [LogRow(4, "A", 1.7e9, "Info", "after the end")],
+                release_leases=False,
+                forget_scripts=False,
+                state=TaskState.FAILED,
+                error_message="again",
+                activities=[],
+                output_variables=[],
+                has_warnings_or_errors=False,
+                log_count=5,
             )
+            answers.append(again)
         async with store.transaction() as conn:
+            answers.append([run.activity for run in await script_runs_repo.for_task(conn, task_id)])
             answers.append(dict(await tasks_repo.get(conn, task_id) or {}))
             answers.append(await tasks_repo.read_logs(conn, task_id))
         through_sqlalchemy = len([s for s in executed if not s.startswith("hot: ")]) - before
@@ -98,19 +117,39 @@ def without_times(value: Any) -> Any:
 async def test_hot_statements_answer_as_sqlalchemy_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, statements_executed: list[str]
 ) -> None:
-    fast, fast_through_sqlalchemy = await a_task_lifetime(tmp_path / "fast.db", statements_executed)
+    fast, fast_through_sqlalchemy = await a_task_lifetime(sqlite_url(tmp_path, "fast"), statements_executed)
     monkeypatch.setattr(hot, "is_hot", lambda statement: False)
-    slow, slow_through_sqlalchemy = await a_task_lifetime(tmp_path / "slow.db", statements_executed)
+    slow, slow_through_sqlalchemy = await a_task_lifetime(sqlite_url(tmp_path, "slow"), statements_executed)
     assert without_times(fast) == without_times(slow)
     assert fast[0]["description"] == "nul\ufffdhere"  # the text columns' own processing still applies
     assert fast[0]["arguments"]["Nested"] == [1, None, {"a": True}]
     assert isinstance(fast[-2]["completed_time"], dt.datetime)
     assert fast[3] is None  # a finished task does not complete twice
-    # The hot path really ran: the eight hot statements of the lifetime (queue, claim, lines, line
-    # count, progress, two completes, read) skipped SQLAlchemy; the log read, not hot, did not.
-    assert slow_through_sqlalchemy - fast_through_sqlalchemy == 8
+    # The hot path really ran: the thirteen hot statements of the lifetime (queue, claim, lines, line
+    # count, progress, script run; lines, leases, runs and state of the finish; lines and state of the
+    # second; read) skipped SQLAlchemy; the script-run and log reads, not hot, did not.
+    assert slow_through_sqlalchemy - fast_through_sqlalchemy == 13
     # ... and were still announced to whoever listens for statements (tests and traces count on it).
     assert sum(1 for s in statements_executed if s.startswith("hot: UPDATE tasks SET state")) == 3
+
+
+def sqlite_url(folder: Path, name: str) -> str:
+    return f"sqlite+aiosqlite:///{folder / name}.db"
+
+
+async def test_postgresql_ends_a_task_in_one_statement_with_the_same_outcome(
+    tmp_path: Path, postgres: Any, statements_executed: list[str]
+) -> None:
+    """The finish is one statement on PostgreSQL (lines, leases and runs in CTEs), and a lifetime there
+    answers and stores just what it does on SQLite: the lines, the runs forgotten, the final state, and
+    for a task already ended None, its late line stored all the same, as the transaction did."""
+    on_sqlite, _ = await a_task_lifetime(sqlite_url(tmp_path, "lite"), [])
+    on_postgres, _ = await a_task_lifetime(postgres.create_database("finish"), statements_executed)
+    assert without_times(on_postgres) == without_times(on_sqlite)
+    assert on_postgres[3] is None and on_postgres[4] == []  # ended once; its script run forgotten
+    assert [row.text for row in on_postgres[-1]] == ["hello", "x", "last ‘line’", "", "after the end"]
+    finishes = [s for s in statements_executed if s.startswith("WITH stored_lines AS")]
+    assert len(finishes) == 2 and "DELETE FROM script_runs" in finishes[0]
 
 
 async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_error(tmp_path: Path) -> None:

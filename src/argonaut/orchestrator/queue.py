@@ -484,25 +484,26 @@ class TaskQueue:
             await self._log_writes.acquire()
             rows = run.log.take_pending()
             try:
-                async with self._store.transaction() as conn:
-                    await tasks_repo.append_logs(conn, run.task_id, rows, count_too=False)
+                # Artifacts are rare: with none, one statement on PostgreSQL (no transaction needed).
+                begin = self._store.transaction if run.artifacts else self._store.single
+                async with begin() as conn:
                     space_id = run.row["space_id"]
                     for filename, length, stored in run.artifacts:
                         await artifacts_repo.add(conn, space_id, run.task_id, filename, length, stored)
-                    if run.took_leases:
-                        await leases_repo.release_task(conn, run.task_id)
-                    if run.scripts:
-                        await script_runs_repo.forget_task(conn, run.task_id)
-                    final = await tasks_repo.complete(
+                    final = await tasks_repo.finish(
                         conn,
                         run.task_id,
-                        verdict.state,
-                        verdict.error_message,
-                        run.log.activities,
-                        run.output_variables,
-                        run.log.has_warnings_or_errors or verdict.state is not TaskState.SUCCESS,
-                        run.log.next_seq,
-                        run.process_state,
+                        rows,
+                        release_leases=run.took_leases,
+                        forget_scripts=bool(run.scripts),
+                        state=verdict.state,
+                        error_message=verdict.error_message,
+                        activities=run.log.activities,
+                        output_variables=run.output_variables,
+                        has_warnings_or_errors=run.log.has_warnings_or_errors
+                        or verdict.state is not TaskState.SUCCESS,
+                        log_count=run.log.next_seq,
+                        process_state=run.process_state,
                     )
                 run.log.stored(rows)
                 return final

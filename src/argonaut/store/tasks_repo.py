@@ -12,7 +12,22 @@ import functools
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, null, or_, select, union_all, update
+from sqlalchemy import (
+    Float,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
@@ -20,7 +35,7 @@ from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
 from argonaut.store.hot import hot
-from argonaut.store.tables import deployments, runbook_runs, task_log, tasks
+from argonaut.store.tables import deployments, runbook_runs, script_runs, task_log, tasks, worker_leases
 from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
@@ -403,9 +418,13 @@ async def log_size_page(conn: Conn, task_id: int, since: int, limit: int) -> tup
     return int(count), int(size), int(last) if last is not None else since - 1
 
 
-async def complete(
+async def finish(
     conn: Conn,
     task_id: int,
+    rows: Sequence[LogRow],
+    *,
+    release_leases: bool,
+    forget_scripts: bool,
     state: TaskState,
     error_message: str | None,
     activities: list[dict[str, Any]],
@@ -414,8 +433,17 @@ async def complete(
     log_count: int,
     process_state: dict[str, Any] | None = None,
 ) -> RowMapping | None:
-    """Record a task's final state and everything shown with it; answers the stored row."""
-    parameters: dict[str, Any] = {
+    """A task's last lines, the end of its leases and script runs, and its final state (:func:`complete`),
+    all at once; answers the stored row.
+
+    On PostgreSQL in one statement (the lines, leases and runs in data-modifying CTEs) that runs in
+    autocommit: one round trip where a transaction of five statements took seven, a quarter of what a
+    short task costs there. As in that transaction, all of it is stored even if the task had already
+    ended (the update then answers None), and a line refused (a duplicate) refuses the whole.
+    On SQLite, where a statement costs microseconds, the same statements one by one: call it in a
+    transaction there.
+    """
+    values: dict[str, Any] = {
         "task_id": task_id,
         "state": state.value,
         "error_message": error_message,
@@ -426,9 +454,55 @@ async def complete(
         "log_count": log_count,
     }
     if process_state is not None:
-        parameters["process_state"] = process_state
-        return (await conn.execute(_COMPLETE_WITH_PROCESS, parameters)).mappings().first()
-    return (await conn.execute(_COMPLETE, parameters)).mappings().first()
+        values["process_state"] = process_state
+    if not supports_skip_locked(conn):
+        await append_logs(conn, task_id, rows, count_too=False)
+        if release_leases:
+            await conn.execute(_RELEASE_LEASES, {"task_id": task_id})
+        if forget_scripts:
+            await conn.execute(_FORGET_SCRIPTS, {"task_id": task_id})
+        statement = _COMPLETE if process_state is None else _COMPLETE_WITH_PROCESS
+        return (await conn.execute(statement, values)).mappings().first()
+    if rows:
+        values["line_seqs"] = [r.seq for r in rows]
+        values["line_activities"] = [r.activity for r in rows]
+        values["line_times"] = [r.occurred for r in rows]
+        values["line_categories"] = [r.category for r in rows]
+        values["line_texts"] = [r.text for r in rows]
+    fused = _fused_finish(bool(rows), release_leases, forget_scripts, process_state is not None)
+    return (await conn.execute(fused, values)).mappings().first()
+
+
+_RELEASE_LEASES = hot(delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id")))
+_FORGET_SCRIPTS = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))
+
+
+@functools.cache
+def _fused_finish(lines: bool, leases: bool, scripts: bool, process: bool) -> Any:
+    """PostgreSQL's one-statement :func:`finish`, built once per shape."""
+    statement = _COMPLETE_WITH_PROCESS if process else _COMPLETE
+    if lines:
+        given = (
+            func.unnest(
+                bindparam("line_seqs", type_=ARRAY(Integer)),
+                bindparam("line_activities", type_=ARRAY(String)),
+                bindparam("line_times", type_=ARRAY(Float)),
+                bindparam("line_categories", type_=ARRAY(String)),
+                bindparam("line_texts", type_=ARRAY(Text)),
+            )
+            .table_valued("seq", "activity", "occurred", "category", "text")
+            .render_derived("given")
+        )
+        columns = ["task_id", "seq", "activity", "occurred", "category", "text"]
+        picked = select(bindparam("task_id", type_=Integer), *given.c).select_from(given)
+        statement = statement.add_cte(insert(task_log).from_select(columns, picked).cte("stored_lines"))
+    if leases:
+        released = delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id"))
+        statement = statement.add_cte(released.cte("released_leases"))
+    if scripts:
+        forgotten = delete(script_runs).where(script_runs.c.task_id == bindparam("task_id"))
+        statement = statement.add_cte(forgotten.cte("forgotten_runs"))
+    return statement
 
 
 async def orphaned(conn: Conn, nodes: Sequence[str] | None) -> Sequence[RowMapping]:
