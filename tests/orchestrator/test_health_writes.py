@@ -119,3 +119,34 @@ async def test_a_lone_check_is_stored_before_it_returns(store: Store) -> None:
     async with store.transaction() as conn:
         row = await workers_repo.machine_row(conn, 1, int(rows[0]["id"]))
     assert row is not None and row["health_status"] == "Healthy" and row["details"]["LastChecked"]
+
+
+class Held(Answers):
+    """A check that answers only when the test lets it: the machine can be edited meanwhile."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def check_health(self, target: Target, timeout_s: float) -> HealthReport:
+        self.asked.set()
+        await self.answer.wait()
+        return await super().check_health(target, timeout_s)
+
+
+async def test_a_check_of_an_endpoint_since_replaced_does_not_store_its_result(store: Store) -> None:
+    """A check answers Healthy for the certificate it asked about; meanwhile the worker was re-registered
+    with another. That answer is old news: the worker stays Unknown, for the check its change asks for."""
+    rows = await add_workers(store, 1)
+    held = Held()
+    health = WorkerHealth(store, cast(Dispatcher, held), "1.0.0")
+    checking = asyncio.ensure_future(check_all(health, rows))
+    await held.asked.wait()
+    async with store.transaction() as conn:
+        endpoint = {**rows[0]["endpoint"], "Thumbprint": "B" * 40}
+        await workers_repo.update_worker(conn, 1, int(rows[0]["id"]), {"endpoint": endpoint}, None, "test")
+    held.answer.set()
+    (report,) = await checking
+    assert report.status is HealthStatus.HEALTHY  # what the check itself saw
+    assert await statuses(store) == {"Unknown"}  # but not what the store says of the new endpoint

@@ -348,14 +348,22 @@ async def test_every_state_change_obeys_the_domain_rule(store: Store) -> None:
 async def test_lines_the_store_refuses_end_their_task_failed_and_hold_no_other_task_back(
     nodes: Callable[..., object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = tasks_repo.append_logs
+    real, real_finish = tasks_repo.append_logs, tasks_repo.finish
 
-    async def refusing(conn: object, task_id: int, rows: list[object], count_too: bool = True) -> None:
+    def refuse(rows: list[object]) -> None:
         if any(getattr(row, "text", "") == "poison" for row in rows):
             raise ValueError("the store refused a line")
+
+    async def refusing(conn: object, task_id: int, rows: list[object], count_too: bool = True) -> None:
+        refuse(rows)
         await real(conn, task_id, rows, count_too)  # type: ignore[arg-type]
 
+    async def refusing_at_the_end(conn: object, task_id: int, rows: list[object], **values: Any) -> object:
+        refuse(rows)  # on PostgreSQL the last lines go in the finishing statement, not append_logs
+        return await real_finish(conn, task_id, rows, **values)  # type: ignore[arg-type]
+
     monkeypatch.setattr(tasks_repo, "append_logs", refusing)
+    monkeypatch.setattr(tasks_repo, "finish", refusing_at_the_end)
     fake = FakeDispatcher()
     node: Node = await nodes(fake)  # type: ignore[operator]
     bad, good = await node.submit("bad"), await node.submit("good")

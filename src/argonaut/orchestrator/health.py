@@ -259,7 +259,12 @@ async def _store_writes(conn: Conn, writes: Sequence[_Write]) -> None:
             await workers_repo.delete_worker(conn, int(row["space_id"]), int(row["id"]))
     records = [
         workers_repo.HealthRecord(
-            int(w.row["id"]), w.report.status.value, w.report.summary, w.latest, w.details
+            int(w.row["id"]),
+            w.report.status.value,
+            w.report.summary,
+            w.latest,
+            w.details,
+            w.row.get("endpoint"),
         )
         for w in kept
     ]

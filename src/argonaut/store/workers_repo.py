@@ -230,6 +230,8 @@ class HealthRecord:
     summary: str
     has_latest_runner: bool | None
     details: dict[str, str] | None
+    # The endpoint the check asked about; None: whatever the machine's is now.
+    endpoint: dict[str, Any] | None = None
 
 
 async def record_health_many(conn: Conn, records: Sequence[HealthRecord]) -> dict[int, str]:
@@ -243,18 +245,21 @@ async def record_health_many(conn: Conn, records: Sequence[HealthRecord]) -> dic
     if not records:
         return {}
     ids = sorted({r.worker_id for r in records})
-    current = {
-        int(row.id): str(row.health_status)
-        for row in await conn.execute(
-            select(workers.c.id, workers.c.health_status).where(workers.c.id.in_(ids))
-        )
-    }
+    current: dict[int, str] = {}
+    endpoints: dict[int, Any] = {}
+    query = select(workers.c.id, workers.c.health_status, workers.c.endpoint).where(workers.c.id.in_(ids))
+    for row in await conn.execute(query):
+        current[int(row.id)], endpoints[int(row.id)] = str(row.health_status), row.endpoint
     changed: dict[int, str] = {}
     unchanged: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
     for r in records:
         previous = current.get(r.worker_id)
         if previous is None:
             continue  # deleted since it was checked
+        if r.endpoint is not None and endpoints[r.worker_id] != r.endpoint:
+            # Re-registered while it was checked (another certificate or address): the answer is about
+            # the machine it was, and the change reset its health and asked for a check of its own.
+            continue
         values = _health_values(r.status, r.summary, r.has_latest_runner, r.details)
         shape = (r.has_latest_runner is not None, r.details is not None)
         params = {"b_id": r.worker_id, **{f"b_{k}": v for k, v in values.items()}}
