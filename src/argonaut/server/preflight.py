@@ -2,10 +2,13 @@
 
 A node must share the cluster's master key: with another key it would write secrets no other node can
 read, and fail to read theirs. The first node to start records a check value made with its key; every
-later start proves its key against it.
+later start proves its key against it. Its HTTP and comms ports must be free.
 """
 
 from __future__ import annotations
+
+import errno
+import socket
 
 from sqlalchemy.exc import IntegrityError
 
@@ -25,6 +28,7 @@ async def preflight(settings: ServerSettings) -> SecretBox:
     """Open the store (bringing its schema up to date) and prove this node's master key; answers the
     box that encrypts with it."""
     given = settings.master_key.get_secret_value() if settings.master_key else None
+    _ports_free(settings)
     prepare_home(settings)  # its modes set before the key is written in it
     try:
         box = SecretBox(node_master_key(settings.home / "master.key", given))
@@ -37,6 +41,35 @@ async def preflight(settings: ServerSettings) -> SecretBox:
     finally:
         await store.close()
     return box
+
+
+def _ports_free(settings: ServerSettings) -> None:
+    """Both ports can be bound: else a clear refusal, where binding them later, inside the app's
+    startup, ended the node with a long traceback (a second node started on this machine, say)."""
+    for port, what, option in (
+        (settings.listen_port, "HTTP port", "--listen"),
+        (settings.comms_port, "comms port", "--comms-port"),
+    ):
+        if port == 0:
+            continue
+        try:
+            infos = socket.getaddrinfo(settings.listen_host, port, type=socket.SOCK_STREAM)
+        except OSError:
+            continue  # an address that does not resolve is the bind's to report
+        for family, kind, proto, _, address in infos:
+            with socket.socket(family, kind, proto) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(address)
+                except OSError as exc:
+                    if exc.errno != errno.EADDRINUSE:
+                        raise StartupRefused(
+                            f"cannot use the {what} {address[0]}:{port}: {exc.strerror}"
+                        ) from None
+                    raise StartupRefused(
+                        f"the {what} {address[0]}:{port} is in use (another node on this machine?): "
+                        f"stop that, or give this node another with {option}"
+                    ) from None
 
 
 async def _prove_key(store: Store, box: SecretBox) -> None:
