@@ -107,9 +107,7 @@ class Admission:
         try:
             yield
         finally:
-            self.in_flight -= 1
-            if self.in_flight < self.limit:
-                self._room.set()
+            self._release()
 
     async def _reserve(self) -> None:
         """Wait until there is room, then take a place for the connection about to be accepted."""
@@ -118,6 +116,11 @@ class Admission:
             self._note_full()
             await self._room.wait()
         self.in_flight += 1
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        if self.in_flight < self.limit:
+            self._room.set()
 
     async def start_tls(self, writer: asyncio.StreamWriter, context: ssl.SSLContext) -> bool:
         """The server side of the TLS handshake, in turn and within its deadline. A failure is the peer's
@@ -163,13 +166,11 @@ class Admission:
         try:
             async with asyncio.timeout_at(deadline):
                 await place
-        except TimeoutError:
+        except BaseException as exc:  # out of time, or cancelled
             if place.done() and not place.cancelled():
-                self._pass_turn()  # handed over in the same moment the wait ran out: pass it on
-            return False
-        except BaseException:
-            if place.done() and not place.cancelled():
-                self._pass_turn()
+                self._pass_turn()  # handed over in the same moment the wait ended: pass it on
+            if isinstance(exc, TimeoutError):
+                return False
             raise
         return True
 
@@ -209,11 +210,11 @@ class AdmittingServer:
             await self._admission._reserve()
             try:
                 conn, _ = await loop.sock_accept(sock)
-            except asyncio.CancelledError:
-                self._admission.in_flight -= 1
-                raise
-            except OSError as exc:  # out of file descriptors, say: try again shortly, do not spin
-                self._admission.in_flight -= 1
+            except BaseException as exc:
+                self._admission._release()
+                if not isinstance(exc, OSError):
+                    raise
+                # Out of file descriptors, say: try again shortly, do not spin.
                 log.warning("%s: could not accept a connection: %s", self._admission.name, exc)
                 await asyncio.sleep(0.1)
                 continue
@@ -228,8 +229,7 @@ class AdmittingServer:
             await loop.connect_accepted_socket(lambda: protocol, conn)
         except BaseException:
             conn.close()
-            with self._admission.held():
-                pass
+            self._admission._release()
             raise
 
     def close(self) -> None:

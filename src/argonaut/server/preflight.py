@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import socket
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -50,26 +51,31 @@ def _ports_free(settings: ServerSettings) -> None:
         (settings.listen_port, "HTTP port", "--listen"),
         (settings.comms_port, "comms port", "--comms-port"),
     ):
-        if port == 0:
-            continue
         try:
-            infos = socket.getaddrinfo(settings.listen_host, port, type=socket.SOCK_STREAM)
+            infos = socket.getaddrinfo(settings.listen_host, port, type=socket.SOCK_STREAM) if port else []
         except OSError:
             continue  # an address that does not resolve is the bind's to report
         for family, kind, proto, _, address in infos:
-            with socket.socket(family, kind, proto) as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind(address)
-                except OSError as exc:
-                    if exc.errno != errno.EADDRINUSE:
-                        raise StartupRefused(
-                            f"cannot use the {what} {address[0]}:{port}: {exc.strerror}"
-                        ) from None
-                    raise StartupRefused(
-                        f"the {what} {address[0]}:{port} is in use (another node on this machine?): "
-                        f"stop that, or give this node another with {option}"
-                    ) from None
+            problem = _bind_problem(family, kind, proto, address)
+            if problem is None:
+                continue
+            where = f"the {what} {address[0]}:{port}"
+            if problem.errno == errno.EADDRINUSE:
+                raise StartupRefused(
+                    f"{where} is in use (another node on this machine?): stop that, or give this node "
+                    f"another with {option}"
+                )
+            raise StartupRefused(f"cannot use {where}: {problem.strerror}")
+
+
+def _bind_problem(family: int, kind: int, proto: int, address: Any) -> OSError | None:
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the real listeners do
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            return exc
+    return None
 
 
 async def _prove_key(store: Store, box: SecretBox) -> None:

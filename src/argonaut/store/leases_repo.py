@@ -16,7 +16,8 @@ from argonaut.store.timeutil import utcnow
 
 # Built once and hot (store/hot.py): a script on a worker takes and releases a lease.
 _TAKE = hot(insert(worker_leases).returning(worker_leases.c.id))
-_RELEASE_TASK = hot(delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id")))
+# Also a CTE of tasks_repo.finish on PostgreSQL.
+RELEASE_TASK = hot(delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id")))
 _RELEASE = hot(delete(worker_leases).where(worker_leases.c.id == bindparam("lease_id")))
 
 
@@ -26,7 +27,7 @@ async def take(conn: Conn, worker_id: int, task_id: int, exclusive: bool = False
 
 
 async def release_task(conn: Conn, task_id: int) -> None:
-    await conn.execute(_RELEASE_TASK, {"task_id": task_id})
+    await conn.execute(RELEASE_TASK, {"task_id": task_id})
 
 
 async def release(conn: Conn, lease_id: int) -> None:

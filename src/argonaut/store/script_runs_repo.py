@@ -23,7 +23,8 @@ from argonaut.store.timeutil import utcnow
 
 # Each runs for every script: on SQLite they skip SQLAlchemy's per-execution work (store/hot.py).
 _RECORD = hot(insert(script_runs))
-_FORGET = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))
+# Also a CTE of tasks_repo.finish on PostgreSQL.
+FORGET_TASK = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))
 _SET_CURSOR = hot(
     update(script_runs)
     .where(script_runs.c.ticket == bindparam("t"))
@@ -108,7 +109,7 @@ async def for_task(conn: Conn, task_id: int) -> list[ScriptRun]:
 
 
 async def forget_task(conn: Conn, task_id: int) -> None:
-    await conn.execute(_FORGET, {"task_id": task_id})
+    await conn.execute(FORGET_TASK, {"task_id": task_id})
 
 
 async def stored_lines(conn: Conn, task_id: int, activity: str) -> int:

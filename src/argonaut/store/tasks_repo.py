@@ -31,11 +31,12 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 
 from argonaut.domain.tasks import TaskState, transition
+from argonaut.store import leases_repo, script_runs_repo
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
 from argonaut.store.hot import hot
-from argonaut.store.tables import deployments, runbook_runs, script_runs, task_log, tasks, worker_leases
+from argonaut.store.tables import deployments, runbook_runs, task_log, tasks
 from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
@@ -458,9 +459,9 @@ async def finish(
     if not supports_skip_locked(conn):
         await append_logs(conn, task_id, rows, count_too=False)
         if release_leases:
-            await conn.execute(_RELEASE_LEASES, {"task_id": task_id})
+            await leases_repo.release_task(conn, task_id)
         if forget_scripts:
-            await conn.execute(_FORGET_SCRIPTS, {"task_id": task_id})
+            await script_runs_repo.forget_task(conn, task_id)
         statement = _COMPLETE if process_state is None else _COMPLETE_WITH_PROCESS
         return (await conn.execute(statement, values)).mappings().first()
     if rows:
@@ -471,10 +472,6 @@ async def finish(
         values["line_texts"] = [r.text for r in rows]
     fused = _fused_finish(bool(rows), release_leases, forget_scripts, process_state is not None)
     return (await conn.execute(fused, values)).mappings().first()
-
-
-_RELEASE_LEASES = hot(delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id")))
-_FORGET_SCRIPTS = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))
 
 
 @functools.cache
@@ -497,11 +494,9 @@ def _fused_finish(lines: bool, leases: bool, scripts: bool, process: bool) -> An
         picked = select(bindparam("task_id", type_=Integer), *given.c).select_from(given)
         statement = statement.add_cte(insert(task_log).from_select(columns, picked).cte("stored_lines"))
     if leases:
-        released = delete(worker_leases).where(worker_leases.c.task_id == bindparam("task_id"))
-        statement = statement.add_cte(released.cte("released_leases"))
+        statement = statement.add_cte(leases_repo.RELEASE_TASK.cte("released_leases"))
     if scripts:
-        forgotten = delete(script_runs).where(script_runs.c.task_id == bindparam("task_id"))
-        statement = statement.add_cte(forgotten.cte("forgotten_runs"))
+        statement = statement.add_cte(script_runs_repo.FORGET_TASK.cte("forgotten_runs"))
     return statement
 
 

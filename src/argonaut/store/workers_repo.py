@@ -192,38 +192,9 @@ async def delete_worker(conn: Conn, space_id: int, worker_id: int) -> None:
     )
 
 
-async def record_health(
-    conn: Conn,
-    worker_id: int,
-    status: str,
-    summary: str,
-    has_latest_runner: bool | None,
-    details: dict[str, str] | None,
-) -> str | None:
-    """Store a check's result; answers the health status it replaced when this call changed it, else None.
-
-    The status moves by a compare-and-set on the one read just before: of two checks racing to record the
-    same change (a start notice and a scheduled check, say), only one sees its update take effect
-    (PostgreSQL re-reads the row the other updated), so a machine's history gets one entry per change."""
-    values = _health_values(status, summary, has_latest_runner, details)
-    previous = (
-        await conn.execute(select(workers.c.health_status).where(workers.c.id == worker_id))
-    ).scalar_one_or_none()
-    if previous is not None and previous != status:
-        changed = await conn.execute(
-            update(workers)
-            .where(workers.c.id == worker_id, workers.c.health_status == previous)
-            .values(**values)
-        )
-        if changed.rowcount:
-            return str(previous)
-    await conn.execute(update(workers).where(workers.c.id == worker_id).values(**values))
-    return None
-
-
 @dataclass(frozen=True, slots=True)
 class HealthRecord:
-    """One check's result, as :func:`record_health_many` stores it (``record_health``'s arguments)."""
+    """One check's result, as :func:`record_health_many` stores it."""
 
     worker_id: int
     status: str
@@ -236,12 +207,13 @@ class HealthRecord:
 
 async def record_health_many(conn: Conn, records: Sequence[HealthRecord]) -> dict[int, str]:
     """Store many checks' results in a few statements; answers, for each machine whose status these
-    calls changed, the status it replaced (as :func:`record_health` does for one).
+    calls changed, the status it replaced.
 
-    One select reads the current statuses; a change moves by the same compare-and-set as
-    ``record_health`` (rare: a machine's health seldom changes), and every other result is one row of an
-    executemany per shape of values. A health check of ten thousand machines costs a few statements
-    per batch instead of two per machine."""
+    One select reads the current statuses; a change moves by a compare-and-set on the status read (rare:
+    a machine's health seldom changes), so of two checks racing to record the same change only one sees
+    its update take effect and the machine's history gets one entry per change. Every other result is
+    one row of an executemany per shape of values. A health check of ten thousand machines costs a few
+    statements per batch instead of two per machine."""
     if not records:
         return {}
     ids = sorted({r.worker_id for r in records})
