@@ -154,6 +154,14 @@ def test_queuing_and_cancelling_a_task_are_audited(server: ServerProcess) -> Non
     task_id = queued.json()["Id"]
     event = only(c, task_id, "TaskQueued")
     assert event["Message"].startswith("admin queued the task") and task_id in event["Message"]
+    # Written with the task (on PostgreSQL in its insert, before the task's row could be read back): it
+    # names the task the answer is.
+    assert event["RelatedDocumentIds"] == [task_id, "Spaces-1"]
+    assert event["ChangeDetails"]["DocumentContext"] == {
+        "Id": task_id,
+        "Name": queued.json()["Name"],
+        "SpaceId": "Spaces-1",
+    }
     assert c.post(f"/api/tasks/{task_id}/cancel").status_code == 200
     follow(c, task_id)
     canceled = only(c, task_id, "TaskCanceled")

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 
 from argonaut.domain.scripts import BuiltInTarget, ScriptHandle, ScriptKind
 from argonaut.domain.tasks import TaskState
-from argonaut.store import Store, hot, script_runs_repo, tasks_repo
+from argonaut.store import Store, events_repo, hot, script_runs_repo, tasks_repo
 from argonaut.store.database import is_unique_violation
+from argonaut.store.tables import events, tasks
 from argonaut.store.tasks_repo import LogRow
 
 
@@ -60,9 +61,18 @@ async def a_task_lifetime(url: str, executed: list[str]) -> tuple[list[Any], int
                 task_id,
                 [LogRow(0, "A", 1_700_000_000.5, "Info", "hello"), LogRow(1, "A", 1.7e9, "Error", "x")],
             )
-            await tasks_repo.save_activities(conn, task_id, [{"Id": "A", "Children": []}], {"Step": 1})
-            handle = ScriptHandle(ScriptKind.BUILT_IN, "ticket-1", BuiltInTarget(), resumable=True)
-            await script_runs_repo.record(conn, task_id, "A", handle)
+        runs = [
+            ("A", ScriptHandle(ScriptKind.BUILT_IN, f"ticket-{n}", BuiltInTarget(), resumable=True), step)
+            for n, step in enumerate([{"Label": "one", "Variables": {"v": "1"}}, {}, {"Label": "three"}])
+        ]
+        async with store.single() as conn:  # as a step records its run: on PostgreSQL one statement
+            await tasks_repo.record_runs(conn, task_id, runs[:1], [{"Id": "A", "Children": []}], {"Step": 1})
+        async with store.transaction() as conn:  # as a plan of several runs records them, in order
+            await tasks_repo.record_runs(conn, task_id, runs[1:], [{"Id": "A", "Children": []}], {"Step": 1})
+        async with store.transaction() as conn:
+            recorded = await script_runs_repo.for_task(conn, task_id)
+            answers.append([(r.activity, r.ticket, dict(r.step), r.started, r.finished) for r in recorded])
+            answers.append(dict(await tasks_repo.get(conn, task_id) or {}))
         async with store.single() as conn:  # as the queue ends a task: on PostgreSQL one statement
             done = await tasks_repo.finish(
                 conn,
@@ -124,11 +134,14 @@ async def test_hot_statements_answer_as_sqlalchemy_does(
     assert fast[0]["description"] == "nul\ufffdhere"  # the text columns' own processing still applies
     assert fast[0]["arguments"]["Nested"] == [1, None, {"a": True}]
     assert isinstance(fast[-2]["completed_time"], dt.datetime)
-    assert fast[3] is None  # a finished task does not complete twice
-    # The hot path really ran: the thirteen hot statements of the lifetime (queue, claim, lines, line
-    # count, progress, script run; lines, leases, runs and state of the finish; lines and state of the
-    # second; read) skipped SQLAlchemy; the script-run and log reads, not hot, did not.
-    assert slow_through_sqlalchemy - fast_through_sqlalchemy == 13
+    assert fast[2][0] == ("A", "ticket-0", {"Label": "one", "Variables": {"v": "1"}}, False, False)
+    assert fast[3]["process_state"] == {"Step": 1} and fast[3]["activities"] == [{"Id": "A", "Children": []}]
+    assert fast[5] is None  # a finished task does not complete twice
+    # The hot path really ran: the seventeen hot statements of the lifetime (queue, claim, lines, line
+    # count, a script run and progress, two script runs and progress, read; lines, leases, runs and state
+    # of the finish; lines and state of the second; read) skipped SQLAlchemy; the script-run and log
+    # reads, not hot, did not.
+    assert slow_through_sqlalchemy - fast_through_sqlalchemy == 17
     # ... and were still announced to whoever listens for statements (tests and traces count on it).
     assert sum(1 for s in statements_executed if s.startswith("hot: UPDATE tasks SET state")) == 3
 
@@ -137,19 +150,73 @@ def sqlite_url(folder: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{folder / name}.db"
 
 
-async def test_postgresql_ends_a_task_in_one_statement_with_the_same_outcome(
+async def test_postgresql_records_runs_and_ends_a_task_in_one_statement_each_with_the_same_outcome(
     tmp_path: Path, postgres: Any, statements_executed: list[str]
 ) -> None:
-    """The finish is one statement on PostgreSQL (lines, leases and runs in CTEs), and a lifetime there
+    """The recording of a task's runs and its finish are one statement each on PostgreSQL (CTEs), and a
+    lifetime there
     answers and stores just what it does on SQLite: the lines, the runs forgotten, the final state, and
     for a task already ended None, its late line stored all the same, as the transaction did."""
     on_sqlite, _ = await a_task_lifetime(sqlite_url(tmp_path, "lite"), [])
     on_postgres, _ = await a_task_lifetime(postgres.create_database("finish"), statements_executed)
     assert without_times(on_postgres) == without_times(on_sqlite)
-    assert on_postgres[3] is None and on_postgres[4] == []  # ended once; its script run forgotten
+    assert [run[1] for run in on_postgres[2]] == ["ticket-0", "ticket-1", "ticket-2"]  # in their order
+    assert on_postgres[3]["process_state"] == {"Step": 1}
+    assert on_postgres[5] is None and on_postgres[6] == []  # ended once; its script run forgotten
+    # The runs and the activities were one statement too (the runs in a CTE of the update).
+    recorded = [s for s in statements_executed if s.startswith("WITH recorded_run AS")]
+    assert len(recorded) == 1 and "INSERT INTO script_runs" in recorded[0]
     assert [row.text for row in on_postgres[-1]] == ["hello", "x", "last ‘line’", "", "after the end"]
     finishes = [s for s in statements_executed if s.startswith("WITH stored_lines AS")]
     assert len(finishes) == 2 and "DELETE FROM script_runs" in finishes[0]
+
+
+@pytest.mark.parametrize("store_kind", ["SQLite", "PostgreSQL"])
+async def test_a_task_is_queued_with_its_event_or_not_at_all(
+    tmp_path: Path, postgres: Any, statements_executed: list[str], store_kind: str
+) -> None:
+    """Queuing with an event writes both (on PostgreSQL in one statement, the event made before the
+    insert from the id drawn first), and an event the store refuses leaves no task behind."""
+    url = sqlite_url(tmp_path, "q") if store_kind == "SQLite" else postgres.create_database("queue")
+    store = Store(url)
+    await store.open()
+
+    def queued_event(category: str | None) -> Any:
+        def make(row: Any) -> dict[str, Any]:
+            names = [f"ServerTasks-{row['id']}"]
+            return events_repo.event_values(
+                None, category, row["description"], user_id=None, username="u", related_document_ids=names
+            )
+
+        return make
+
+    try:
+        async with store.single() as conn:
+            first = await tasks_repo.create_task(
+                conn, None, "AdHocScript", "first", {"a": [1]}, queued_event("TaskQueued")
+            )
+        with pytest.raises(DBAPIError):  # an event with no category: refused
+            async with store.single() as conn:
+                await tasks_repo.create_task(conn, None, "AdHocScript", "second", {}, queued_event(None))
+        async with store.single() as conn:
+            third = await tasks_repo.create_task(
+                conn, None, "AdHocScript", "third", {}, queued_event("TaskQueued")
+            )
+        async with store.transaction() as conn:
+            stored_tasks = (await conn.execute(select(tasks.c.id, tasks.c.description))).all()
+            stored_events = (
+                await conn.execute(select(events.c.message, events.c.related_document_ids))
+            ).all()
+    finally:
+        await store.close()
+    assert first["arguments"] == {"a": [1]} and first["state"] == "Queued" and first["start_time"] is None
+    assert [description for _, description in stored_tasks] == ["first", "third"]
+    assert [tuple(e) for e in stored_events] == [
+        ("first", [f"ServerTasks-{first['id']}"]),
+        ("third", [f"ServerTasks-{third['id']}"]),
+    ]
+    if store_kind == "PostgreSQL":
+        assert len([s for s in statements_executed if s.startswith("WITH task_event AS")]) == 3
 
 
 async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_error(tmp_path: Path) -> None:

@@ -148,10 +148,20 @@ async def record_with_change(conn: Conn, scope: Scope, resource: Mapping[str, An
     answer ``resource`` of a create (the same event, field for field), so that the trail writes none.
 
     For the hottest create (queuing a task) that saves a commit and re-reading the answer's JSON."""
+    values = change_event(scope, resource)
+    if values is not None:
+        await events.write(conn, values)
+
+
+def change_event(scope: Scope, resource: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The row of the event :func:`record_with_change` writes, for a change that writes it in its own
+    statement (a task's queuing on PostgreSQL); None when the request is not audited."""
     caller = scope.get("state", {}).get(CALLER_STATE)
     action = audit.classify(scope["method"], scope["path"])
-    if caller is not None and action is not None:
-        await events.record(conn, **_event(scope, caller, action, None, resource, None))
+    if caller is None or action is None:
+        return None
+    fields = _event(scope, caller, action, None, resource, None)
+    return events.prepare(fields.pop("category"), fields.pop("message"), **fields)
 
 
 def _event(

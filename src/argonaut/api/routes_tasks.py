@@ -18,6 +18,7 @@ project (ad-hoc script, health check) only through an unrestricted grant in the 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -26,7 +27,7 @@ from sqlalchemy.engine import RowMapping
 from starlette.types import Scope as AsgiScope
 
 from argonaut.api import resources, task_logs
-from argonaut.api.audit import record_with_change
+from argonaut.api.audit import change_event
 from argonaut.api.auth import (
     Caller,
     Scope,
@@ -131,19 +132,23 @@ async def queue_task(caller: Caller, body: TaskCreate, asgi_scope: AsgiScope) ->
         raise bad_request(f"SpaceId '{body.SpaceId}' does not match the space of this route")
     task_type = check_task_name(body.Name)
     svc = caller.services
-    # Checks that read, the insert and its event in one transaction: no task without its event, and on
-    # PostgreSQL one commit (a WAL flush each) where two autocommit inserts made two.
-    async with svc.store.transaction() as conn:
+
+    def event(row: Mapping[Any, Any]) -> dict[str, Any] | None:
+        return change_event(asgi_scope, resources.task(row, None))
+
+    # The task and its event are written together (no task without its event): on PostgreSQL in one
+    # statement, so no transaction is needed around the checks that read (see create_task).
+    async with svc.store.single() as conn:
         arguments = await task_arguments(conn, caller.space_id, task_type, body.Arguments)
         description = body.Description or DESCRIPTIONS[task_type]
-        row = await tasks_repo.create_task(conn, caller.space_id, task_type.value, description, arguments)
-        # No PendingReason in this answer: the task was queued this instant and the queue is woken now,
-        # so there is nothing to explain yet, and working it out (three statements in a transaction of
-        # its own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
-        resource = resources.task(row, None)
-        await record_with_change(conn, asgi_scope, resource)
+        row = await tasks_repo.create_task(
+            conn, caller.space_id, task_type.value, description, arguments, event
+        )
     svc.queue.wake()
-    return resource
+    # No PendingReason in this answer: the task was queued this instant and the queue is woken now, so
+    # there is nothing to explain yet, and working it out (three statements in a transaction of its
+    # own) was a fifth of a script's server time. GET /tasks/{id} says why it waits, if it does.
+    return resources.task(row, None)
 
 
 def build(scope: Scope) -> APIRouter:  # noqa: C901 - a route factory; each route inside is simple

@@ -34,7 +34,7 @@ from argonaut.domain.substitution import evaluate_condition
 from argonaut.domain.tasks import TaskState
 from argonaut.orchestrator.action_runner import ActionRunner, RecordedRun, Remaining
 from argonaut.orchestrator.queue import TaskRun, Verdict
-from argonaut.store import Store, leases_repo, script_runs_repo, tasks_repo, workers_repo
+from argonaut.store import Store, leases_repo, tasks_repo, workers_repo
 from argonaut.store.script_runs_repo import ScriptRun
 
 STEP_WINDOW = 10  # at most this many StartWithPrevious steps at once (Octopus.Action.MaxParallelism)
@@ -421,7 +421,9 @@ class ProcessRun:
         waited = False
         wait_from = time.monotonic()
         while True:
-            async with self.tools.store.transaction() as conn:
+            # Without a lease to take, the run and the activities are one statement: no transaction.
+            store = self.tools.store
+            async with store.single() if lease_on is None else store.transaction() as conn:
                 lease_id = None
                 if lease_on is not None and mutex:  # a target: one step at a time
                     space = self.source.space_id
@@ -433,12 +435,12 @@ class ProcessRun:
                 if lease_on is None or lease_id is not None:  # else the target is busy: wait below
                     activity = run.log.open_activity(label, parent=parent, pending=True)
                     notes = {"Label": spot.label, "Key": spot.key, "Variables": {}}
-                    await script_runs_repo.record(conn, run.task_id, activity, handle, notes)
                     run.track(activity, handle)
                     state = None
                     if self._unsaved and self.options.persist:
                         self._unsaved, state = False, self.state.to_json()
-                    await tasks_repo.save_activities(conn, run.task_id, run.log.activities, state)
+                    planned = [(activity, handle, notes)]
+                    await tasks_repo.record_runs(conn, run.task_id, planned, run.log.activities, state)
                     if waited:  # for /metrics: how long the step waited for its target
                         self.tools.runner.waited_for_lease("target", time.monotonic() - wait_from)
                     return RecordedRun(spot.label, activity, handle, dict(variables), lease_id)

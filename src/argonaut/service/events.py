@@ -35,11 +35,41 @@ async def record(
 ) -> None:
     """Write one event (``Category`` as the described system names them: Created, Modified, Deleted,
     LoginSucceeded, LoginFailed, TaskQueued, TaskCanceled, …)."""
+    values = prepare(
+        category,
+        message,
+        space_id=space_id,
+        user_id=user_id,
+        username=username,
+        ip_address=ip_address,
+        related_document_ids=related_document_ids,
+        change_details=change_details,
+    )
+    await write(conn, values)
+
+
+async def write(conn: Conn, values: Mapping[str, Any]) -> None:
+    """Write an event made by :func:`prepare`."""
+    await events_repo.write(conn, values)
+
+
+def prepare(
+    category: str,
+    message: str,
+    *,
+    space_id: int | None = None,
+    user_id: int | None = None,
+    username: str | None = None,
+    ip_address: str | None = None,
+    related_document_ids: Sequence[str] = (),
+    change_details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of an event that the caller writes itself, in the statement of its change (a task's
+    queuing); counted as written by the request, as :func:`record` counts what it writes."""
     written = written_by_request.get()
     if written is not None:
         written.append(category)
-    await events_repo.insert_event(
-        conn,
+    return events_repo.event_values(
         space_id,
         category,
         message,

@@ -34,20 +34,47 @@ async def insert_event(
     related_document_ids: Sequence[str] = (),
     change_details: Mapping[str, Any] | None = None,
 ) -> None:
-    await conn.execute(
-        _INSERT,
-        {
-            "space_id": space_id,
-            "category": category,
-            "message": message,
-            "occurred": utcnow(),
-            "user_id": user_id,
-            "username": username,
-            "ip_address": ip_address,
-            "related_document_ids": list(related_document_ids),
-            "change_details": dict(change_details) if change_details is not None else None,
-        },
+    values = event_values(
+        space_id,
+        category,
+        message,
+        user_id=user_id,
+        username=username,
+        ip_address=ip_address,
+        related_document_ids=related_document_ids,
+        change_details=change_details,
     )
+    await write(conn, values)
+
+
+async def write(conn: Conn, values: Mapping[str, Any]) -> None:
+    """Write an event row made by :func:`event_values`."""
+    await conn.execute(_INSERT, values)
+
+
+def event_values(
+    space_id: int | None,
+    category: str,
+    message: str,
+    *,
+    user_id: int | None,
+    username: str | None,
+    ip_address: str | None = None,
+    related_document_ids: Sequence[str] = (),
+    change_details: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The row of one event (also written by ``tasks_repo.create_task`` with the task it is about)."""
+    return {
+        "space_id": space_id,
+        "category": category,
+        "message": message,
+        "occurred": utcnow(),
+        "user_id": user_id,
+        "username": username,
+        "ip_address": ip_address,
+        "related_document_ids": list(related_document_ids),
+        "change_details": dict(change_details) if change_details is not None else None,
+    }
 
 
 async def get(conn: Conn, event_id: int) -> RowMapping | None:

@@ -62,9 +62,16 @@ class ScriptRun:
 async def record(
     conn: Conn, task_id: int, activity: str, handle: ScriptHandle, step: Mapping[str, Any] | None = None
 ) -> None:
+    await conn.execute(_RECORD, run_values(task_id, activity, handle, step))
+
+
+def run_values(
+    task_id: int, activity: str, handle: ScriptHandle, step: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The row that records a planned script (also written by ``tasks_repo.record_runs``)."""
     target = handle.target
     worker = target if isinstance(target, WorkerTarget) else None
-    values = {
+    return {
         "task_id": task_id,
         "activity": activity,
         "ticket": handle.ticket,
@@ -81,7 +88,6 @@ async def record(
         "outcome": None,
         "step": dict(step or {}),
     }
-    await conn.execute(_RECORD, values)
 
 
 async def mark_started(conn: Conn, ticket: str, cursor: Cursor = 0) -> None:

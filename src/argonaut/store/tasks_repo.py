@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
@@ -30,13 +30,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 
+from argonaut.domain.scripts import ScriptHandle
 from argonaut.domain.tasks import TaskState, transition
-from argonaut.store import leases_repo, script_runs_repo
+from argonaut.store import events_repo, leases_repo, script_runs_repo
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
 from argonaut.store.database import supports_skip_locked
 from argonaut.store.hot import hot
-from argonaut.store.tables import deployments, runbook_runs, task_log, tasks
+from argonaut.store.tables import deployments, events, runbook_runs, script_runs, task_log, tasks
 from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
@@ -136,9 +137,21 @@ class LogRow(NamedTuple):
 
 
 async def create_task(
-    conn: Conn, space_id: int | None, name: str, description: str, arguments: dict[str, Any]
+    conn: Conn,
+    space_id: int | None,
+    name: str,
+    description: str,
+    arguments: dict[str, Any],
+    event: Callable[[Mapping[Any, Any]], Mapping[str, Any] | None] | None = None,
 ) -> RowMapping:
-    """Queue a task and answer its row (one statement: INSERT … RETURNING)."""
+    """Queue a task and answer its row (one statement: INSERT … RETURNING). With ``event``, also the
+    event row (``events_repo.event_values``) that it makes of the task's row, if it makes one.
+
+    With an event on PostgreSQL, the task's id is drawn from its sequence first, so that the event can
+    be made before the insert and written in a data-modifying CTE of it: two round trips in autocommit
+    where a transaction of the two inserts took four, on the path of every task. On SQLite, the
+    statements one by one: call it in a transaction there.
+    """
     now = utcnow()
     values: dict[str, Any] = {
         "space_id": space_id,
@@ -153,7 +166,50 @@ async def create_task(
         "output_variables": [],
         "log_count": 0,
     }
-    return (await conn.execute(_INSERT, values)).mappings().one()
+    if event is None or not supports_skip_locked(conn):
+        row = (await conn.execute(_INSERT, values)).mappings().one()
+        if event is not None and (made := event(row)) is not None:
+            await events_repo.write(conn, made)
+        return row
+    task_id = (await conn.execute(_NEXT_TASK_ID)).scalar_one()
+    made = event({**_UNSET, **values, "id": task_id})  # the row the insert stores: the rest is NULL
+    if made is None:
+        return (await conn.execute(_INSERT, {**values, "id": task_id})).mappings().one()
+    # Named apart from the column: a parameter named as a column would set that column of the event too.
+    values["new_task_id"] = task_id
+    values.update({f"event_{column}": value for column, value in made.items()})
+    return (await conn.execute(_insert_with_event(), values)).mappings().one()
+
+
+_NEXT_TASK_ID = select(func.nextval(func.pg_get_serial_sequence("tasks", "id")))
+_UNSET = {column.name: None for column in tasks.c}
+
+_SET_ON_INSERT = (
+    "space_id",
+    "name",
+    "description",
+    "arguments",
+    "state",
+    "queue_time",
+    "last_updated_time",
+    "has_warnings_or_errors",
+    "activities",
+    "output_variables",
+    "log_count",
+)
+
+
+@functools.cache
+def _insert_with_event() -> Any:
+    """PostgreSQL's one-statement insert of a task and its event (see :func:`create_task`)."""
+    event = insert(events).values(
+        {c.name: bindparam(f"event_{c.name}", type_=c.type) for c in events.c if c.name != "id"}
+    )
+    task = insert(tasks).values(
+        id=bindparam("new_task_id", type_=Integer),
+        **{c: bindparam(c, type_=tasks.c[c].type) for c in _SET_ON_INSERT},
+    )
+    return task.returning(*tasks.c).add_cte(event.cte("task_event"))
 
 
 async def get(conn: Conn, task_id: int) -> RowMapping | None:
@@ -316,6 +372,45 @@ async def save_activities(
     else:
         values = {"task_id": task_id, "activities": activities, "process_state": process_state}
         await conn.execute(_SAVE_PROGRESS, values)
+
+
+PlannedRun = tuple[str, ScriptHandle, Mapping[str, Any]]
+"""A script a task is about to run: its activity, its dispatcher handle, the executor's notes."""
+
+
+async def record_runs(
+    conn: Conn,
+    task_id: int,
+    runs: Sequence[PlannedRun],
+    activities: list[dict[str, Any]],
+    process_state: dict[str, Any] | None = None,
+) -> None:
+    """Record the scripts a task is about to run and save its activity tree (with a process run's
+    cursor, when given), before any of them starts.
+
+    One run on PostgreSQL (a step on one target, or the built-in worker) is one statement, the run
+    inserted in a data-modifying CTE of the activities' update, atomic by itself: in autocommit one
+    round trip where a transaction of the two took four, on the path of every script. Several runs keep
+    their order (their ids) only as statements one by one, as on SQLite: call it in a transaction then.
+    """
+    if len(runs) != 1 or not supports_skip_locked(conn):
+        for activity, handle, step in runs:
+            await script_runs_repo.record(conn, task_id, activity, handle, step)
+        await save_activities(conn, task_id, activities, process_state)
+        return
+    values = {f"run_{k}": v for k, v in script_runs_repo.run_values(task_id, *runs[0]).items()}
+    values.update(task_id=task_id, activities=activities)
+    if process_state is not None:
+        values["process_state"] = process_state
+    await conn.execute(_fused_record(process_state is not None), values)
+
+
+@functools.cache
+def _fused_record(process: bool) -> Any:
+    """PostgreSQL's one-statement :func:`record_runs`, built once per shape."""
+    run = {c.name: bindparam(f"run_{c.name}", type_=c.type) for c in script_runs.c if c.name != "id"}
+    statement = _SAVE_PROGRESS if process else _SAVE_ACTIVITIES
+    return statement.add_cte(insert(script_runs).values(run).cte("recorded_run"))
 
 
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
