@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError
 
@@ -164,10 +165,11 @@ async def test_postgresql_records_runs_and_ends_a_task_in_one_statement_each_wit
     assert on_postgres[3]["process_state"] == {"Step": 1}
     assert on_postgres[5] is None and on_postgres[6] == []  # ended once; its script run forgotten
     # The runs and the activities were one statement too (the runs in a CTE of the update).
-    recorded = [s for s in statements_executed if s.startswith("WITH recorded_run AS")]
+    # ... and, as every statement of a task's path, ran straight on asyncpg (announced as hot).
+    recorded = [s for s in statements_executed if s.startswith("hot: WITH recorded_run AS")]
     assert len(recorded) == 1 and "INSERT INTO script_runs" in recorded[0]
     assert [row.text for row in on_postgres[-1]] == ["hello", "x", "last ‘line’", "", "after the end"]
-    finishes = [s for s in statements_executed if s.startswith("WITH stored_lines AS")]
+    finishes = [s for s in statements_executed if s.startswith("hot: WITH stored_lines AS")]
     assert len(finishes) == 2 and "DELETE FROM script_runs" in finishes[0]
 
 
@@ -216,31 +218,69 @@ async def test_a_task_is_queued_with_its_event_or_not_at_all(
         ("third", [f"ServerTasks-{third['id']}"]),
     ]
     if store_kind == "PostgreSQL":
-        assert len([s for s in statements_executed if s.startswith("WITH task_event AS")]) == 3
+        assert len([s for s in statements_executed if s.startswith("hot: WITH task_event AS")]) == 3
 
 
-async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_error(tmp_path: Path) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+@pytest.mark.parametrize("store_kind", ["SQLite", "PostgreSQL"])
+async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_error(
+    tmp_path: Path, postgres: Any, store_kind: str
+) -> None:
+    url = sqlite_url(tmp_path, "x") if store_kind == "SQLite" else postgres.create_database("unique")
+    store = Store(url)
     await store.open()
     handle = ScriptHandle(ScriptKind.BUILT_IN, "ticket-1", BuiltInTarget(), resumable=True)
+    other = ScriptHandle(ScriptKind.BUILT_IN, "ticket-2", BuiltInTarget(), resumable=True)
     try:
         async with store.transaction() as conn:
             task = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             await script_runs_repo.record(conn, int(task["id"]), "A", handle)
         with pytest.raises(IntegrityError) as raised:
             async with store.transaction() as conn:
-                await script_runs_repo.record(conn, int(task["id"]), "B", handle)
+                await script_runs_repo.record(conn, int(task["id"]), "B", other)
+                await script_runs_repo.record(conn, int(task["id"]), "C", handle)
         assert is_unique_violation(raised.value)
+        assert "ticket-1" not in str(raised.value)  # the refused row's values stay out of the message
         async with store.transaction() as conn:  # the failed transaction was rolled back, nothing half-done
             assert [run.activity for run in await script_runs_repo.for_task(conn, int(task["id"]))] == ["A"]
     finally:
         await store.close()
 
 
-async def test_a_hot_statement_missing_a_parameter_is_refused_as_sqlalchemy_refuses_it(
-    tmp_path: Path,
+async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_out_again(
+    postgres: Any,
 ) -> None:
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    """The server ending a pooled connection fails the statement that finds it out, as through
+    SQLAlchemy, and the pool drops that connection: the next statement gets a working one."""
+    url = postgres.create_database("lost")
+    store = Store(url)
+    await store.open()
+    try:
+        async with store.single() as conn:
+            created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
+            backend = (await conn.execute(select(func.pg_backend_pid()))).scalar_one()
+        admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await admin.execute("SELECT pg_terminate_backend($1)", backend)
+        finally:
+            await admin.close()
+        with pytest.raises(DBAPIError) as raised:
+            async with store.single() as conn:
+                await tasks_repo.get(conn, int(created["id"]))
+        assert raised.value.connection_invalidated
+        async with store.single() as conn:
+            again = await tasks_repo.get(conn, int(created["id"]))
+        assert again is not None and again["description"] == "t"
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("store_kind", ["SQLite", "PostgreSQL"])
+async def test_a_hot_statement_missing_a_parameter_is_refused_as_sqlalchemy_refuses_it(
+    tmp_path: Path, postgres: Any, store_kind: str
+) -> None:
+    store = Store(
+        sqlite_url(tmp_path, "x") if store_kind == "SQLite" else postgres.create_database("missing")
+    )
     await store.open()
     try:
         with pytest.raises(InvalidRequestError, match="task_id"):

@@ -1,6 +1,7 @@
 """One connection type for repositories, whichever database is underneath.
 
-PostgreSQL goes through SQLAlchemy's ``AsyncConnection`` (asyncpg). SQLite goes through
+PostgreSQL goes through SQLAlchemy's ``AsyncConnection`` (asyncpg), wrapped in
+:class:`PostgresConnection` for the hot statements (store/hot.py). SQLite goes through
 :class:`InlineConnection`: the embedded database is a local file owned by this process, its statements
 take microseconds, and running them inline on the event loop is several times faster than aiosqlite's
 hop to a worker thread for every statement (measured in bench/adhoc.py). Both answer
@@ -17,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from argonaut.store import hot
 
+AnyResult = CursorResult[*tuple[Any, ...]]
+
 
 class InlineConnection:
     """A synchronous SQLAlchemy connection presented with the async ``execute`` repositories call."""
@@ -26,7 +29,7 @@ class InlineConnection:
         self.dialect = sync.dialect
         self._raw = raw
 
-    async def execute(self, statement: Any, parameters: Any = None) -> CursorResult[Any]:
+    async def execute(self, statement: Any, parameters: Any = None) -> AnyResult:
         if hot.is_hot(statement):
             result = hot.run(self.sync_connection, self._raw, statement, parameters)
             if result is not None:
@@ -35,4 +38,20 @@ class InlineConnection:
         return self.sync_connection.execute(statement, parameters)
 
 
-Conn = AsyncConnection | InlineConnection
+class PostgresConnection:
+    """SQLAlchemy's ``AsyncConnection``, but hot statements run straight on asyncpg (store/hot.py)."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.connection = conn
+        self.dialect = conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> AnyResult:
+        if hot.is_hot(statement):
+            result = await hot.run_postgres(self.connection, statement, parameters)
+            if result is not None:
+                return result  # type: ignore[return-value]
+        answer: AnyResult = await self.connection.execute(statement, parameters)
+        return answer
+
+
+Conn = PostgresConnection | InlineConnection

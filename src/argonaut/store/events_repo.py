@@ -19,7 +19,7 @@ from argonaut.store.timeutil import utcnow
 
 # Built once: an insert built per call with .values() made SQLAlchemy walk its literals for a cache key on
 # every request that writes an event (every POST /tasks does).
-_INSERT = hot(insert(events))  # and on SQLite it skips SQLAlchemy's per-execution work (store/hot.py)
+_INSERT = hot(insert(events))  # and it skips SQLAlchemy's per-execution work (store/hot.py)
 
 
 async def insert_event(

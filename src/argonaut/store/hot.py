@@ -1,20 +1,24 @@
-"""The statements every task runs, run on SQLite without SQLAlchemy's per-execution work.
+"""The statements every task runs, run without SQLAlchemy's per-execution work.
 
-SQLAlchemy spends 45–80 µs of Python on each execution of even a prebuilt statement (an execution
-context, parameter and result processing set up afresh), where sqlite3 itself takes 4–5 µs. A task
-runs about nine statements, and that work was the largest single cost of a task: 17% of the server's
-time under a burst of ad-hoc scripts (cProfile, issue 13).
+SQLAlchemy spends 45–80 µs of Python on each execution of even a prebuilt statement on SQLite (an
+execution context, parameter and result processing set up afresh), where sqlite3 itself takes 4–5 µs;
+on PostgreSQL, with its async adaptation on top, 200–300 µs where asyncpg's prepared statement takes
+about 100. A task runs about nine statements, and that work was the largest single cost of a task: 17%
+of the server's time under a burst of ad-hoc scripts on SQLite (cProfile, issue 13).
 
-A statement marked with :func:`hot` is compiled once per set of parameter names into its SQL, the
-order its parameters go in, and the type processors of its parameters and result columns, all taken
-from SQLAlchemy, so values are written and read exactly as through SQLAlchemy. The inline connection
-then runs it straight on the sqlite3 connection, inside the same transaction. PostgreSQL runs the same
-statement object through SQLAlchemy, unchanged. A statement this cannot plan (Python-side column
-defaults, parameters expanded at execution) goes through SQLAlchemy on SQLite too.
+A statement marked with :func:`hot` is compiled once per database and set of parameter names into its
+SQL, the order its parameters go in, and the type processors of its parameters and result columns, all
+taken from SQLAlchemy, so values are written and read exactly as through SQLAlchemy. The connection
+then runs it straight on the driver's connection, inside the same transaction: sqlite3's, or asyncpg's
+through SQLAlchemy's adaptation of it (its prepared-statement cache, its lock and its lazily begun
+transaction), so that SQLAlchemy's own statements and commit see one connection. A statement this
+cannot plan (Python-side column defaults, parameters expanded at execution, many parameter sets on
+PostgreSQL) goes through SQLAlchemy.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
@@ -23,13 +27,17 @@ from keyword import iskeyword
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError, InvalidRequestError
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 S = TypeVar("S")
 Processor = Callable[[Any], Any] | None
 
 _HOT: dict[int, Any] = {}  # id(statement) -> statement (held, so the id stays its own)
-_PLANS: dict[tuple[int, tuple[str, ...]], _Plan | None] = {}
+_PLANS: dict[tuple[int, tuple[str, ...], str], _Plan | None] = {}  # (statement, names, dialect)
+_ROWCOUNT = re.compile(
+    r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)"
+)  # asyncpg's status, as SQLAlchemy reads it
 
 
 def hot(statement: S) -> S:
@@ -99,22 +107,26 @@ def _plan(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | No
     return _Plan(compiled.string, names, defaults, binds, row, results, converts, required)
 
 
+def _plan_for(statement: Any, keys: tuple[str, ...], dialect: Dialect) -> _Plan | None:
+    key = (id(statement), keys, dialect.name)
+    try:
+        return _PLANS[key]
+    except KeyError:
+        plan = _PLANS[key] = _plan(statement, keys, dialect)
+        return plan
+
+
 def run(sync: Connection, raw: sqlite3.Connection, statement: Any, parameters: Any) -> HotResult | None:
-    """Run a hot statement with a dict of parameters or a list of them (executemany); None when it
-    cannot be planned, and the caller runs it through SQLAlchemy.
+    """Run a hot statement on SQLite with a dict of parameters or a list of them (executemany); None
+    when it cannot be planned, and the caller runs it through SQLAlchemy.
 
     Listeners of SQLAlchemy's ``before_cursor_execute`` still hear of it (with no cursor and no
     execution context), so what counts or traces statements counts these too."""
-    dialect = sync.dialect
     many: list[Mapping[str, Any]] | None = list(parameters) if isinstance(parameters, list | tuple) else None
     if many is not None and not many:
         return None
     first: Mapping[str, Any] = many[0] if many else (parameters or {})
-    key = (id(statement), tuple(first))
-    try:
-        plan = _PLANS[key]
-    except KeyError:
-        plan = _PLANS[key] = _plan(statement, key[1], dialect)
+    plan = _plan_for(statement, tuple(first), sync.dialect)
     if plan is None:
         return None
     if sync.dispatch.before_cursor_execute:
@@ -129,6 +141,64 @@ def run(sync: Connection, raw: sqlite3.Connection, statement: Any, parameters: A
     except sqlite3.Error as exc:
         # Without the parameters: a refused row's values (a script's arguments, say) stay out of logs.
         raise DBAPIError.instance(plan.sql, parameters, exc, sqlite3.Error, hide_parameters=True) from exc
+
+
+async def run_postgres(conn: AsyncConnection, statement: Any, parameters: Any) -> HotResult | None:
+    """Run a hot statement on PostgreSQL with a dict of parameters; None when it cannot be planned (or is
+    given many parameter sets), and the caller runs it through SQLAlchemy.
+
+    Errors come out as SQLAlchemy raises them (``IntegrityError`` for a refused row, the connection
+    invalidated when the server is gone, so the pool does not hand it out again)."""
+    if isinstance(parameters, list | tuple):
+        return None
+    sync = conn.sync_connection
+    assert sync is not None
+    dialect = sync.dialect
+    given: Mapping[str, Any] = parameters or {}
+    plan = _plan_for(statement, tuple(given), dialect)
+    adapter: Any = sync.connection.dbapi_connection
+    if plan is None or not hasattr(adapter, "_prepare"):
+        return None
+    if sync.dispatch.before_cursor_execute:
+        sync.dispatch.before_cursor_execute(sync, None, plan.sql, parameters, None, False)
+    values = plan.parameters(given)
+    try:
+        async with adapter._execute_mutex:
+            if adapter._transaction is None:
+                await adapter._start_transaction()  # none in autocommit; BEGIN inside a transaction
+            prepared, _ = await adapter._prepare(plan.sql, dialect._invalidate_schema_cache_asof)  # type: ignore[attr-defined]
+            fetched = await prepared.fetch(*values)
+            status = prepared.get_statusmsg()
+    except Exception as error:
+        raise await _translated(conn, adapter, plan.sql, parameters, error) from error
+    found = _ROWCOUNT.match(status or "")
+    rows = plan.rows(fetched) if plan.row is not None else []
+    return HotResult(rows, plan.row, int(found.group(1)) if found else -1)
+
+
+async def _translated(
+    conn: AsyncConnection, adapter: Any, sql: str, parameters: Any, error: Exception
+) -> StatementError:
+    """The error SQLAlchemy would raise for ``error``: a ``DBAPIError`` subclass for the database's own."""
+    dialect = conn.dialect
+    try:
+        adapter._handle_exception(error)  # raises asyncpg's error as the DB-API error SQLAlchemy wraps
+    except Exception as raised:
+        error = raised
+    gone = dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
+    if gone:
+        await conn.invalidate()
+    # Without the parameters: a refused row's values (a script's arguments, say) stay out of logs.
+    translated = DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        dialect=dialect,
+        connection_invalidated=gone,
+    )
+    return translated
 
 
 class HotResult:

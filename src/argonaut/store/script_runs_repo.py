@@ -21,7 +21,7 @@ from argonaut.store.hot import hot
 from argonaut.store.tables import script_runs, task_log
 from argonaut.store.timeutil import utcnow
 
-# Each runs for every script: on SQLite they skip SQLAlchemy's per-execution work (store/hot.py).
+# Each runs for every script, so they skip SQLAlchemy's per-execution work (store/hot.py).
 _RECORD = hot(insert(script_runs))
 # Also a CTE of tasks_repo.finish on PostgreSQL.
 FORGET_TASK = hot(delete(script_runs).where(script_runs.c.task_id == bindparam("task_id")))

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from sqlalchemy.engine import Connection, make_url
 
 from argonaut.store.checkpoints import JOURNAL_SIZE_LIMIT, WalCheckpointer
-from argonaut.store.connection import Conn, InlineConnection
+from argonaut.store.connection import Conn, InlineConnection, PostgresConnection
 from argonaut.store.database import create_postgres_engine, create_sqlite_engine, is_sqlite
 from argonaut.store.migrations.runner import upgrade_to_head
 
@@ -80,7 +80,7 @@ class Store:
         else:
             assert self._postgres is not None
             async with self._postgres.begin() as conn:
-                yield conn
+                yield PostgresConnection(conn)
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[Conn]:
@@ -94,4 +94,4 @@ class Store:
         else:
             assert self._postgres is not None
             async with self._postgres.connect() as conn:
-                yield await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield PostgresConnection(await conn.execution_options(isolation_level="AUTOCOMMIT"))

@@ -42,7 +42,7 @@ from argonaut.store.timeutil import utcnow
 
 # Statements on every task's path are built once: building and cache-keying a SQLAlchemy statement
 # costs more than SQLite takes to run it.
-# hot(): each runs for every task, so on SQLite it skips SQLAlchemy's per-execution work (store/hot.py).
+# hot(): each runs for every task, so it skips SQLAlchemy's per-execution work (store/hot.py).
 _INSERT = hot(insert(tasks).returning(*tasks.c))
 _GET = hot(select(tasks).where(tasks.c.id == bindparam("task_id")))
 _LOGS_SINCE = (
@@ -119,7 +119,7 @@ def _claim_statement(skip_locked: bool) -> Any:
     return claim.returning(*tasks.c)
 
 
-_CLAIM = {False: hot(_claim_statement(False)), True: _claim_statement(True)}
+_CLAIM = {False: hot(_claim_statement(False)), True: hot(_claim_statement(True))}
 
 
 class LogRow(NamedTuple):
@@ -181,7 +181,7 @@ async def create_task(
     return (await conn.execute(_insert_with_event(), values)).mappings().one()
 
 
-_NEXT_TASK_ID = select(func.nextval(func.pg_get_serial_sequence("tasks", "id")))
+_NEXT_TASK_ID = hot(select(func.nextval(func.pg_get_serial_sequence("tasks", "id"))))
 _UNSET = {column.name: None for column in tasks.c}
 
 _SET_ON_INSERT = (
@@ -209,7 +209,7 @@ def _insert_with_event() -> Any:
         id=bindparam("new_task_id", type_=Integer),
         **{c: bindparam(c, type_=tasks.c[c].type) for c in _SET_ON_INSERT},
     )
-    return task.returning(*tasks.c).add_cte(event.cte("task_event"))
+    return hot(task.returning(*tasks.c).add_cte(event.cte("task_event")))
 
 
 async def get(conn: Conn, task_id: int) -> RowMapping | None:
@@ -410,7 +410,7 @@ def _fused_record(process: bool) -> Any:
     """PostgreSQL's one-statement :func:`record_runs`, built once per shape."""
     run = {c.name: bindparam(f"run_{c.name}", type_=c.type) for c in script_runs.c if c.name != "id"}
     statement = _SAVE_PROGRESS if process else _SAVE_ACTIVITIES
-    return statement.add_cte(insert(script_runs).values(run).cte("recorded_run"))
+    return hot(statement.add_cte(insert(script_runs).values(run).cte("recorded_run")))
 
 
 async def read_logs(conn: Conn, task_id: int, since: int = 0) -> list[LogRow]:
@@ -592,7 +592,7 @@ def _fused_finish(lines: bool, leases: bool, scripts: bool, process: bool) -> An
         statement = statement.add_cte(leases_repo.RELEASE_TASK.cte("released_leases"))
     if scripts:
         statement = statement.add_cte(script_runs_repo.FORGET_TASK.cte("forgotten_runs"))
-    return statement
+    return hot(statement)
 
 
 async def orphaned(conn: Conn, nodes: Sequence[str] | None) -> Sequence[RowMapping]:
