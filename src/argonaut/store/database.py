@@ -17,14 +17,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Integer, bindparam, event, func, select
 from sqlalchemy import create_engine as create_sync_engine
-from sqlalchemy import event, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
 from argonaut.store.connection import Conn
+from argonaut.store.hot import hot
 
 
 def is_sqlite(url: str) -> bool:
@@ -81,4 +82,10 @@ async def take_turns(conn: Conn, lock_class: int, space_id: int) -> None:
     transactions already take turns.
     """
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:c, :s)"), {"c": lock_class, "s": space_id})
+        await conn.execute(_TAKE_TURN, {"c": lock_class, "s": space_id})
+
+
+# Built once and hot (store/hot.py): every step that leases on PostgreSQL waits its turn with it.
+_TAKE_TURN = hot(
+    select(func.pg_advisory_xact_lock(bindparam("c", type_=Integer), bindparam("s", type_=Integer)))
+)
