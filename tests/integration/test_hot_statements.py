@@ -274,6 +274,36 @@ async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_
         await store.close()
 
 
+async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_not_every_call(
+    postgres: Any,
+) -> None:
+    """Another node's migration can change a column a prepared statement reads: that statement fails
+    once, as through SQLAlchemy, and is prepared afresh for the next call."""
+    url = postgres.create_database("schema")
+    store = Store(url)
+    await store.open()
+    try:
+        async with store.single() as conn:
+            created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
+            await tasks_repo.get(conn, int(created["id"]))
+        admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+        try:
+            await admin.execute("ALTER TABLE tasks ALTER COLUMN error_message TYPE varchar(5000)")
+        finally:
+            await admin.close()
+        outcomes = []
+        for _ in range(3):
+            try:
+                async with store.single() as conn:
+                    outcomes.append((await tasks_repo.get(conn, int(created["id"])) or {}).get("description"))
+            except DBAPIError as exc:
+                outcomes.append(type(exc).__name__)
+    finally:
+        await store.close()
+    assert outcomes[-2:] == ["t", "t"], outcomes
+    assert len([o for o in outcomes if o != "t"]) <= 1, outcomes
+
+
 @pytest.mark.parametrize("store_kind", ["SQLite", "PostgreSQL"])
 async def test_a_hot_statement_missing_a_parameter_is_refused_as_sqlalchemy_refuses_it(
     tmp_path: Path, postgres: Any, store_kind: str

@@ -35,6 +35,7 @@ Processor = Callable[[Any], Any] | None
 
 _HOT: dict[int, Any] = {}  # id(statement) -> statement (held, so the id stays its own)
 _PLANS: dict[tuple[int, tuple[str, ...], str], _Plan | None] = {}  # (statement, names, dialect)
+_STALE_PLANS = ("InvalidCachedStatementError", "InternalServerError")  # as SQLAlchemy's execution treats them
 _ROWCOUNT = re.compile(
     r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)"
 )  # asyncpg's status, as SQLAlchemy reads it
@@ -185,6 +186,9 @@ async def _translated(
         adapter._handle_exception(error)  # raises asyncpg's error as the DB-API error SQLAlchemy wraps
     except Exception as raised:
         error = raised
+    stale = tuple(getattr(dialect.loaded_dbapi, name) for name in _STALE_PLANS)
+    if isinstance(error, stale):  # the schema changed under a prepared statement: prepare afresh next
+        dialect._invalidate_schema_cache()  # type: ignore[attr-defined]
     gone = dialect.is_disconnect(error, adapter, None)  # type: ignore[arg-type]
     if gone:
         await conn.invalidate()
