@@ -147,6 +147,15 @@ async def test_hot_statements_answer_as_sqlalchemy_does(
     assert sum(1 for s in statements_executed if s.startswith("hot: UPDATE tasks SET state")) == 3
 
 
+async def as_admin(url: str, sql: str, *args: Any) -> None:
+    """Run ``sql`` on the database of ``url`` over a connection of its own, as another node would."""
+    admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await admin.execute(sql, *args)
+    finally:
+        await admin.close()
+
+
 def sqlite_url(folder: Path, name: str) -> str:
     return f"sqlite+aiosqlite:///{folder / name}.db"
 
@@ -187,7 +196,7 @@ async def test_a_task_is_queued_with_its_event_or_not_at_all(
         def make(row: Any) -> dict[str, Any]:
             names = [f"ServerTasks-{row['id']}"]
             return events_repo.event_values(
-                None, category, row["description"], user_id=None, username="u", related_document_ids=names
+                category, row["description"], username="u", related_document_ids=names
             )
 
         return make
@@ -258,11 +267,7 @@ async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_
         async with store.single() as conn:
             created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             backend = (await conn.execute(select(func.pg_backend_pid()))).scalar_one()
-        admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await admin.execute("SELECT pg_terminate_backend($1)", backend)
-        finally:
-            await admin.close()
+        await as_admin(url, "SELECT pg_terminate_backend($1)", backend)
         with pytest.raises(DBAPIError) as raised:
             async with store.single() as conn:
                 await tasks_repo.get(conn, int(created["id"]))
@@ -286,11 +291,7 @@ async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_
         async with store.single() as conn:
             created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             await tasks_repo.get(conn, int(created["id"]))
-        admin = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
-        try:
-            await admin.execute("ALTER TABLE tasks ALTER COLUMN error_message TYPE varchar(5000)")
-        finally:
-            await admin.close()
+        await as_admin(url, "ALTER TABLE tasks ALTER COLUMN error_message TYPE varchar(5000)")
         outcomes = []
         for _ in range(3):
             try:

@@ -8,12 +8,13 @@ they changed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Unpack
 
 from argonaut.store import events_repo
 from argonaut.store.connection import Conn
+from argonaut.store.events_repo import EventFields
 from argonaut.store.timeutil import utcnow
 
 # Set by the API's audit middleware around each request it audits: the categories the request's own code
@@ -21,31 +22,10 @@ from argonaut.store.timeutil import utcnow
 written_by_request: ContextVar[list[str] | None] = ContextVar("written_by_request", default=None)
 
 
-async def record(
-    conn: Conn,
-    category: str,
-    message: str,
-    *,
-    space_id: int | None = None,
-    user_id: int | None = None,
-    username: str | None = None,
-    ip_address: str | None = None,
-    related_document_ids: Sequence[str] = (),
-    change_details: Mapping[str, Any] | None = None,
-) -> None:
+async def record(conn: Conn, category: str, message: str, **fields: Unpack[EventFields]) -> None:
     """Write one event (``Category`` as the described system names them: Created, Modified, Deleted,
     LoginSucceeded, LoginFailed, TaskQueued, TaskCanceled, …)."""
-    values = prepare(
-        category,
-        message,
-        space_id=space_id,
-        user_id=user_id,
-        username=username,
-        ip_address=ip_address,
-        related_document_ids=related_document_ids,
-        change_details=change_details,
-    )
-    await write(conn, values)
+    await write(conn, prepare(category, message, **fields))
 
 
 async def write(conn: Conn, values: Mapping[str, Any]) -> None:
@@ -53,32 +33,13 @@ async def write(conn: Conn, values: Mapping[str, Any]) -> None:
     await events_repo.write(conn, values)
 
 
-def prepare(
-    category: str,
-    message: str,
-    *,
-    space_id: int | None = None,
-    user_id: int | None = None,
-    username: str | None = None,
-    ip_address: str | None = None,
-    related_document_ids: Sequence[str] = (),
-    change_details: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
+def prepare(category: str, message: str, **fields: Unpack[EventFields]) -> dict[str, Any]:
     """The row of an event that the caller writes itself, in the statement of its change (a task's
     queuing); counted as written by the request, as :func:`record` counts what it writes."""
     written = written_by_request.get()
     if written is not None:
         written.append(category)
-    return events_repo.event_values(
-        space_id,
-        category,
-        message,
-        user_id=user_id,
-        username=username,
-        ip_address=ip_address,
-        related_document_ids=related_document_ids,
-        change_details=change_details,
-    )
+    return events_repo.event_values(category, message, **fields)
 
 
 async def purge_older_than(conn: Conn, days: float, now: dt.datetime | None = None) -> int:

@@ -14,9 +14,10 @@ from argonaut.store.timeutil import as_utc
 
 async def record(conn: Conn, space_id: int, machine_id: str, category: str, message: str) -> None:
     """One health change of ``machine_id`` (``Workers-3``, ``Machines-4``), by the system, not a user."""
-    await events_repo.insert_event(
-        conn, space_id, category, message, user_id=None, username="system", related_document_ids=[machine_id]
+    values = events_repo.event_values(
+        category, message, space_id=space_id, username="system", related_document_ids=[machine_id]
     )
+    await events_repo.write(conn, values)
 
 
 async def history(conn: Conn, space_id: int, machine_id: str, take: int = 50) -> list[dict[str, Any]]:

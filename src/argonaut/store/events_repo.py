@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from sqlalchemy import Text, cast, delete, func, insert, or_, select
 from sqlalchemy.engine import RowMapping
@@ -22,59 +22,37 @@ from argonaut.store.timeutil import utcnow
 _INSERT = hot(insert(events))  # and it skips SQLAlchemy's per-execution work (store/hot.py)
 
 
-async def insert_event(
-    conn: Conn,
-    space_id: int | None,
-    category: str,
-    message: str,
-    *,
-    user_id: int | None,
-    username: str | None,
-    ip_address: str | None = None,
-    related_document_ids: Sequence[str] = (),
-    change_details: Mapping[str, Any] | None = None,
-) -> None:
-    values = event_values(
-        space_id,
-        category,
-        message,
-        user_id=user_id,
-        username=username,
-        ip_address=ip_address,
-        related_document_ids=related_document_ids,
-        change_details=change_details,
-    )
-    await write(conn, values)
+class EventFields(TypedDict, total=False):
+    """What an event says besides its category and message (each None or empty when not given)."""
+
+    space_id: int | None
+    user_id: int | None
+    username: str | None
+    ip_address: str | None
+    related_document_ids: Sequence[str]
+    change_details: Mapping[str, Any] | None
+
+
+def event_values(category: str, message: str, **fields: Unpack[EventFields]) -> dict[str, Any]:
+    """The row of one event, for :func:`write` (or a statement that writes it with its change, as
+    ``tasks_repo.create_task`` does)."""
+    details = fields.get("change_details")
+    return {
+        "space_id": fields.get("space_id"),
+        "category": category,
+        "message": message,
+        "occurred": utcnow(),
+        "user_id": fields.get("user_id"),
+        "username": fields.get("username"),
+        "ip_address": fields.get("ip_address"),
+        "related_document_ids": list(fields.get("related_document_ids", ())),
+        "change_details": dict(details) if details is not None else None,
+    }
 
 
 async def write(conn: Conn, values: Mapping[str, Any]) -> None:
     """Write an event row made by :func:`event_values`."""
     await conn.execute(_INSERT, values)
-
-
-def event_values(
-    space_id: int | None,
-    category: str,
-    message: str,
-    *,
-    user_id: int | None,
-    username: str | None,
-    ip_address: str | None = None,
-    related_document_ids: Sequence[str] = (),
-    change_details: Mapping[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The row of one event (also written by ``tasks_repo.create_task`` with the task it is about)."""
-    return {
-        "space_id": space_id,
-        "category": category,
-        "message": message,
-        "occurred": utcnow(),
-        "user_id": user_id,
-        "username": username,
-        "ip_address": ip_address,
-        "related_document_ids": list(related_document_ids),
-        "change_details": dict(change_details) if change_details is not None else None,
-    }
 
 
 async def get(conn: Conn, event_id: int) -> RowMapping | None:
