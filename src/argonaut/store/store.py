@@ -20,6 +20,7 @@ class Store:
         self.is_sqlite = is_sqlite(url)
         self._sqlite = create_sqlite_engine(url) if self.is_sqlite else None
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
+        self._autocommit = None if self.is_sqlite else create_postgres_engine(url, autocommit=True)
         self._lock = asyncio.Lock()
         self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
         self._checkpoints: WalCheckpointer | None = None
@@ -45,6 +46,8 @@ class Store:
             self._checkpoints = None
         if self._postgres is not None:
             await self._postgres.dispose()
+        if self._autocommit is not None:
+            await self._autocommit.dispose()
 
     def _connect_held(self) -> Connection:
         """The node's one SQLite connection: opening one per transaction costs more than the statements
@@ -86,12 +89,13 @@ class Store:
     async def single(self) -> AsyncIterator[Conn]:
         """A connection for one statement that needs no transaction around it (a read, or one atomic
         write): on PostgreSQL it runs in autocommit, saving the BEGIN and COMMIT round trips that a
-        transaction costs (two of the three a one-statement transaction takes). On SQLite, a transaction.
+        transaction costs (two of the three a one-statement transaction takes), from a pool of its own
+        (see ``create_postgres_engine``). On SQLite, a transaction.
         """
         if self._sqlite is not None:
             async with self.transaction() as conn:
                 yield conn
         else:
-            assert self._postgres is not None
-            async with self._postgres.connect() as conn:
-                yield PostgresConnection(await conn.execution_options(isolation_level="AUTOCOMMIT"))
+            assert self._autocommit is not None
+            async with self._autocommit.connect() as conn:
+                yield PostgresConnection(conn)
