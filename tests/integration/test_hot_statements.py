@@ -3,8 +3,9 @@ answer, store and fail exactly as through SQLAlchemy."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,14 +38,23 @@ def statements_executed() -> Iterator[list[str]]:
     event.remove(Engine, "before_cursor_execute", record)
 
 
+@contextlib.asynccontextmanager
+async def opened(url: str) -> AsyncIterator[Store]:
+    """A store on ``url``, opened (its schema made current) and closed again."""
+    store = Store(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def a_task_lifetime(url: str, executed: list[str]) -> tuple[list[Any], int]:
     """What the repositories answer over one task's life, from queuing to completion, and how many
     statements went through SQLAlchemy meanwhile."""
-    store = Store(url)
-    await store.open()
     answers: list[Any] = []
     before = len([s for s in executed if not s.startswith("hot: ")])
-    try:
+    async with opened(url) as store:
         async with store.transaction() as conn:
             created = await tasks_repo.create_task(
                 conn,
@@ -109,8 +119,6 @@ async def a_task_lifetime(url: str, executed: list[str]) -> tuple[list[Any], int
             answers.append(dict(await tasks_repo.get(conn, task_id) or {}))
             answers.append(await tasks_repo.read_logs(conn, task_id))
         through_sqlalchemy = len([s for s in executed if not s.startswith("hot: ")]) - before
-    finally:
-        await store.close()
     return answers, through_sqlalchemy
 
 
@@ -189,8 +197,6 @@ async def test_a_task_is_queued_with_its_event_or_not_at_all(
     """Queuing with an event writes both (on PostgreSQL in one statement, the event made before the
     insert from the id drawn first), and an event the store refuses leaves no task behind."""
     url = sqlite_url(tmp_path, "q") if store_kind == "SQLite" else postgres.create_database("queue")
-    store = Store(url)
-    await store.open()
 
     def queued_event(category: str | None) -> Any:
         def make(row: Any) -> dict[str, Any]:
@@ -201,7 +207,7 @@ async def test_a_task_is_queued_with_its_event_or_not_at_all(
 
         return make
 
-    try:
+    async with opened(url) as store:
         async with store.single() as conn:
             first = await tasks_repo.create_task(
                 conn, None, "AdHocScript", "first", {"a": [1]}, queued_event("TaskQueued")
@@ -218,8 +224,6 @@ async def test_a_task_is_queued_with_its_event_or_not_at_all(
             stored_events = (
                 await conn.execute(select(events.c.message, events.c.related_document_ids))
             ).all()
-    finally:
-        await store.close()
     assert first["arguments"] == {"a": [1]} and first["state"] == "Queued" and first["start_time"] is None
     assert [description for _, description in stored_tasks] == ["first", "third"]
     assert [tuple(e) for e in stored_events] == [
@@ -235,11 +239,9 @@ async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_er
     tmp_path: Path, postgres: Any, store_kind: str
 ) -> None:
     url = sqlite_url(tmp_path, "x") if store_kind == "SQLite" else postgres.create_database("unique")
-    store = Store(url)
-    await store.open()
     handle = ScriptHandle(ScriptKind.BUILT_IN, "ticket-1", BuiltInTarget(), resumable=True)
     other = ScriptHandle(ScriptKind.BUILT_IN, "ticket-2", BuiltInTarget(), resumable=True)
-    try:
+    async with opened(url) as store:
         async with store.transaction() as conn:
             task = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             await script_runs_repo.record(conn, int(task["id"]), "A", handle)
@@ -251,8 +253,6 @@ async def test_a_unique_violation_on_a_hot_statement_is_sqlalchemys_integrity_er
         assert "ticket-1" not in str(raised.value)  # the refused row's values stay out of the message
         async with store.transaction() as conn:  # the failed transaction was rolled back, nothing half-done
             assert [run.activity for run in await script_runs_repo.for_task(conn, int(task["id"]))] == ["A"]
-    finally:
-        await store.close()
 
 
 async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_out_again(
@@ -261,9 +261,7 @@ async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_
     """The server ending a pooled connection fails the statement that finds it out, as through
     SQLAlchemy, and the pool drops that connection: the next statement gets a working one."""
     url = postgres.create_database("lost")
-    store = Store(url)
-    await store.open()
-    try:
+    async with opened(url) as store:
         async with store.single() as conn:
             created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             backend = (await conn.execute(select(func.pg_backend_pid()))).scalar_one()
@@ -275,8 +273,6 @@ async def test_a_postgresql_connection_lost_under_a_hot_statement_is_not_handed_
         async with store.single() as conn:
             again = await tasks_repo.get(conn, int(created["id"]))
         assert again is not None and again["description"] == "t"
-    finally:
-        await store.close()
 
 
 async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_not_every_call(
@@ -285,9 +281,7 @@ async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_
     """Another node's migration can change a column a prepared statement reads: that statement fails
     once, as through SQLAlchemy, and is prepared afresh for the next call."""
     url = postgres.create_database("schema")
-    store = Store(url)
-    await store.open()
-    try:
+    async with opened(url) as store:
         async with store.single() as conn:
             created = await tasks_repo.create_task(conn, None, "AdHocScript", "t", {})
             await tasks_repo.get(conn, int(created["id"]))
@@ -299,8 +293,6 @@ async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_
                     outcomes.append((await tasks_repo.get(conn, int(created["id"])) or {}).get("description"))
             except DBAPIError as exc:
                 outcomes.append(type(exc).__name__)
-    finally:
-        await store.close()
     assert outcomes[-2:] == ["t", "t"], outcomes
     assert len([o for o in outcomes if o != "t"]) <= 1, outcomes
 
@@ -309,13 +301,8 @@ async def test_a_schema_change_under_a_prepared_hot_statement_costs_one_failure_
 async def test_a_hot_statement_missing_a_parameter_is_refused_as_sqlalchemy_refuses_it(
     tmp_path: Path, postgres: Any, store_kind: str
 ) -> None:
-    store = Store(
-        sqlite_url(tmp_path, "x") if store_kind == "SQLite" else postgres.create_database("missing")
-    )
-    await store.open()
-    try:
+    url = sqlite_url(tmp_path, "x") if store_kind == "SQLite" else postgres.create_database("missing")
+    async with opened(url) as store:
         with pytest.raises(InvalidRequestError, match="task_id"):
             async with store.transaction() as conn:
                 await conn.execute(tasks_repo._GET, {})
-    finally:
-        await store.close()

@@ -71,8 +71,14 @@ def is_unique_violation(exc: IntegrityError) -> bool:
     return getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_UNIQUE"
 
 
-def supports_skip_locked(conn: Conn) -> bool:
+def is_postgresql(conn: Conn) -> bool:
+    """PostgreSQL: it fuses a task's writes into one statement (data-modifying CTEs), where SQLite runs
+    them one by one in a transaction."""
     return conn.dialect.name == "postgresql"
+
+
+def supports_skip_locked(conn: Conn) -> bool:
+    return is_postgresql(conn)
 
 
 # Advisory lock classes (the first key of pg_advisory_xact_lock(int, int)); the second key is a space.

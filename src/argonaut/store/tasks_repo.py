@@ -35,7 +35,7 @@ from argonaut.domain.tasks import TaskState, transition
 from argonaut.store import events_repo, leases_repo, script_runs_repo
 from argonaut.store.common import paged
 from argonaut.store.connection import Conn
-from argonaut.store.database import supports_skip_locked
+from argonaut.store.database import is_postgresql, supports_skip_locked
 from argonaut.store.hot import hot
 from argonaut.store.tables import deployments, events, runbook_runs, script_runs, task_log, tasks
 from argonaut.store.timeutil import utcnow
@@ -166,7 +166,7 @@ async def create_task(
         "output_variables": [],
         "log_count": 0,
     }
-    if event is None or not supports_skip_locked(conn):
+    if event is None or not is_postgresql(conn):
         row = (await conn.execute(_INSERT, values)).mappings().one()
         if event is not None and (made := event(row)) is not None:
             await events_repo.write(conn, made)
@@ -393,7 +393,7 @@ async def record_runs(
     round trip where a transaction of the two took four, on the path of every script. Several runs keep
     their order (their ids) only as statements one by one, as on SQLite: call it in a transaction then.
     """
-    if len(runs) != 1 or not supports_skip_locked(conn):
+    if len(runs) != 1 or not is_postgresql(conn):
         for activity, handle, step in runs:
             await script_runs_repo.record(conn, task_id, activity, handle, step)
         await save_activities(conn, task_id, activities, process_state)
@@ -529,8 +529,8 @@ async def finish(
     log_count: int,
     process_state: dict[str, Any] | None = None,
 ) -> RowMapping | None:
-    """A task's last lines, the end of its leases and script runs, and its final state (:func:`complete`),
-    all at once; answers the stored row.
+    """A task's last lines, the end of its leases and script runs, and its final state with everything
+    shown with it, all at once; answers the stored row.
 
     On PostgreSQL in one statement (the lines, leases and runs in data-modifying CTEs) that runs in
     autocommit: one round trip where a transaction of five statements took seven, a quarter of what a
@@ -551,7 +551,7 @@ async def finish(
     }
     if process_state is not None:
         values["process_state"] = process_state
-    if not supports_skip_locked(conn):
+    if not is_postgresql(conn):
         await append_logs(conn, task_id, rows, count_too=False)
         if release_leases:
             await leases_repo.release_task(conn, task_id)
