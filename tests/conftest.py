@@ -439,6 +439,31 @@ def wait_for_log_line(client: httpx.Client, task_id: str, text: str) -> None:
     raise AssertionError(f"{task_id} ended without printing {text!r}")
 
 
+def spawn_helpers(parent: int) -> list[int]:
+    """The live processes that start ``parent``'s built-in scripts (what ps shows as argonaut-spawn)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if comm == "argonaut-spawn" and int(ppid) == parent and state != "Z":
+            found.append(int(entry))
+    return found
+
+
+def new_spawn_helper(before: set[int]) -> int:
+    """The one helper this process started since ``before`` was taken (it names itself as it starts)."""
+    deadline = time.monotonic() + 10
+    while not (new := set(spawn_helpers(os.getpid())) - before) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    (helper,) = new
+    return helper
+
+
 def assert_process_gone(pid: int, what: str) -> None:
     """A killed process may take the kernel a moment to reap: wait for it, boundedly, then fail."""
     for _ in range(200):

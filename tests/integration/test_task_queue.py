@@ -17,9 +17,11 @@ from test_agents import add_worker, listening_endpoint, new_pool, server_thumbpr
 from conftest import (
     ServerProcess,
     assert_process_gone,
+    eventually,
     follow,
     run_script,
     script_task,
+    spawn_helpers,
     unique,
     wait_for_health,
     wait_for_log_line,
@@ -112,15 +114,22 @@ def test_a_built_in_script_whose_process_died_with_the_node_fails_honestly(serve
     first = (scripts[0] / "out").read_text().splitlines()[0]
     assert first.startswith("##argonaut-pid-")
     pid = int(first.split()[1])
+    assert srv.proc is not None
+    helpers = spawn_helpers(srv.proc.pid)  # the script's parent, which would write how it ended
+    assert helpers
     srv.kill()
-    os.killpg(pid, signal.SIGKILL)  # as a reboot would: the script dies too, before it can say how it ended
+    # As a reboot would: the script and its parent die too, before either can say how it ended.
+    for helper in helpers:
+        os.kill(helper, signal.SIGKILL)
+    os.killpg(pid, signal.SIGKILL)
     assert_process_gone(pid, "the script")
 
     again = server_factory(home=srv.home, api_key=srv.api_key)  # type: ignore[operator]
     final = follow(again.client, running["Id"])
     assert final["State"] == "Failed"
     assert "outcome is unknown" in str(final["ErrorMessage"])
-    assert not scripts[0].exists()
+    # Released just after the outcome is stored (never before): moments after a follower sees it.
+    eventually("the script's folder to be removed", lambda: not scripts[0].exists(), timeout_s=10)
 
 
 def test_sigterm_hands_a_running_built_in_script_over_to_the_next_start(server_factory: object) -> None:

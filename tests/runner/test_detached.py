@@ -15,6 +15,7 @@ from pathlib import Path
 
 from argonaut.runner import LogEntry, ScriptRequest
 from argonaut.runner.detached import DetachedScripts
+from conftest import new_spawn_helper, spawn_helpers
 
 
 def request(tmp_path: Path, body: str, **fields: object) -> ScriptRequest:
@@ -83,16 +84,34 @@ async def test_another_follower_picks_up_at_the_cursor_with_what_the_script_said
     await second.release(ticket)
 
 
-async def test_a_script_killed_while_nobody_watched_has_an_unknown_outcome(tmp_path: Path) -> None:
-    ticket = secrets.token_hex(8)
-    job = request(tmp_path, "echo started; sleep 30")
+async def _started_alone(tmp_path: Path, ticket: str, job: ScriptRequest) -> int:
+    """Start a script from a node that then stops watching; answers the script's pid once it runs."""
     await DetachedScripts(tmp_path).start(ticket, job)
     out = tmp_path / ticket / "out"
     for _ in range(500):
         if "started" in out.read_text():
             break
         await asyncio.sleep(0.01)
-    pid = int(out.read_text().split()[1])
+    return int(out.read_text().split()[1])
+
+
+async def test_a_script_killed_while_nobody_watched_is_reported_killed(tmp_path: Path) -> None:
+    ticket = secrets.token_hex(8)
+    job = request(tmp_path, "echo started; sleep 30")
+    pid = await _started_alone(tmp_path, ticket, job)
+    os.killpg(pid, signal.SIGKILL)
+    result = await DetachedScripts(tmp_path).follow(ticket, job, None, Seen())
+    # Its parent (the first node's spawn helper) reaped it and wrote how it ended: killed by signal 9.
+    assert result.exit_code == 128 + signal.SIGKILL
+    assert result.failure_message == f"The script exited with code {128 + signal.SIGKILL}"
+
+
+async def test_a_script_killed_with_its_parent_has_an_unknown_outcome(tmp_path: Path) -> None:
+    ticket = secrets.token_hex(8)
+    job = request(tmp_path, "echo started; sleep 30")
+    before = set(spawn_helpers(os.getpid()))
+    pid = await _started_alone(tmp_path, ticket, job)
+    os.kill(new_spawn_helper(before), signal.SIGKILL)
     os.killpg(pid, signal.SIGKILL)
     result = await DetachedScripts(tmp_path).follow(ticket, job, None, Seen())
     assert result.failure_message is not None and "outcome is unknown" in result.failure_message
@@ -117,3 +136,21 @@ async def test_prune_stops_and_removes_what_no_one_will_follow(tmp_path: Path) -
         raise AssertionError("the pruned script still runs")
     await scripts.cancel(kept)
     await scripts.release(kept)
+
+
+async def test_a_script_holds_only_its_own_three_descriptors_and_default_signals(tmp_path: Path) -> None:
+    scripts = DetachedScripts(tmp_path)
+    ticket = secrets.token_hex(8)
+    # A descriptor of the node (its database, its sockets, the spawn helper's) leaking into a script would
+    # let the script hold them open or write to them. And a shell started with SIGPIPE ignored leaves
+    # `yes | head -1` printing "Broken pipe" errors instead of ending quietly.
+    body = 'ls /proc/$$/fd >fds; sed "s/^/fd /" fds; yes | head -n1; echo "yes ${PIPESTATUS[0]}"'
+    job = request(tmp_path, body)
+    await scripts.start(ticket, job)
+    seen = Seen()
+    result = await scripts.follow(ticket, job, None, seen)
+    assert result.exit_code == 0, seen.texts
+    assert sorted(t for t in seen.texts if t.startswith("fd ")) == ["fd 0", "fd 1", "fd 2"]
+    assert f"yes {128 + signal.SIGPIPE}" in seen.texts and not any("Broken pipe" in t for t in seen.texts)
+    await scripts.release(ticket)
+    scripts.close()

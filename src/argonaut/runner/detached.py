@@ -6,11 +6,12 @@ script goes on and no line it printed is lost. The node that starts next re-atta
 files from where its store's lines end and waits for the process to end (through a pidfd, since it is
 no longer the script's parent).
 
-The script runs in a subshell of a small bash that frames its stdout with two marker lines, named by
-the ticket: ``##argonaut-pid-<ticket> <pid> <start time>`` before it and
-``##argonaut-exit-<ticket> <code>`` after it. They tell a node that is not the script's parent which
-process to wait for, without mistaking another process that reuses the pid, and how the script ended;
-they are never shown. Files cost more than anything else here (a create is ~0.1 ms on this machine's
+Two marker lines, named by the ticket, frame the script's stdout:
+``##argonaut-pid-<ticket> <pid> <start time>``, printed by the script's own shell before the script,
+and ``##argonaut-exit-<ticket> <code>``, appended by its parent (the node's spawn helper, see
+:mod:`argonaut.runner.spawner`) once it has reaped it. They tell a node that is not the script's parent
+which process to wait for, without mistaking another process that reuses the pid, and how the script
+ended; they are never shown. Files cost more than anything else here (a create is ~0.1 ms on this machine's
 ext4), so these markers stand in for separate pid and status files.
 
 One folder per script, named by the ticket the orchestrator chose::
@@ -30,7 +31,6 @@ import functools
 import os
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,20 +48,23 @@ from argonaut.runner.interpreters import (
     VARIABLES_FILE_NAME,
     detached_command_line,
     executable_for,
+    exit_marker,
     located,
 )
 from argonaut.runner.lines import LineSplitter
 from argonaut.runner.model import LogEntry, ScriptRequest, ScriptResult
 from argonaut.runner.output import ScriptOutput
 from argonaut.runner.process_group import TERMINATE_GRACE_SECONDS, group_has_live_members, signal_group
+from argonaut.runner.spawner import UNKNOWN_EXIT, Child, Spawner
 from argonaut.runner.workspace import encode_variables, remove_work_dir, write_private_file
 
 OUTPUT_DRAIN_SECONDS = 2.0  # after the script exits, how long its background processes may still write
+EXIT_MARKER_WAIT_S = 2.0  # a script not our child has exited: how long its parent may take to say how
 READ_CHUNK = 256 * 1024
 PID_CLOCK_SLACK_S = 30.0  # wide for clock steps: a pid is not reused that fast
 _SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 _COMMAND_NOT_FOUND = 127
-_UNKNOWN = -(2**31)  # no exit code seen: the outcome is unknown
+_UNKNOWN = UNKNOWN_EXIT  # no exit code seen: the outcome is unknown
 
 OnLine = Callable[[LogEntry], None]
 """Called for each log line; its cursor is where the output stands after it: bytes of stdout and of
@@ -70,41 +73,6 @@ stderr consumed."""
 
 class ScriptGone(Exception):
     """The script's folder is not there: it never started here, or it was already released."""
-
-
-class _Live:
-    """A script this process started and has not reaped yet.
-
-    Started with ``subprocess.Popen`` and reaped through a pidfd, never through asyncio's subprocess
-    transport: that transport kills its child when it is closed, which every process shutdown does, and
-    the script must outlive this process.
-    """
-
-    def __init__(self, process: subprocess.Popen[bytes], loop: asyncio.AbstractEventLoop) -> None:
-        self.process = process
-        self.exited: asyncio.Future[int] = loop.create_future()
-        self._loop = loop
-        self._pidfd = os.pidfd_open(process.pid)
-        loop.add_reader(self._pidfd, self._reap)
-
-    def _reap(self) -> None:
-        try:
-            pid, status = os.waitpid(self.process.pid, os.WNOHANG)
-        except ChildProcessError:  # reaped elsewhere: the exit marker still has the code
-            pid, status = self.process.pid, -1
-        if pid == 0:
-            return
-        self.close()
-        code = os.waitstatus_to_exitcode(status) if status >= 0 else _UNKNOWN
-        self.process.returncode = code  # so Popen never tries to reap it again
-        if not self.exited.done():
-            self.exited.set_result(code)
-
-    def close(self) -> None:
-        if self._pidfd >= 0:
-            self._loop.remove_reader(self._pidfd)
-            os.close(self._pidfd)
-            self._pidfd = -1
 
 
 @dataclass
@@ -147,8 +115,16 @@ class DetachedScripts:
         self._root = work_root
         self._root_text = str(work_root)  # paths below are built as text: pathlib cost ~0.1 ms a script
         self._run_as_user = run_as_user
-        self._live: dict[str, _Live] = {}
+        self._live: dict[str, Child] = {}  # scripts started by this process, not yet released
         self._watcher: _Watcher | None = None
+        self._spawner = Spawner()
+
+    def prepare(self) -> None:
+        self._spawner.prepare()
+
+    def close(self) -> None:
+        """The node stops: its scripts run on (the next node follows them), their helper until they end."""
+        self._spawner.close()
 
     def folder(self, ticket: str) -> Path:
         return Path(self._folder(ticket))
@@ -177,6 +153,7 @@ class DetachedScripts:
             os.chown(work, run_as.uid, run_as.gid)
         out = os.open(f"{folder}/out", _SPOOL_FLAGS, 0o600)
         err = os.open(f"{folder}/err", _SPOOL_FLAGS, 0o600)
+        handed_over = False
         try:
             if run_as is not None and (blocked := unreachable_ancestor(Path(folder), run_as)) is not None:
                 _write_line(
@@ -199,21 +176,22 @@ class DetachedScripts:
                 _write_line(err, "python3 was not found on this machine, so the script could not start")
                 _write_line(out, f"##argonaut-exit-{ticket} {_COMMAND_NOT_FOUND}")
                 return
-            process = subprocess.Popen(
+            handed_over = True  # the spawner owns (and closes) both descriptors from here on
+            starting = self._spawner.spawn(
                 argv,
                 executable=executable_for(argv, env),
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
                 cwd=work,
                 env=env,
-                start_new_session=True,  # its own session: it survives us, and a cancel reaches its children
-                **_identity(run_as),
+                stdout=out,
+                stderr=err,
+                identity=_identity(run_as),
+                exit_marker=exit_marker(ticket),
             )
         finally:
-            os.close(out)
-            os.close(err)
-        self._live[ticket] = _Live(process, asyncio.get_running_loop())
+            if not handed_over:
+                os.close(out)
+                os.close(err)
+        self._live[ticket] = await starting
 
     # -- follow --------------------------------------------------------------------------------------
 
@@ -278,7 +256,7 @@ class DetachedScripts:
         loop = asyncio.get_running_loop()
         live = self._live.get(ticket)
         exited: asyncio.Future[int] = live.exited if live is not None else loop.create_future()
-        pid = live.process.pid if live is not None else _verified(_announced(folder, ticket))
+        pid = live.pid if live is not None else _verified(_announced(folder, ticket))
         pidfd = -1
         if live is None:
             # Not our child: wait for the process by pidfd; its end is read from the exit marker.
@@ -303,6 +281,8 @@ class DetachedScripts:
                 await wake.wait()
             if pid is not None:
                 await self._drain_background(pid, streams, wake, output)
+            if live is None:
+                await self._exit_marker(streams, wake, markers)
             for stream in streams:
                 stream.read_available()
                 stream.splitter.flush()
@@ -312,8 +292,23 @@ class DetachedScripts:
                 os.close(pidfd)
         code = exited.result()
         if code == _UNKNOWN and markers.exit_code is not None:
-            code = markers.exit_code  # followed after a restart: the wrapper wrote how it ended
+            code = markers.exit_code  # followed after a restart: its parent wrote how it ended
         return code if code >= 0 or code == _UNKNOWN else 128 - code  # killed by signal N: 128+N
+
+    @staticmethod
+    async def _exit_marker(streams: list[_Stream], wake: asyncio.Event, markers: _Markers) -> None:
+        """Not our child: its parent (a spawn helper, maybe the one of a node now gone) appends the exit
+        marker just after reaping it, a moment after the pidfd said it ended. Wait that moment; a parent
+        that died too leaves no marker, and the outcome is unknown."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EXIT_MARKER_WAIT_S
+        while markers.exit_code is None and (left := deadline - loop.time()) > 0:
+            wake.clear()
+            for stream in streams:
+                stream.read_available()
+            if markers.exit_code is None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), min(left, 0.05))
 
     async def _drain_background(
         self, pgid: int, streams: list[_Stream], wake: asyncio.Event, output: ScriptOutput
@@ -343,7 +338,7 @@ class DetachedScripts:
     async def cancel(self, ticket: str) -> None:
         """Stop the script and everything it started: SIGTERM to its group, SIGKILL after a grace."""
         live = self._live.get(ticket)
-        pid = live.process.pid if live is not None else _verified(_announced(self._folder(ticket), ticket))
+        pid = live.pid if live is not None else _verified(_announced(self._folder(ticket), ticket))
         if pid is None or (live is not None and live.exited.done() and not group_has_live_members(pid)):
             return
         signal_group(pid, signal.SIGTERM)
@@ -360,9 +355,7 @@ class DetachedScripts:
 
     async def release(self, ticket: str) -> None:
         """The script's outcome is stored: its folder (work files, spooled output) can go."""
-        live = self._live.pop(ticket, None)
-        if live is not None:
-            live.close()
+        self._live.pop(ticket, None)
         folder = self._folder(ticket)
         # The layout is ours, so remove it by name; only the script's own folder may hold anything.
         for name in ("out", "err"):
@@ -503,7 +496,7 @@ def _boot_time() -> float:
 
 
 def _identity(run_as: RunAs | None) -> dict[str, Any]:
-    """Popen arguments that start the child as ``run_as`` (switched in the fork/exec helper)."""
+    """Popen arguments that start the child as ``run_as`` (switched in the child, before its exec)."""
     if run_as is None:
         return {}
     return {"user": run_as.uid, "group": run_as.gid, "extra_groups": list(run_as.groups)}

@@ -27,6 +27,11 @@ def scrub_server_variables() -> None:
     _scrubbed = True
 
 
+def without_server_variables() -> dict[str, str]:
+    """This process's environment less ARGONAUT_*: what a script may see."""
+    return {name: value for name, value in os.environ.items() if not name.startswith(_SERVER_PREFIX)}
+
+
 def script_environment(extra: Mapping[str, str], run_as: RunAs | None) -> dict[str, str] | None:
     """The environment to pass, or None for "inherit ours unchanged" (cheapest: nothing to copy)."""
     if (
@@ -35,7 +40,7 @@ def script_environment(extra: Mapping[str, str], run_as: RunAs | None) -> dict[s
         and (_scrubbed or not any(name.startswith(_SERVER_PREFIX) for name in os.environ))
     ):
         return None
-    env = {name: value for name, value in os.environ.items() if not name.startswith(_SERVER_PREFIX)}
+    env = without_server_variables()
     if run_as is not None:
         # Tools read HOME/USER for config and caches; the runner's own (root's) would be wrong or unreadable.
         env["HOME"] = run_as.home

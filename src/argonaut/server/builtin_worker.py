@@ -30,6 +30,13 @@ class BuiltInWorker:
         self._run_as_user = run_as_user
         self._scripts = DetachedScripts(work_root, run_as_user)
 
+    def prepare(self) -> None:
+        """Start the helper process that starts scripts, so the first script does not wait for it."""
+        self._scripts.prepare()
+
+    def close(self) -> None:
+        self._scripts.close()
+
     def _request(self, job: ScriptJob) -> ScriptRequest:
         return ScriptRequest(
             script_body=job.script_body,

@@ -93,6 +93,7 @@ class Node:
     retention: EventRetention | None = None  # deletes expired audit events, once per cluster
     log_retention: Retention | None = None  # prunes old task logs, once per cluster (unless kept for ever)
     work_root: Path = Path()  # the built-in worker's run folders (see work_folder.py)
+    built_in: BuiltInWorker | None = None
 
     @classmethod
     async def start(cls, settings: ServerSettings, box: SecretBox) -> Node:
@@ -145,7 +146,10 @@ class Node:
             PACKAGE_BUNDLE.files,
         )
         scripts_root = work_root(settings)
-        dispatch = Dispatch(name, BuiltInWorker(scripts_root, settings.built_in_worker_user), agents, ssh)
+        built_in = BuiltInWorker(scripts_root, settings.built_in_worker_user)
+        if settings.built_in_worker:
+            built_in.prepare()  # its helper process starts now, not with the first script
+        dispatch = Dispatch(name, built_in, agents, ssh)
         health = WorkerHealth(store, dispatch, RUNNER_VERSION, settings.built_in_worker)
         # One engine: every executor that runs work on machines goes through the same process run and
         # the same runner of one action in one place.
@@ -252,6 +256,7 @@ class Node:
             retention=retention,
             log_retention=log_retention,
             work_root=scripts_root,
+            built_in=built_in,
         )
         node.comms = await node._open_comms_port()
         return node
@@ -307,6 +312,8 @@ class Node:
             await self.log_retention.stop()
         await self.services.checks.stop()
         await queue.stop(self.settings.shutdown_grace_s)
+        if self.built_in is not None:
+            self.built_in.close()  # after the hand-over: the scripts handed over run on without it
         await self.heartbeat.stop()  # after the hand-over: the other nodes may take it up at once
         if self.connections.relay is not None:
             await self.connections.relay.stop()
