@@ -1,4 +1,4 @@
-"""The spawn helper that starts the built-in worker's scripts: what a node relies on when it or the helper dies."""
+"""The spawn helper that starts built-in scripts: what a node relies on when it or the helper dies."""
 
 from __future__ import annotations
 
