@@ -58,6 +58,7 @@ from argonaut.protocol.methods import (
     TicketOnly,
 )
 from argonaut.runner import PACKAGE_BUNDLE, RUNNER_VERSION, RunnerBundle, load_bundle, save_bundle
+from argonaut.runner.children import watch_children_with_pidfd
 from argonaut.security.admission import Admission, AdmittingServer
 from argonaut.security.certificates import NodeCertificate, load_or_create_certificate
 from argonaut.security.tls import accepting_context, connecting_context, peer_thumbprint, trim_tls_buffers
@@ -277,6 +278,7 @@ class Agent:
 
 async def _run(home: Path) -> int:
     trim_tls_buffers()
+    watch_children_with_pidfd()  # scripts are children: no thread per script to wait for each
     config = agent_config.load(home)
     certificate = load_or_create_certificate(home, "Argonaut agent")
     agent = Agent(home, config, certificate)

@@ -11,6 +11,7 @@ import uvicorn
 
 from argonaut.config import ServerSettings
 from argonaut.config.logs import configure as configure_logs
+from argonaut.runner.children import watch_children_with_pidfd
 from argonaut.runner.environment import scrub_server_variables
 from argonaut.server.app import create_app
 from argonaut.server.preflight import StartupRefused, preflight
@@ -62,7 +63,7 @@ def serve(settings: ServerSettings) -> None:
 
 
 async def _serve(server: uvicorn.Server) -> None:
-    _watch_children_with_pidfd()
+    watch_children_with_pidfd()
     task = asyncio.create_task(server.serve())
     while not server.started and not task.done():
         await asyncio.sleep(0.01)
@@ -81,24 +82,3 @@ async def _serve(server: uvicorn.Server) -> None:
             flush=True,
         )
     await task
-
-
-def _watch_children_with_pidfd() -> None:
-    """Reap script processes through pidfds instead of asyncio's default of one thread per child.
-
-    Every script is a child process; a thread per spawn costs about as much as the spawn itself.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            watcher = asyncio.PidfdChildWatcher()
-            watcher.attach_loop(asyncio.get_running_loop())
-            asyncio.set_child_watcher(watcher)
-        except (
-            AttributeError,
-            OSError,
-            NotImplementedError,
-        ):  # pragma: no cover - old kernels keep the default
-            pass
