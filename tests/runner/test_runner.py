@@ -525,6 +525,18 @@ async def test_working_folder_removed_after_failure(tmp_path: Path) -> None:
     assert not result.work_dir.exists()
 
 
+async def test_a_flat_working_folder_made_read_only_is_removed_and_its_links_only(tmp_path: Path) -> None:
+    outside = tmp_path.parent / f"{tmp_path.name}-kept.txt"
+    outside.write_text("not the script's to delete")
+    try:
+        result, _ = await run(tmp_path, f"ln -s {outside} link; touch plain; chmod 500 .")
+        assert result.exit_code == 0
+        assert not result.work_dir.exists()
+        assert outside.read_text() == "not the script's to delete"  # the link went, not what it named
+    finally:
+        outside.unlink()
+
+
 async def test_keep_work_dir(tmp_path: Path) -> None:
     result, _ = await run(tmp_path, "echo kept > file.txt", keep_work_dir=True, variables={"A": "b"})
     assert (result.work_dir / "file.txt").read_text() == "kept\n"
