@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _profile import profiled
+from argonaut.runner.spawner import helpers_of
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -34,18 +35,7 @@ def median(values: Sequence[float]) -> float:
 
 def _helpers(pid: int) -> list[int]:
     """The server's own helper processes (its spawn helper): part of the server in every figure."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            if Path(f"/proc/{entry}/comm").read_text().strip() != "argonaut-spawn":
-                continue
-            if int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(entry))
-        except (OSError, ValueError, IndexError):
-            continue
-    return found
+    return helpers_of(pid)
 
 
 def rss_mb(pid: int) -> float:

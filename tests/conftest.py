@@ -42,6 +42,7 @@ from typing import Any
 import httpx
 import pytest
 
+from argonaut.runner.spawner import helpers_of as spawn_helpers
 from argonaut.server.work_folder import memory_backed_folder
 from postgres import Databases, from_url, start_cluster
 
@@ -437,22 +438,6 @@ def wait_for_log_line(client: httpx.Client, task_id: str, text: str) -> None:
             if f'"{text}"' in line:
                 return
     raise AssertionError(f"{task_id} ended without printing {text!r}")
-
-
-def spawn_helpers(parent: int) -> list[int]:
-    """The live processes that start ``parent``'s built-in scripts (what ps shows as argonaut-spawn)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            comm = Path(f"/proc/{entry}/comm").read_text().strip()
-            state, ppid = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[:2]
-        except (OSError, ValueError):
-            continue
-        if comm == "argonaut-spawn" and int(ppid) == parent and state != "Z":
-            found.append(int(entry))
-    return found
 
 
 def new_spawn_helper(before: set[int]) -> int:

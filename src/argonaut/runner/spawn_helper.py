@@ -27,6 +27,7 @@ import subprocess
 import sys
 from typing import Any
 
+PROCESS_NAME = "argonaut-spawn"  # what ps and top show for it: a node's helper, not a stray python
 MAX_MESSAGE = 1 << 20  # the node refuses to send a larger request
 # Python ignores SIGPIPE and SIGXFSZ; a script must not inherit that (as Popen's restore_signals does).
 _RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
@@ -125,8 +126,8 @@ def _popen(request: dict[str, Any], stdout: int, stderr: int) -> int:
 
 
 def main(fd: int) -> None:
-    with open("/proc/self/comm", "w") as comm:  # what ps and top show: a node's helper, not a stray python
-        comm.write("argonaut-spawn")
+    with open("/proc/self/comm", "w") as comm:
+        comm.write(PROCESS_NAME)
     sock = socket.socket(fileno=fd)
     sock.set_inheritable(False)  # passed to us inheritable; no script may hold the node's socket
     sock.setblocking(True)

@@ -48,6 +48,25 @@ class Child:
     exited: asyncio.Future[int]
 
 
+def helpers_of(parent: int) -> list[int]:
+    """The live spawn helpers that process ``parent`` started (for operators' tools, benchmarks, tests)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as comm:
+                if comm.read().strip() != spawn_helper.PROCESS_NAME:
+                    continue
+            with open(f"/proc/{entry}/stat") as stat:
+                state, ppid = stat.read().rsplit(")", 1)[1].split()[:2]
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+        if int(ppid) == parent and state != "Z":
+            found.append(int(entry))
+    return found
+
+
 class SpawnerGone(RuntimeError):
     """The helper process stopped before it answered."""
 
