@@ -55,6 +55,19 @@ async def test_a_program_that_cannot_start_is_an_os_error_and_the_next_one_start
     spawner.close()
 
 
+async def test_an_environment_too_big_to_pass_fails_that_start_only(tmp_path: Path) -> None:
+    spawner = Spawner()
+    out, err = _outputs(tmp_path)
+    huge = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HUGE": "x" * 300_000}
+    with pytest.raises(OSError):  # too big for the socket (or, with a big socket buffer, for exec)
+        await spawner.spawn(
+            ["bash", "-c", "exit 0"], executable="/bin/bash", cwd=str(tmp_path), env=huge,
+            stdout=out, stderr=err, identity={},
+        )  # fmt: skip
+    assert await (await _spawn(spawner, tmp_path, "exit 6")).exited == 6
+    spawner.close()
+
+
 async def test_when_the_helper_dies_its_scripts_run_on_and_a_new_helper_starts_the_next(
     tmp_path: Path,
 ) -> None:

@@ -22,6 +22,7 @@ import array
 import asyncio
 import collections
 import contextlib
+import errno
 import os
 import pickle
 import socket
@@ -79,7 +80,7 @@ class Spawner:
         self._next_id = 0
         self._starting: dict[int, asyncio.Future[Child]] = {}
         self._running: dict[int, asyncio.Future[int]] = {}  # pid -> exit code
-        self._outbox: collections.deque[tuple[bytes, list[int]]] = collections.deque()
+        self._outbox: collections.deque[tuple[int, bytes, list[int]]] = collections.deque()
         self._pidfds: dict[int, int] = {}  # after the helper died: pid -> pidfd watched for its end
 
     def spawn(
@@ -116,7 +117,7 @@ class Spawner:
                 raise OSError(f"the script's command line and environment are too big ({len(message)} bytes)")
             answer: asyncio.Future[Child] = loop.create_future()
             self._starting[self._next_id] = answer
-            self._outbox.append((message, [stdout, stderr]))
+            self._outbox.append((self._next_id, message, [stdout, stderr]))
             queued = True
             self._send(sock)
             return answer
@@ -165,7 +166,7 @@ class Spawner:
 
     def _send(self, sock: socket.socket) -> None:
         while self._outbox:
-            message, fds = self._outbox[0]
+            request_id, message, fds = self._outbox[0]
             try:
                 sock.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
             except BlockingIOError:  # the helper is behind: send the rest when the socket drains
@@ -173,8 +174,15 @@ class Spawner:
                 self._loop.add_writer(sock, self._send, sock)
                 return
             except OSError as error:
-                self._disconnect(SpawnerGone(f"the helper that starts scripts stopped: {error}"))
-                return
+                if error.errno != errno.EMSGSIZE:
+                    self._disconnect(SpawnerGone(f"the helper that starts scripts stopped: {error}"))
+                    return
+                # Bigger than this socket's buffer: that one start fails, clearly; the rest go on.
+                refused = self._starting.pop(request_id, None)
+                if refused is not None and not refused.done():
+                    size = len(message)
+                    why = f"the script's command line and environment are too big to pass on ({size} bytes)"
+                    refused.set_exception(OSError(errno.EMSGSIZE, why))
             self._outbox.popleft()
             for fd in fds:
                 os.close(fd)
@@ -219,7 +227,7 @@ class Spawner:
         if self._sock is not None:
             self._sock.close()
         self._sock = None
-        for _, fds in self._outbox:
+        for _, _, fds in self._outbox:
             for fd in fds:
                 os.close(fd)
         self._outbox.clear()
