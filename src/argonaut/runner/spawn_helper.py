@@ -31,6 +31,9 @@ PROCESS_NAME = "argonaut-spawn"  # what ps and top show for it: a node's helper,
 MAX_MESSAGE = 1 << 20  # the node refuses to send a larger request
 # Python ignores SIGPIPE and SIGXFSZ; a script must not inherit that (as Popen's restore_signals does).
 _RESTORED_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+# What a request without an environment passes on: ours, as the node gave it, read once (os.environ
+# decodes every name and value on each pass).
+_INHERITED = dict(os.environ)
 
 
 def _receive(sock: socket.socket) -> tuple[bytes, list[int]]:
@@ -96,7 +99,7 @@ def _posix_spawn(request: dict[str, Any], stdout: int, stderr: int) -> int:
     return os.posix_spawn(
         request["executable"],
         request["argv"],
-        os.environ if request["env"] is None else request["env"],
+        _INHERITED if request["env"] is None else request["env"],
         file_actions=[
             (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
             (os.POSIX_SPAWN_DUP2, stdout, 1),
