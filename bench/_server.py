@@ -33,11 +33,6 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values)
 
 
-def _helpers(pid: int) -> list[int]:
-    """The server's own helper processes (its spawn helper): part of the server in every figure."""
-    return helpers_of(pid)
-
-
 def rss_mb(pid: int) -> float:
     """Resident memory of the server, plus what its helper processes hold privately (their shared pages,
     the interpreter's code, are the server's own already)."""
@@ -45,7 +40,7 @@ def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             total += int(line.split()[1])
-    for helper in _helpers(pid):
+    for helper in helpers_of(pid):
         for line in Path(f"/proc/{helper}/smaps_rollup").read_text().splitlines():
             if line.startswith(("Private_Clean:", "Private_Dirty:")):
                 total += int(line.split()[1])
@@ -55,7 +50,7 @@ def rss_mb(pid: int) -> float:
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time the server and its helper processes have used so far."""
     total = 0
-    for process in [pid, *_helpers(pid)]:
+    for process in [pid, *helpers_of(pid)]:
         fields = Path(f"/proc/{process}/stat").read_text().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")

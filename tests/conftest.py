@@ -442,10 +442,8 @@ def wait_for_log_line(client: httpx.Client, task_id: str, text: str) -> None:
 
 def new_spawn_helper(before: set[int]) -> int:
     """The one helper this process started since ``before`` was taken (it names itself as it starts)."""
-    deadline = time.monotonic() + 10
-    while not (new := set(spawn_helpers(os.getpid())) - before) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    (helper,) = new
+    eventually("a new spawn helper", lambda: set(spawn_helpers(os.getpid())) - before, timeout_s=10)
+    (helper,) = set(spawn_helpers(os.getpid())) - before
     return helper
 
 

@@ -64,7 +64,6 @@ READ_CHUNK = 256 * 1024
 PID_CLOCK_SLACK_S = 30.0  # wide for clock steps: a pid is not reused that fast
 _SPOOL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
 _COMMAND_NOT_FOUND = 127
-_UNKNOWN = UNKNOWN_EXIT  # no exit code seen: the outcome is unknown
 
 OnLine = Callable[[LogEntry], None]
 """Called for each log line; its cursor is where the output stands after it: bytes of stdout and of
@@ -86,15 +85,15 @@ class _Markers:
 
     def stdout(self, deliver: Callable[[str], None]) -> Callable[[str], None]:
         pid_prefix = f"##argonaut-pid-{self.ticket} "
-        exit_marker = f"##argonaut-exit-{self.ticket} "
+        marker = f"{exit_marker(self.ticket)} "
 
         def line(text: str) -> None:
             if text.startswith(pid_prefix):
                 self._take_pid(text[len(pid_prefix) :])
                 return
-            at = text.rfind(exit_marker)
-            if at >= 0 and text[at + len(exit_marker) :].lstrip("-").isdigit():
-                self.exit_code = int(text[at + len(exit_marker) :])
+            at = text.rfind(marker)
+            if at >= 0 and text[at + len(marker) :].lstrip("-").isdigit():
+                self.exit_code = int(text[at + len(marker) :])
                 if at:  # the script's last line had no newline: the marker followed it
                     deliver(text[:at])
                 return
@@ -174,7 +173,7 @@ class DetachedScripts:
                 # A worker without python3 is a reason to fail the step, not to crash the worker: report
                 # it the way a shell reports a missing command, through the files as any run would.
                 _write_line(err, "python3 was not found on this machine, so the script could not start")
-                _write_line(out, f"##argonaut-exit-{ticket} {_COMMAND_NOT_FOUND}")
+                _write_line(out, f"{exit_marker(ticket)} {_COMMAND_NOT_FOUND}")
                 return
             handed_over = True  # the spawner owns (and closes) both descriptors from here on
             starting = self._spawner.spawn(
@@ -237,7 +236,7 @@ class DetachedScripts:
             output.artifact_requests, work, request.artifact_dir, run_as, _warner(output)
         )
         failure = output.failure(exit_code)
-        if exit_code == _UNKNOWN and output.result_message is None:
+        if exit_code == UNKNOWN_EXIT and output.result_message is None:
             failure = (
                 "The script ended while no server node was watching it and left no exit code "
                 "(it was probably killed), so its outcome is unknown"
@@ -262,12 +261,12 @@ class DetachedScripts:
             # Not our child: wait for the process by pidfd; its end is read from the exit marker.
             pidfd = _pidfd_or_none(pid) if pid is not None else -1
             if pidfd < 0:
-                exited.set_result(_UNKNOWN)
+                exited.set_result(UNKNOWN_EXIT)
             else:
 
                 def ended() -> None:
                     if not exited.done():
-                        exited.set_result(_UNKNOWN)
+                        exited.set_result(UNKNOWN_EXIT)
 
                 loop.add_reader(pidfd, ended)
         exited.add_done_callback(lambda _: wake.set())
@@ -291,9 +290,9 @@ class DetachedScripts:
                 loop.remove_reader(pidfd)
                 os.close(pidfd)
         code = exited.result()
-        if code == _UNKNOWN and markers.exit_code is not None:
+        if code == UNKNOWN_EXIT and markers.exit_code is not None:
             code = markers.exit_code  # followed after a restart: its parent wrote how it ended
-        return code if code >= 0 or code == _UNKNOWN else 128 - code  # killed by signal N: 128+N
+        return code  # its parent reported a signal N as 128 + N, as a shell does
 
     @staticmethod
     async def _exit_marker(streams: list[_Stream], wake: asyncio.Event, markers: _Markers) -> None:

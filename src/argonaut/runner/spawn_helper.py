@@ -56,7 +56,8 @@ class Children:
     def start(self, request: dict[str, Any], fds: list[int]) -> dict[str, Any]:
         answer = _start(request, fds)
         if "pid" in answer and request.get("exit_marker"):
-            self.markers[answer["pid"]] = (os.dup(fds[0]), request["exit_marker"].encode())
+            stdout = fds.pop(0)  # kept open until the child ends, for its marker
+            self.markers[answer["pid"]] = (stdout, request["exit_marker"].encode())
         for fd in fds:
             os.close(fd)
         return answer
@@ -153,17 +154,21 @@ def main(fd: int) -> None:
                 if message:
                     node.sendall(pickle.dumps(children.start(pickle.loads(message), fds)))
                 else:  # the node closed its end (it stopped, or died): see the scripts out, then go
-                    poll.unregister(node)
-                    node.close()
+                    _let_go(poll, node)
                     node = None
             for ended in children.reap():
                 if node is not None:
                     try:
                         node.sendall(pickle.dumps(ended))
                     except OSError:  # gone: the markers are what a next node reads
-                        poll.unregister(node)
-                        node.close()
+                        _let_go(poll, node)
                         node = None
+
+
+def _let_go(poll: select.poll, node: socket.socket) -> None:
+    """Stop listening to the node; its scripts are still ours to write up."""
+    poll.unregister(node)
+    node.close()
 
 
 if __name__ == "__main__":

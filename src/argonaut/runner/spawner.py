@@ -210,8 +210,8 @@ class Spawner:
             if started is None or started.done():
                 return
             if "error" in answer:
-                errno, text, filename = answer["error"]
-                started.set_exception(OSError(errno, text, filename) if errno else OSError(text))
+                number, text, filename = answer["error"]
+                started.set_exception(OSError(number, text, filename) if number else OSError(text))
                 return
             assert self._loop is not None
             exited = self._running[answer["pid"]] = self._loop.create_future()
