@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from sqlalchemy.engine import Connection, make_url
 
 from argonaut.store.checkpoints import JOURNAL_SIZE_LIMIT, WalCheckpointer
-from argonaut.store.connection import Conn, InlineConnection, PostgresConnection
+from argonaut.store.connection import Conn, PostgresConnection
 from argonaut.store.database import create_postgres_engine, create_sqlite_engine, is_sqlite
+from argonaut.store.group_commit import GroupCommits
 from argonaut.store.migrations.runner import upgrade_to_head
 
 
@@ -21,8 +21,8 @@ class Store:
         self._sqlite = create_sqlite_engine(url) if self.is_sqlite else None
         self._postgres = None if self.is_sqlite else create_postgres_engine(url)
         self._autocommit = None if self.is_sqlite else create_postgres_engine(url, autocommit=True)
-        self._lock = asyncio.Lock()
-        self._held: Connection | None = None  # the one SQLite connection, kept open for the node's life
+        # The one SQLite connection, kept open for the node's life; its transactions share commits.
+        self._commits = GroupCommits(self._connect_held)
         self._checkpoints: WalCheckpointer | None = None
 
     async def open(self) -> None:
@@ -36,9 +36,7 @@ class Store:
                 await conn.run_sync(upgrade_to_head)
 
     async def close(self) -> None:
-        if self._held is not None:
-            self._held.close()
-            self._held = None
+        self._commits.close()
         if self._sqlite is not None:
             self._sqlite.dispose()
         if self._checkpoints is not None:
@@ -67,19 +65,13 @@ class Store:
     async def transaction(self) -> AsyncIterator[Conn]:
         """A connection in a transaction, committed on success and rolled back on any error.
 
-        Repository calls inside must not await anything but the connection: on SQLite the lock is held
-        for the whole body, so a slow await here would stall every other request.
+        Repository calls inside must not await anything but the connection: on SQLite the connection
+        is held for the whole body, so a slow await here would stall every other request. On SQLite,
+        transactions that end in the same turn of the event loop share a COMMIT (``group_commit.py``).
         """
         if self._sqlite is not None:
-            async with self._lock:
-                if self._held is None:
-                    self._held = self._connect_held()
-                with self._held.begin():
-                    # Its sqlite3 connection for hot statements, asked each time: SQLAlchemy replaces
-                    # it if it ever invalidates the one it had.
-                    raw = self._held.connection.driver_connection
-                    assert raw is not None
-                    yield InlineConnection(self._held, raw)
+            async with self._commits.transaction() as conn:
+                yield conn
         else:
             assert self._postgres is not None
             async with self._postgres.begin() as conn:
