@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from argonaut.store import json_text
 from argonaut.store.connection import Conn
 from argonaut.store.hot import hot
 
@@ -34,7 +35,12 @@ def is_sqlite(url: str) -> bool:
 
 def create_sqlite_engine(url: str) -> Engine:
     sync_url = make_url(url).set(drivername="sqlite")
-    engine = create_sync_engine(sync_url, poolclass=StaticPool, connect_args={"check_same_thread": False})
+    engine = create_sync_engine(
+        sync_url,
+        poolclass=StaticPool,
+        connect_args={"check_same_thread": False},
+        json_serializer=json_text.dumps,
+    )
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -52,7 +58,9 @@ def create_postgres_engine(url: str, autocommit: bool = False) -> AsyncEngine:
     loop here retries) gets a fresh one.
     """
     isolation = {"isolation_level": "AUTOCOMMIT"} if autocommit else {}
-    return create_async_engine(url, pool_size=5, max_overflow=5, pool_recycle=1800, **isolation)
+    return create_async_engine(
+        url, pool_size=5, max_overflow=5, pool_recycle=1800, json_serializer=json_text.dumps, **isolation
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
