@@ -15,6 +15,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 
 from argonaut.store import Store, tasks_repo
+from argonaut.store.checkpoints import WalCheckpointer
 from argonaut.store.group_commit import TransactionAbandoned
 
 
@@ -115,3 +116,26 @@ async def test_when_the_database_abandons_the_transaction_the_others_hear_of_it(
     assert isinstance(results[1], sqlite3.OperationalError)
     assert stored_descriptions(store) == []
     assert await add_task(store, "next") == ["next"]
+
+
+async def test_groups_go_on_while_checkpoints_truncate_the_log(store: Store) -> None:
+    """A TRUNCATE checkpoint (the log past 64 MB) holds the write lock while it waits for readers: a
+    group that held a read snapshot across a turn of the loop and then wrote would wait for it on the
+    loop's thread, the checkpoint waiting for that snapshot, until the busy timeout failed them both."""
+    path = store.url.split("///", 1)[1]
+    eager = WalCheckpointer(path, interval=0.001, limit_frames=0)  # a TRUNCATE after every write
+    eager.start()
+    try:
+
+        async def read_then_write(n: int) -> None:
+            async with store.transaction() as conn:
+                await tasks_repo.get(conn, 1)
+                await asyncio.sleep(0)  # the read snapshot is held across a turn of the loop
+                await tasks_repo.create_task(conn, None, "AdHocScript", f"task {n}", {})
+
+        async with asyncio.timeout(30):
+            for round_ in range(20):
+                await asyncio.gather(*(read_then_write(round_ * 5 + n) for n in range(5)))
+    finally:
+        eager.stop()
+    assert len(stored_descriptions(store)) == 100

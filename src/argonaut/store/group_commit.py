@@ -100,9 +100,12 @@ class GroupCommits:
 
     def _open(self, held: Connection, raw: sqlite3.Connection) -> _Group:
         root = held.begin()
-        # Begun explicitly: the sqlite3 module would begin only before the first write, and a SAVEPOINT
-        # outside a transaction would be its own transaction, committed by its RELEASE.
-        raw.execute("BEGIN")
+        # Begun here, not left to the sqlite3 module (which begins before the first write): a SAVEPOINT
+        # outside a transaction would be one of its own, committed by its RELEASE. IMMEDIATE: the write
+        # lock is taken before any read. A group holds its transaction across a turn of the loop; one
+        # that read first and wrote later would wait for the write lock on the loop's thread while a
+        # TRUNCATE checkpoint (checkpoints.py) held it waiting for that very read to end.
+        raw.execute("BEGIN IMMEDIATE")
         loop = asyncio.get_running_loop()
         group = self._group = _Group(root, raw, loop)
         loop.call_soon(self._come_due, group)
